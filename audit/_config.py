@@ -1,0 +1,236 @@
+"""Settings: the ``audit.yaml`` schema, validated once at the boundary.
+
+Every error names the field path, what was expected and what was found, in
+one format: "`data.target` must be a string; got 3 (in audit.yaml)".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ._errors import AuditError
+from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS, FAIRNESS_METRICS, METRICS
+
+__all__ = ["AuditConfig", "load_config", "config_from_dict"]
+
+Scalar = Union[bool, int, float, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known(names: list[str] | dict[str, float], registry: dict[str, object], what: str) -> None:
+    for name in names:
+        if name not in registry:
+            raise ValueError(f"must name {what}; got {name!r}. Known: {', '.join(registry)}")
+
+
+class DataConfig(_Strict):
+    test: str = Field(description="Evaluation data: CSV (plain or gzip) or Parquet, a path or a glob.")
+    train: str | None = Field(default=None, description="Training data, needed only to train.")
+    target: str
+    positive_label: Scalar | None = None
+    features: Literal["all"] | list[str] = "all"
+    sensitive: list[str] = Field(min_length=1)
+    bins: dict[str, list[float]] = Field(default_factory=dict)
+    intersections: int = Field(default=2, ge=1)
+    min_group_size: int = Field(default=30, ge=1)
+    test_size: float = Field(default=0.3, gt=0, lt=1)
+
+    @field_validator("bins")
+    @classmethod
+    def _bins_increase(cls, bins: dict[str, list[float]]) -> dict[str, list[float]]:
+        for column, edges in bins.items():
+            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ValueError(f"edges of {column!r} must be at least two increasing numbers; got {edges}")
+        return bins
+
+
+class TrainConfig(_Strict):
+    estimator: str = Field(description="Import path of a scikit-learn style estimator class.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelConfig(_Strict):
+    load: str | None = None
+    train: TrainConfig | None = None
+    trust: bool = False
+    trusted_types: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ModelConfig":
+        if (self.load is None) == (self.train is None):
+            raise ValueError("must set exactly one of `load` and `train`")
+        return self
+
+
+Severity = Literal["block", "warn"]
+
+
+class PerformanceConfig(_Strict):
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_PERFORMANCE_METRICS))
+    min: dict[str, float] = Field(default_factory=dict)
+    max: dict[str, float] = Field(default_factory=dict)
+    group_min: dict[str, float] = Field(default_factory=dict)
+    group_max: dict[str, float] = Field(default_factory=dict)
+    severity: Severity = "block"
+
+    @field_validator("metrics", "min", "max", "group_min", "group_max")
+    @classmethod
+    def _metric_names(cls, value: Any) -> Any:
+        _known(value, METRICS, "a performance metric")
+        return value
+
+
+class FairnessConfig(_Strict):
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_FAIRNESS_METRICS))
+    min: dict[str, float] = Field(default_factory=dict)
+    max: dict[str, float] = Field(default_factory=dict)
+    four_fifths_rule: bool = True
+    severity: Severity = "block"
+
+    @field_validator("metrics", "min", "max")
+    @classmethod
+    def _metric_names(cls, value: Any) -> Any:
+        _known(value, FAIRNESS_METRICS, "a fairness metric")
+        return value
+
+
+class BiasConfig(_Strict):
+    representation: bool = True
+    base_rates: bool = True
+    proxies: bool = True
+    max_base_rate_difference: float | None = Field(default=None, ge=0, le=1)
+    max_proxy_association: float = Field(default=0.5, gt=0, le=1)
+    severity: Severity = "warn"
+
+
+class ExplainabilityConfig(_Strict):
+    method: Literal["auto", "tree", "linear", "permutation", "none"] = "auto"
+    sample: int = Field(default=2000, ge=10)
+    top_k: int = Field(default=3, ge=1)
+    severity: Severity = "warn"
+
+
+class ChecksConfig(_Strict):
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    bias: BiasConfig = Field(default_factory=BiasConfig)
+    explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
+
+
+class BootstrapConfig(_Strict):
+    replicates: int = Field(default=200, ge=0, le=10000)
+    level: float = Field(default=0.95, gt=0, lt=1)
+
+
+class ReportConfig(_Strict):
+    title: str | None = None
+    description: str | None = None
+    version: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    license: str | None = None
+    intended_use: str | None = None
+    out_of_scope_use: str | None = None
+    limitations: str | None = None
+    ethical_considerations: str | None = None
+    recommendations: str | None = None
+
+
+class AuditConfig(_Strict):
+    """The whole audit, as read from ``audit.yaml``.
+
+    Relative paths in ``data`` and ``model.load`` are resolved against
+    ``base_dir`` (the config file's folder).
+
+    Examples
+    --------
+    >>> cfg = config_from_dict({"name": "demo", "data": {"test": "t.csv", "target": "y",
+    ...     "sensitive": ["sex"]}, "model": {"train": {"estimator":
+    ...     "sklearn.linear_model.LogisticRegression"}}})
+    >>> cfg.data.min_group_size, cfg.bootstrap.replicates
+    (30, 200)
+    """
+
+    name: str = Field(min_length=1)
+    task: Literal["binary"] | None = None
+    seed: int = 0
+    data: DataConfig
+    model: ModelConfig
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    base_dir: str = "."
+
+    def resolve(self, path: str) -> Path:
+        """Return ``path`` resolved against the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _message(error: dict[str, Any], source: str) -> str:
+    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-after"))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"`{loc}` is not a known field (in {source}); remove it or check its spelling."
+    if kind == "missing":
+        return f"`{loc}` is required (in {source})."
+    msg = error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if "; got " in msg:  # our own validators already say what they got
+        return f"`{loc}` {msg} (in {source})."
+    return f"`{loc}` {msg[0].lower() + msg[1:]}; got {_describe(error.get('input'))} (in {source})."
+
+
+def config_from_dict(raw: Any, *, source: str = "config", base_dir: str = ".") -> AuditConfig:
+    """Validate a config mapping; raise :class:`AuditError` naming every bad field.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed YAML.
+    source : str
+        What to call the config in messages (its file name).
+    base_dir : str
+        Folder against which relative paths resolve.
+    """
+    if not isinstance(raw, dict):
+        raise AuditError(f"{source} must hold a mapping of settings (name, data, model, checks); "
+                         f"got {type(raw).__name__}.")
+    if "base_dir" in raw:
+        raise AuditError(f"`base_dir` is not a known field (in {source}); remove it.")
+    try:
+        return AuditConfig.model_validate({**raw, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        lines = [_message(err, source) for err in exc.errors()]
+        raise AuditError(" ".join(lines) + " See the config reference in the README.") from None
+
+
+def load_config(path: str | Path) -> AuditConfig:
+    """Read and validate ``audit.yaml``.
+
+    Examples
+    --------
+    >>> load_config("examples/adult/audit.yaml").name  # doctest: +SKIP
+    'adult-income'
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AuditError(f"Cannot read config {path}: {exc.strerror}. Pass the path of an audit.yaml "
+                         "(`audit init` writes a starter).") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AuditError(f"{path} is not valid YAML: {exc}".replace("\n", " ")) from None
+    return config_from_dict(raw, source=path.name, base_dir=str(path.parent.resolve()))

@@ -1,0 +1,118 @@
+"""The findings document (design §4): every number the reports show, as plain JSON data."""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from typing import Any
+
+from ._bias import ProxyAssociation
+from ._evaluate import Estimate, Evaluation
+from ._explain import Explanation
+from ._findings import Finding
+from ._metrics import FAIRNESS_METRICS, METRICS
+
+__all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
+
+SCHEMA_VERSION = "1.0"
+
+
+def _clean(value: Any) -> Any:
+    # JSON has no NaN or infinity: undefined numbers are null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _estimate(e: Estimate) -> dict[str, Any]:
+    return {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "reason": e.reason}
+
+
+def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
+    return {
+        "definitions": {m: {"direction": METRICS[m].direction, "description": METRICS[m].description}
+                        for m in selected},
+        "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
+        "by_group": {gm.grouping: {g: {m: _estimate(gm.metrics[m][i]) for m in selected}
+                                   for i, g in enumerate(gm.groups)} for gm in evaluation.by_grouping},
+    }
+
+
+def _fairness(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"definitions": {m: {"kind": FAIRNESS_METRICS[m].kind,
+                                               "parity": 0.0 if FAIRNESS_METRICS[m].kind == "difference" else 1.0,
+                                               "description": FAIRNESS_METRICS[m].description}
+                                           for m in selected}, "by_attribute": {}}
+    for fv in evaluation.fairness:
+        if fv.metric not in selected:
+            continue
+        entry = {"value": fv.value, "ci_low": fv.ci_low, "ci_high": fv.ci_high,
+                 "groups": list(fv.groups) if fv.groups else None, "base_metric": fv.base_metric,
+                 "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
+        out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = entry
+    return out
+
+
+def _bias(evaluation: Evaluation, proxies: tuple[ProxyAssociation, ...]) -> dict[str, Any]:
+    total = evaluation.n
+    return {
+        "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
+                                         for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
+                           for gm in evaluation.by_grouping},
+        "base_rates": {gm.grouping: {g: _estimate(e) for g, e in zip(gm.groups, gm.base_rate)}
+                       for gm in evaluation.by_grouping},
+        "base_rate_difference": {gm.grouping: {**_estimate(gm.base_rate_difference),
+                                               "groups": list(gm.base_rate_groups) if gm.base_rate_groups else None}
+                                 for gm in evaluation.by_grouping},
+        "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v} for p in proxies],
+    }
+
+
+def _explainability(explanation: Explanation | None, skipped: str | None) -> dict[str, Any]:
+    if explanation is None:
+        return {"status": "skipped", "note": skipped or "not run"}
+    return {
+        "status": "done", "method": explanation.method, "measure": explanation.measure,
+        "sample_size": explanation.sample_size, "seconds": round(explanation.seconds, 3), "note": explanation.note,
+        "importances": [{"feature": i.feature, "value": i.value, "ci_low": i.ci_low, "ci_high": i.ci_high}
+                        for i in explanation.importances],
+        "by_group": explanation.by_group,
+    }
+
+
+def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
+                   performance_metrics: list[str], fairness_metrics: list[str],
+                   proxies: tuple[ProxyAssociation, ...], explanation: Explanation | None,
+                   explanation_note: str | None, findings: list[Finding], gate: str) -> dict[str, Any]:
+    """Assemble the findings document in its stable key order; numbers only, no NaN."""
+    counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "audit": audit,
+        "model": model,
+        "data": {**data, "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)}
+                                    for gm in evaluation.by_grouping}},
+        "metrics": _metrics(evaluation, performance_metrics),
+        "fairness": _fairness(evaluation, fairness_metrics),
+        "bias": _bias(evaluation, proxies),
+        "explainability": _explainability(explanation, explanation_note),
+        "findings": [f.to_dict() for f in findings],
+        "summary": counts,
+        "gate": gate,
+    }
+    return _clean(doc)
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The document as JSON text; refuses NaN."""
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of the findings document, shipped in the package."""
+    return json.loads(resources.files("audit").joinpath("schema/findings.schema.json").read_text(encoding="utf-8"))

@@ -1,0 +1,140 @@
+"""Registry of built-in metrics: each one a function of additive group sums.
+
+A metric here never sees rows. It receives the summed sufficient statistics of
+a group (confusion counts, sums of per-row losses, the AUC pair counts) for
+every bootstrap replicate at once, as arrays of shape ``(replicates, groups)``,
+and returns the metric with NaN where it is undefined, plus the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+__all__ = [
+    "MetricSpec",
+    "METRICS",
+    "FAIRNESS_METRICS",
+    "FairnessSpec",
+    "DEFAULT_PERFORMANCE_METRICS",
+    "DEFAULT_FAIRNESS_METRICS",
+]
+
+Sums = Mapping[str, np.ndarray]
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # 0/0 and x/0 are undefined, not 0: the caller reports them as null with a reason.
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A built-in metric.
+
+    Attributes
+    ----------
+    name : str
+        Name used in config and findings.
+    direction : str
+        ``"higher"`` when higher is better, ``"lower"`` when lower is better,
+        ``"none"`` when neither (a selection rate).
+    compute : callable
+        ``compute(sums) -> ndarray``; NaN where undefined.
+    undefined_reason : str
+        Why the value can be undefined (shown next to a null).
+    description : str
+        One line for the model card.
+    """
+
+    name: str
+    direction: str
+    compute: Callable[[Sums], np.ndarray]
+    undefined_reason: str
+    description: str
+
+
+def _balanced_accuracy(s: Sums) -> np.ndarray:
+    tpr = _ratio(s["tp"], s["tp"] + s["fn"])
+    tnr = _ratio(s["tn"], s["tn"] + s["fp"])
+    return (tpr + tnr) / 2
+
+
+def _auc(s: Sums) -> np.ndarray:
+    return _ratio(s["auc_num"], s["pos"] * s["neg"])
+
+
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("accuracy", "higher", lambda s: _ratio(s["tp"] + s["tn"], s["n"]),
+                   "empty group", "Share of correct predictions."),
+        MetricSpec("balanced_accuracy", "higher", _balanced_accuracy,
+                   "the group holds only one class", "Mean of true positive and true negative rates."),
+        MetricSpec("precision", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fp"]),
+                   "no positive predictions", "Share of positive predictions that are right."),
+        MetricSpec("recall", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fn"]),
+                   "no positive labels", "Share of positive labels found (true positive rate)."),
+        MetricSpec("f1", "higher", lambda s: _ratio(2 * s["tp"], 2 * s["tp"] + s["fp"] + s["fn"]),
+                   "no positive labels and no positive predictions",
+                   "Harmonic mean of precision and recall."),
+        MetricSpec("roc_auc", "higher", _auc,
+                   "the group holds only one class", "Probability a positive is scored above a negative."),
+        MetricSpec("selection_rate", "none", lambda s: _ratio(s["tp"] + s["fp"], s["n"]),
+                   "empty group", "Share of positive predictions."),
+        MetricSpec("false_positive_rate", "lower", lambda s: _ratio(s["fp"], s["fp"] + s["tn"]),
+                   "no negative labels", "Share of negatives predicted positive."),
+        MetricSpec("false_negative_rate", "lower", lambda s: _ratio(s["fn"], s["fn"] + s["tp"]),
+                   "no positive labels", "Share of positives predicted negative."),
+        MetricSpec("log_loss", "lower", lambda s: _ratio(s["log_loss_sum"], s["n"]),
+                   "empty group", "Mean cross-entropy of the scores."),
+        MetricSpec("brier_score_loss", "lower", lambda s: _ratio(s["brier_sum"], s["n"]),
+                   "empty group", "Mean squared error of the scores."),
+    )
+}
+
+DEFAULT_PERFORMANCE_METRICS: tuple[str, ...] = tuple(METRICS)
+
+
+@dataclass(frozen=True)
+class FairnessSpec:
+    """A between-group fairness metric built from one or two per-group metrics.
+
+    ``kind`` is ``"difference"`` (max minus min over groups; 0 is parity) or
+    ``"ratio"`` (min over max; 1 is parity). With two base metrics the worse of
+    the two is taken, as fairlearn's ``equalized_odds_*`` do.
+    """
+
+    name: str
+    kind: str
+    base: tuple[str, ...]
+    description: str
+
+
+FAIRNESS_METRICS: dict[str, FairnessSpec] = {
+    spec.name: spec
+    for spec in (
+        FairnessSpec("demographic_parity_difference", "difference", ("selection_rate",),
+                     "Largest gap in selection rate between groups."),
+        FairnessSpec("demographic_parity_ratio", "ratio", ("selection_rate",),
+                     "Smallest selection rate over the largest (the four-fifths rule compares it to 0.8)."),
+        FairnessSpec("equalized_odds_difference", "difference", ("recall", "false_positive_rate"),
+                     "Larger of the gaps in true and false positive rate between groups."),
+        FairnessSpec("equalized_odds_ratio", "ratio", ("recall", "false_positive_rate"),
+                     "Smaller of the ratios of true and false positive rates between groups."),
+        FairnessSpec("equal_opportunity_difference", "difference", ("recall",),
+                     "Largest gap in true positive rate (recall) between groups."),
+        FairnessSpec("false_positive_rate_difference", "difference", ("false_positive_rate",),
+                     "Largest gap in false positive rate between groups."),
+        FairnessSpec("false_negative_rate_difference", "difference", ("false_negative_rate",),
+                     "Largest gap in false negative rate between groups."),
+        FairnessSpec("predictive_parity_difference", "difference", ("precision",),
+                     "Largest gap in precision between groups."),
+    )
+}
+
+DEFAULT_FAIRNESS_METRICS: tuple[str, ...] = tuple(FAIRNESS_METRICS)

@@ -1,0 +1,210 @@
+"""Training a model from a spec, loading one from a file (safely), predicting."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import AuditConfig
+from ._data import Dataset, sha256_file
+from ._errors import AuditError
+
+__all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor"]
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted estimator and its provenance.
+
+    ``positive_column`` is the column of ``predict_proba`` that scores the
+    positive label; ``positive_class`` the value ``predict`` returns for it.
+    """
+
+    estimator: Any
+    source: str  # "trained" or "loaded"
+    type_name: str
+    features: tuple[str, ...]
+    positive_column: int
+    positive_class: Any
+    path: str | None
+    sha256: str | None
+    params: dict[str, Any]
+
+
+def _import_estimator(path: str) -> type:
+    module_name, _, attr = path.rpartition(".")
+    if not module_name:
+        raise AuditError(f"`model.train.estimator` must be an import path such as "
+                         f"'sklearn.ensemble.HistGradientBoostingClassifier'; got {path!r}.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AuditError(f"`model.train.estimator` names module {module_name!r}, which cannot be imported "
+                         f"({exc}); install it or fix the path.") from None
+    cls = getattr(module, attr, None)
+    if not inspect.isclass(cls) or not hasattr(cls, "fit"):
+        raise AuditError(f"`model.train.estimator` must name an estimator class with `fit`; got {path!r}.")
+    return cls
+
+
+def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
+    """Column-type preprocessing: impute and one-hot categoricals, impute numerics.
+
+    Numeric columns keep their names; one-hot columns are named
+    ``"<column>=<value>"`` so they fold back to their source column.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    categorical = [c for c in features if c not in numeric]
+    parts = []
+    if numeric:
+        parts.append(("num", SimpleImputer(strategy="median", keep_empty_features=True), numeric))
+    if categorical:
+        parts.append(("cat", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False, feature_name_combiner=_onehot_name),
+        ), categorical))
+    return ColumnTransformer(parts, verbose_feature_names_out=False)
+
+
+def _onehot_name(feature: str, category: Any) -> str:
+    return f"{feature}={category}"
+
+
+def _categoricals_as_text(frame: pd.DataFrame, features: tuple[str, ...]) -> pd.DataFrame:
+    # One dtype per categorical column (object of str) so imputer and encoder see one kind of value.
+    out = frame.loc[:, list(features)].copy()
+    for column in features:
+        col = out[column]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            out[column] = col.astype(object).where(col.notna(), np.nan).map(
+                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+    return out
+
+
+def train_model(config: AuditConfig, dataset: Dataset) -> FittedModel:
+    """Fit ``model.train.estimator`` inside the column-type preprocessing pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    spec = config.model.train
+    assert spec is not None and dataset.train is not None and dataset.y_train is not None
+    cls = _import_estimator(spec.estimator)
+    params = dict(spec.params)
+    if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
+        params["random_state"] = config.seed
+    try:
+        estimator = cls(**params)
+    except TypeError as exc:
+        raise AuditError(f"`model.train.params` must be parameters of {spec.estimator}; {exc}.") from None
+    frame = _categoricals_as_text(dataset.train.frame, dataset.features)
+    pipeline = Pipeline([("preprocess", build_preprocessor(frame, dataset.features)), ("model", estimator)])
+    try:
+        pipeline.fit(frame, dataset.y_train)
+    except (ValueError, TypeError) as exc:
+        raise AuditError(f"`model.train` could not fit {spec.estimator} on {dataset.train.name}: "
+                         f"{str(exc).splitlines()[0]}. Check `model.train.params` and `data.features`.") from None
+    if not hasattr(pipeline, "predict_proba") and not hasattr(pipeline, "decision_function"):
+        raise AuditError(f"`model.train.estimator` {spec.estimator} gives no scores (`predict_proba` or "
+                         "`decision_function`); choose a classifier that does.")
+    return FittedModel(estimator=pipeline, source="trained", type_name=spec.estimator,
+                       features=dataset.features, positive_column=1, positive_class=1, path=None, sha256=None,
+                       params={k: _jsonable(v) for k, v in params.items()})
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else repr(value)
+
+
+def load_model(config: AuditConfig, dataset_features: tuple[str, ...], positive_label: Any) -> FittedModel:
+    """Load ``model.load``: ``.skops`` with its type check, pickles only with ``trust: true``."""
+    spec = config.model.load
+    assert spec is not None
+    path = config.resolve(spec)
+    if not path.is_file():
+        raise AuditError(f"`model.load` must name an existing model file; got {spec!r} (looked for {path}).")
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        import skops.io as sio
+
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # skops raises several kinds on a damaged file
+            raise AuditError(f"`model.load` file {path.name} is not a readable .skops file: {exc}.") from None
+        refused = [t for t in untrusted if t not in config.model.trusted_types]
+        if refused:
+            raise AuditError(
+                f"`model.load` file {path.name} holds types that are not trusted by default: "
+                f"{', '.join(refused)}. Loading runs code of these types; if you trust where the file came "
+                "from, list them under `model.trusted_types`.")
+        estimator = sio.load(path, trusted=list(untrusted))
+    elif suffix in (".joblib", ".pkl", ".pickle"):
+        if not config.model.trust:
+            raise AuditError(
+                f"`model.load` file {path.name} is a pickle, and loading a pickle runs any code it holds. "
+                "It was not opened. Set `model.trust: true` only if you trust where the file came from, "
+                "or save the model as .skops.")
+        import joblib
+
+        estimator = joblib.load(path)
+    else:
+        raise AuditError(f"`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
+                         f"got {path.name}.")
+    if not hasattr(estimator, "predict"):
+        raise AuditError(f"`model.load` file {path.name} holds a {type(estimator).__name__}, not a model with "
+                         "`predict`.")
+    features = tuple(getattr(estimator, "feature_names_in_", dataset_features))
+    column, cls = _positive_column(estimator, positive_label, path.name)
+    return FittedModel(estimator=estimator, source="loaded",
+                       type_name=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+                       features=tuple(str(f) for f in features), positive_column=column, positive_class=cls,
+                       path=str(path), sha256=sha256_file(path), params={})
+
+
+def _positive_column(estimator: Any, positive_label: Any, name: str) -> tuple[int, Any]:
+    classes = list(getattr(estimator, "classes_", [0, 1]))
+    matchers = (
+        lambda c: c == positive_label,
+        lambda c: str(c) == str(positive_label),
+        # A model fitted on the 0/1-encoded target, as this toolkit trains them.
+        lambda c: not isinstance(c, str) and c == 1,
+    )
+    for match in matchers:
+        for i, c in enumerate(classes):
+            if match(c):
+                return i, c
+    raise AuditError(f"`data.positive_label` {positive_label!r} is not a class of the model in {name}; "
+                     f"its classes are {classes}.")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Positive-class scores and predicted labels (1 = positive) of the evaluation rows."""
+
+    score: np.ndarray
+    label: np.ndarray
+    probabilistic: bool
+
+
+def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
+    """Score ``frame`` with the model; scores are probabilities when the model has ``predict_proba``."""
+    X = _categoricals_as_text(frame, model.features)
+    est = model.estimator
+    if hasattr(est, "predict_proba"):
+        score = np.asarray(est.predict_proba(X))[:, model.positive_column].astype(np.float64)
+        probabilistic = True
+    else:
+        raw = np.asarray(est.decision_function(X), dtype=np.float64)
+        score = raw if model.positive_column == 1 else -raw
+        probabilistic = False
+    label = (np.asarray(est.predict(X)) == model.positive_class).astype(np.int8)
+    return Predictions(score=score, label=label, probabilistic=probabilistic)

@@ -1,0 +1,107 @@
+"""The result of an audit: the findings document and, when one was trained, the model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._document import dumps
+from ._errors import EXIT_GATE_FAILED, EXIT_OK
+from .report import atomic_write_bytes, atomic_write_text, render_html, render_junit, render_markdown
+
+__all__ = ["AuditResult", "FORMATS", "report_folder_name"]
+
+#: Output formats of ``audit run --format`` and their file names.
+FORMATS = {"html": "model_card.html", "json": "findings.json", "junit": "junit.xml", "md": "summary.md"}
+
+
+def report_folder_name(name: str) -> str:
+    """The audit name made safe as a folder name.
+
+    Examples
+    --------
+    >>> report_folder_name("Adult income / v2")
+    'Adult-income-v2'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return cleaned or "audit"
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Findings of one audit. Reading it computes nothing; its writers render the document.
+
+    Attributes
+    ----------
+    document : dict
+        The findings document (design §4); treat as read-only.
+    model_bytes : bytes or None
+        The trained model as ``.skops`` bytes, when the audit trained it.
+    model : object
+        The fitted model (for further analysis in Python); not serialised.
+    """
+
+    document: dict[str, Any]
+    model_bytes: bytes | None = None
+    model: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def gate(self) -> str:
+        """``"pass"`` or ``"fail"``."""
+        return self.document["gate"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every blocking check passed, else 1."""
+        return EXIT_OK if self.gate == "pass" else EXIT_GATE_FAILED
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        return self.document["findings"]
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write ``findings.json`` atomically."""
+        return atomic_write_text(Path(path), dumps(self.document))
+
+    def to_html(self, path: str | Path, *, template: str | Path | None = None) -> Path:
+        """Write the HTML model card atomically."""
+        return atomic_write_text(Path(path), render_html(self.document, template=template))
+
+    def to_markdown(self, path: str | Path) -> Path:
+        """Write ``summary.md`` atomically."""
+        return atomic_write_text(Path(path), render_markdown(self.document))
+
+    def to_junit(self, path: str | Path) -> Path:
+        """Write ``junit.xml`` atomically."""
+        return atomic_write_text(Path(path), render_junit(self.document))
+
+    def write(self, out_dir: str | Path, *, formats: tuple[str, ...] = tuple(FORMATS)) -> dict[str, Path]:
+        """Write the chosen formats (and the trained model) into ``out_dir/<audit name>/``.
+
+        Every file is rendered in memory first and then renamed into place, so
+        a failure leaves the previous report whole.
+        """
+        folder = Path(out_dir) / report_folder_name(self.document["audit"]["name"])
+        rendered: dict[str, str] = {}
+        for fmt in formats:
+            if fmt == "json":
+                rendered[fmt] = dumps(self.document)
+            elif fmt == "html":
+                rendered[fmt] = render_html(self.document)
+            elif fmt == "md":
+                rendered[fmt] = render_markdown(self.document)
+            elif fmt == "junit":
+                rendered[fmt] = render_junit(self.document)
+            else:
+                raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        written = {}
+        if self.model_bytes is not None:
+            written["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
+        for fmt, text in rendered.items():
+            written[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
+        return written
+
+    def _repr_html_(self) -> str:
+        return render_html(self.document)

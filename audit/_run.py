@@ -1,0 +1,218 @@
+"""The audit, end to end: config → data → model → statistics → checks → findings document."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+from . import checks
+from ._bias import proxy_associations
+from ._config import AuditConfig, config_from_dict, load_config
+from ._data import load_dataset
+from ._document import build_document
+from ._errors import AuditError
+from ._evaluate import evaluate
+from ._explain import explain
+from ._findings import Finding, gate
+from ._groups import build_groups
+from ._metrics import METRICS
+from ._model import FittedModel, load_model, predict, train_model
+from ._result import AuditResult
+from ._stats import cell_stats
+
+__all__ = ["run", "package_versions"]
+
+_PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
+             "pydantic", "pyarrow")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages an audit's numbers depend on."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _as_config(config: AuditConfig | str | Path | dict[str, Any]) -> AuditConfig:
+    if isinstance(config, AuditConfig):
+        return config
+    if isinstance(config, dict):
+        return config_from_dict(config, source="config")
+    return load_config(config)
+
+
+def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
+    # A check that crashes is an `error` finding; the other checks still run.
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
+        return [Finding(check=check, category=category, status="error", severity=severity,
+                        message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]
+
+
+def _serialise(model: FittedModel) -> bytes:
+    import skops.io as sio
+
+    return sio.dumps(model.estimator)
+
+
+def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
+        progress: Callable[[str], None] | None = None) -> AuditResult:
+    """Run a whole audit and return its result; nothing is written.
+
+    Parameters
+    ----------
+    config : AuditConfig, path or mapping
+        The audit config, or the path of an ``audit.yaml``.
+    seed : int, optional
+        Overrides ``seed`` of the config.
+    progress : callable, optional
+        Called with a short text at the start of each step.
+
+    Returns
+    -------
+    AuditResult
+        Holds the findings document; ``to_html``, ``to_json`` and ``write`` render it.
+
+    Raises
+    ------
+    AuditError
+        Bad config, data or model; the message names the field, file or column.
+
+    Examples
+    --------
+    >>> result = run("examples/adult/audit.yaml")  # doctest: +SKIP
+    >>> result.gate, result.exit_code  # doctest: +SKIP
+    ('pass', 0)
+    """
+    started = time.perf_counter()
+    created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    cfg = _as_config(config)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
+    say = progress or (lambda _text: None)
+
+    say("loading data")
+    dataset = load_dataset(cfg)
+    test = dataset.test.frame
+    groups = build_groups(test, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
+                          intersections=cfg.data.intersections, source=dataset.test.name)
+
+    model_bytes: bytes | None = None
+    if cfg.model.train is not None:
+        say(f"training {cfg.model.train.estimator}")
+        model = train_model(cfg, dataset)
+        model_bytes = _serialise(model)
+        model_sha = hashlib.sha256(model_bytes).hexdigest()
+    else:
+        say("loading model")
+        model = load_model(cfg, dataset.features, dataset.positive_label)
+        missing = [f for f in model.features if f not in test.columns]
+        if missing:
+            raise AuditError(f"`model.load` model in {Path(model.path or '').name} needs column(s) "
+                             f"{', '.join(map(repr, missing))}, which {dataset.test.name} lacks.")
+        model_sha = model.sha256
+
+    say("predicting")
+    try:
+        preds = predict(model, test)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AuditError(f"The model could not score {dataset.test.name}: {str(exc).splitlines()[0]}. "
+                         "Check that the data has the columns and types the model was trained on.") from None
+
+    say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
+    cells = cell_stats(leaf=groups.row_leaf, score=preds.score, y=dataset.y_test, yhat=preds.label,
+                       n_leaves=len(groups.leaf_levels))
+    evaluation = evaluate(cells, groups, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
+                          seed=cfg.seed, min_group_size=cfg.data.min_group_size)
+
+    chk = cfg.checks
+    proxies = proxy_associations(test, features=dataset.features, groups=groups) if chk.bias.proxies else ()
+
+    explanation, explanation_note = None, None
+    findings: list[Finding] = []
+    if chk.explainability.method == "none":
+        explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
+    else:
+        say(f"explaining {min(chk.explainability.sample, len(test))} rows")
+        try:
+            explanation = explain(model, test, dataset.y_test, groups, method=chk.explainability.method,
+                                  sample=chk.explainability.sample, seed=cfg.seed,
+                                  replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level)
+        except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
+            explanation_note = f"The explainer failed: {type(exc).__name__}: {exc}"
+            findings.append(Finding(check="sensitive_feature_importance", category="explainability",
+                                    status="error", severity=chk.explainability.severity, message=explanation_note))
+
+    say("checks")
+    mgs = cfg.data.min_group_size
+    findings += _guarded("performance", "performance", chk.performance.severity,
+                         lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
+                                                          min_group_size=mgs))
+    findings += _guarded("fairness", "fairness", chk.fairness.severity,
+                         lambda: checks.check_fairness(evaluation=evaluation, config=chk.fairness))
+    findings += _guarded("bias", "bias", chk.bias.severity,
+                         lambda: checks.check_bias(evaluation=evaluation, proxies=proxies, config=chk.bias,
+                                                   min_group_size=mgs))
+    if explanation is not None:
+        findings += _guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
+                             lambda: checks.check_explainability(explanation=explanation,
+                                                                 sensitive=tuple(cfg.data.sensitive),
+                                                                 config=chk.explainability))
+    verdict = gate(findings)
+
+    perf_metrics = list(dict.fromkeys([*chk.performance.metrics, *chk.performance.min, *chk.performance.max,
+                                       *chk.performance.group_min, *chk.performance.group_max]))
+    fair_metrics = list(dict.fromkeys([*chk.fairness.metrics, *chk.fairness.min, *chk.fairness.max,
+                                       *(["demographic_parity_ratio"] if chk.fairness.four_fifths_rule else [])]))
+    if not preds.probabilistic:
+        perf_metrics = [m for m in perf_metrics if m not in ("log_loss", "brier_score_loss")]
+    audit_meta = {
+        "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
+        "duration_seconds": round(time.perf_counter() - started, 3),
+        "bootstrap": {"replicates": cfg.bootstrap.replicates, "level": cfg.bootstrap.level},
+        "versions": package_versions(),
+        "data": {"test": {"name": dataset.test.name, "files": [Path(f).name for f in dataset.test.files],
+                          "sha256": list(dataset.test.sha256)},
+                 "train": None if dataset.train is None else {
+                     "name": dataset.train.name, "files": [Path(f).name for f in dataset.train.files],
+                     "sha256": list(dataset.train.sha256)}},
+        "model_sha256": model_sha,
+        "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
+        "report": cfg.report.model_dump(mode="json"),
+    }
+    model_meta = {
+        "type": model.type_name, "task": "binary", "source": model.source, "features": list(model.features),
+        "params": model.params, "positive_label": _plain(dataset.positive_label),
+        "negative_label": _plain(dataset.negative_label), "probabilistic": preds.probabilistic,
+        "file": "model.skops" if model_bytes is not None else Path(model.path or "").name, "sha256": model_sha,
+    }
+    data_meta = {
+        "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
+        "columns": [str(c) for c in test.columns], "sensitive": list(cfg.data.sensitive),
+        "bins": cfg.data.bins, "intersections": cfg.data.intersections, "min_group_size": mgs,
+        "train_rows": None if dataset.train is None else len(dataset.train.frame),
+        "train_is_split": dataset.train_is_split,
+    }
+    document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
+                              performance_metrics=[m for m in METRICS if m in perf_metrics],
+                              fairness_metrics=fair_metrics, proxies=proxies, explanation=explanation,
+                              explanation_note=explanation_note, findings=findings, gate=verdict)
+    return AuditResult(document=document, model_bytes=model_bytes, model=model)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return value.item() if hasattr(value, "item") else str(value)
+
+

@@ -1,0 +1,8 @@
+"""Checks: pure functions from computed statistics to findings. One check per module."""
+
+from ._bias import check_bias
+from ._explainability import check_explainability
+from ._fairness import FOUR_FIFTHS, check_fairness
+from ._performance import check_performance
+
+__all__ = ["check_performance", "check_fairness", "check_bias", "check_explainability", "FOUR_FIFTHS"]

@@ -1,0 +1,49 @@
+"""What every check shares: turning an estimate and a threshold into a finding."""
+
+from __future__ import annotations
+
+from .._evaluate import Estimate
+from .._findings import Finding, Threshold, fmt, judge
+
+__all__ = ["thresholds", "estimate_finding", "interval_text"]
+
+_SYMBOL = {">=": "≥", "<=": "≤"}
+
+
+def thresholds(*, minimum: dict[str, float], maximum: dict[str, float], severity: str) -> list[Threshold]:
+    """Thresholds as data from config's ``min``/``max`` mappings."""
+    return ([Threshold(metric=m, op=">=", value=v, severity=severity) for m, v in minimum.items()]
+            + [Threshold(metric=m, op="<=", value=v, severity=severity) for m, v in maximum.items()])
+
+
+def interval_text(ci_low: float | None, ci_high: float | None, level: float) -> str:
+    """`` (95% CI a to b)``, or nothing when there is no interval."""
+    if ci_low is None or ci_high is None:
+        return ""
+    return f" ({level:.0%} CI {fmt(ci_low)} to {fmt(ci_high)})"
+
+
+def estimate_finding(*, check: str, category: str, subject: str, estimate: Estimate, threshold: Threshold,
+                     level: float, attribute: str | None = None, group: str | None = None,
+                     too_small: bool = False, min_group_size: int = 0) -> Finding:
+    """A finding for ``subject``'s metric against ``threshold``; the message shows value and threshold."""
+    rule = f"{threshold.metric} {_SYMBOL[threshold.op]} {fmt(threshold.value)}"
+    base = dict(check=check, category=category, severity=threshold.severity, value=estimate.value,
+                ci_low=estimate.ci_low, ci_high=estimate.ci_high, threshold=threshold, attribute=attribute,
+                group=group)
+    if too_small:
+        return Finding(**base, status="insufficient_data",
+                       message=f"{subject}: {estimate.n} rows, fewer than min_group_size {min_group_size}; "
+                               f"not judged against {rule}.")
+    if estimate.value is None:
+        return Finding(**base, status="insufficient_data",
+                       message=f"{subject}: {threshold.metric} is undefined ({estimate.reason}); "
+                               f"not judged against {rule}.")
+    status = judge(estimate.value, estimate.ci_low, estimate.ci_high, threshold)
+    straddles = estimate.ci_low is not None and estimate.ci_high is not None and \
+        estimate.ci_low < threshold.value < estimate.ci_high
+    verdict = {"pass": "meets", "fail": "misses",
+               "warn": "is too close to call against" if straddles else "misses (non-blocking)"}[status]
+    return Finding(**base, status=status,
+                   message=f"{subject}: {threshold.metric} is {fmt(estimate.value)}"
+                           f"{interval_text(estimate.ci_low, estimate.ci_high, level)}, {verdict} {rule}.")

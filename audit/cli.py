@@ -1,0 +1,101 @@
+"""Command line: ``audit run``, ``audit validate``.
+
+Exit codes: 0 every blocking check passed; 1 a blocking check failed (the
+report is still written); 2 bad input (config, data, model); 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ._config import load_config
+from ._data import load_dataset
+from ._errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AuditError
+from ._groups import build_groups
+from ._result import FORMATS, report_folder_name
+from ._run import run
+
+__all__ = ["main"]
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"--format takes a comma-separated list of {', '.join(FORMATS)}; "
+                                         f"got {text!r}")
+    return chosen
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audit", description="Responsible-AI audit of a classification model.",
+                                     epilog="Exit codes: 0 pass, 1 a blocking check failed, 2 bad input, "
+                                            "3 internal error.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run an audit and write its reports")
+    p_run.add_argument("config", type=Path, help="the audit.yaml")
+    p_run.add_argument("--out", type=Path, default=Path("reports"),
+                       help="folder for reports; they go to OUT/<audit name>/ (default: reports)")
+    p_run.add_argument("--format", type=_formats, default=tuple(FORMATS),
+                       help=f"comma-separated outputs among {','.join(FORMATS)} (default: all)")
+    p_run.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
+    p_val.add_argument("config", type=Path)
+    return parser
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    if quiet or not sys.stderr.isatty():
+        return lambda _text: None
+    return lambda text: print(f"audit: {text}...", file=sys.stderr, flush=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    result = run(args.config, seed=args.seed, progress=_progress(args.quiet))
+    written = result.write(args.out, formats=args.format)
+    if not args.quiet:
+        s = result.document["summary"]
+        print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
+              f"{s['insufficient_data']} insufficient data, {s['error']} errors")
+        for path in written.values():
+            print(f"  wrote {path}")
+    return result.exit_code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    dataset = load_dataset(cfg)
+    groups = build_groups(dataset.test.frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
+                          intersections=cfg.data.intersections, source=dataset.test.name)
+    print(f"{args.config}: valid. {len(dataset.test.frame)} evaluation rows, {len(dataset.features)} features, "
+          f"{len(groups.groupings)} groupings; reports go to reports/{report_folder_name(cfg.name)}/.")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``audit`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": _cmd_run, "validate": _cmd_validate}[args.command](args)
+    except AuditError as exc:
+        print(f"audit: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("audit: interrupted; reports already written are intact.", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported briefly
+        if os.environ.get("AUDIT_DEBUG"):
+            traceback.print_exc()
+        print(f"audit: internal error: {type(exc).__name__}: {exc}. This is a bug in rai-audit; "
+              "rerun with AUDIT_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

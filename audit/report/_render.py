@@ -1,0 +1,57 @@
+"""Renderers: findings document in, text out. They read the document and compute nothing."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from ._templates import environment
+
+__all__ = ["render_html", "render_markdown", "render_junit"]
+
+
+def render_html(document: dict[str, Any], *, template: str | Path | None = None) -> str:
+    """The model card as one self-contained HTML page.
+
+    ``template`` may name a user's Jinja2 file that extends ``model_card.html.j2``.
+    """
+    if template is None:
+        return environment().get_template("model_card.html.j2").render(doc=document)
+    path = Path(template)
+    return environment(str(path.parent.resolve())).get_template(path.name).render(doc=document)
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """``summary.md``: a pull-request comment with the verdict, problems and key numbers."""
+    return environment().get_template("summary.md.j2").render(doc=document)
+
+
+def render_junit(document: dict[str, Any]) -> str:
+    """``junit.xml``: one test case per finding; fail and error carry the message and figures."""
+    findings = document["findings"]
+    suite = ET.Element("testsuite", name=f"audit.{document['audit']['name']}", tests=str(len(findings)),
+                       failures=str(sum(f["status"] == "fail" for f in findings)),
+                       errors=str(sum(f["status"] == "error" for f in findings)),
+                       skipped=str(sum(f["status"] == "insufficient_data" for f in findings)),
+                       timestamp=document["audit"]["created"])
+    for i, f in enumerate(findings):
+        subject = f["attribute"] or "overall"
+        if f["group"]:
+            subject += f"={f['group']}"
+        metric = f["threshold"]["metric"] if f["threshold"] else ""
+        case = ET.SubElement(suite, "testcase", classname=f"audit.{f['category']}.{f['check']}",
+                             name=f"{i:03d} {subject} {metric}".strip())
+        figures = f"value={f['value']} ci=[{f['ci_low']}, {f['ci_high']}] threshold={f['threshold']}"
+        if f["status"] == "fail":
+            ET.SubElement(case, "failure", message=f["message"], type=f["severity"]).text = figures
+        elif f["status"] == "error":
+            ET.SubElement(case, "error", message=f["message"]).text = figures
+        elif f["status"] == "insufficient_data":
+            ET.SubElement(case, "skipped", message=f["message"])
+        else:
+            ET.SubElement(case, "system-out").text = f"{f['status']}: {f['message']}"
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
