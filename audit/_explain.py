@@ -18,7 +18,8 @@ from ._model import FittedModel, _categoricals_as_text
 
 __all__ = ["FeatureImportance", "Explanation", "explain", "fold_columns"]
 
-_TREE_MODULES = ("sklearn.ensemble", "sklearn.tree", "lightgbm", "xgboost", "catboost")
+# Model classes SHAP's TreeExplainer handles (scikit-learn ensembles and trees, LightGBM, XGBoost, CatBoost).
+_TREE_NAMES = ("Forest", "Tree", "GradientBoosting", "LGBM", "XGB", "CatBoost")
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,10 @@ def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarr
 
 
 def _kind(estimator: object) -> str:
-    module = type(estimator).__module__
-    if module.startswith(_TREE_MODULES) and hasattr(estimator, "predict_proba") and (
-            "Forest" in type(estimator).__name__ or "Tree" in type(estimator).__name__
-            or "Boost" in type(estimator).__name__ or not module.startswith("sklearn")):
+    name = type(estimator).__name__
+    if any(part in name for part in _TREE_NAMES):
         return "tree"
-    if hasattr(estimator, "coef_") and hasattr(estimator, "intercept_"):
-        return "linear"
-    return "permutation"
+    return "linear" if hasattr(estimator, "coef_") else "permutation"
 
 
 def _split(model: FittedModel) -> tuple[object | None, object]:

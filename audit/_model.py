@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +17,7 @@ from ._config import AuditConfig
 from ._data import Dataset, sha256_file
 from ._errors import AuditError
 
-__all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor"]
+__all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor", "to_skops_bytes"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ def _import_estimator(path: str) -> type:
 
 
 def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
-    """Column-type preprocessing: impute and one-hot categoricals, impute numerics.
+    """Column-type preprocessing: impute and one-hot categoricals, impute and standardise numerics.
+
+    Standardising changes nothing for tree ensembles and lets linear, kernel
+    and neighbour models converge on raw census-style columns.
 
     Numeric columns keep their names; one-hot columns are named
     ``"<column>=<value>"`` so they fold back to their source column.
@@ -61,14 +67,15 @@ def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
     categorical = [c for c in features if c not in numeric]
     parts = []
     if numeric:
-        parts.append(("num", SimpleImputer(strategy="median", keep_empty_features=True), numeric))
+        parts.append(("num", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                                           StandardScaler()), numeric))
     if categorical:
         parts.append(("cat", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),
@@ -123,6 +130,40 @@ def train_model(config: AuditConfig, dataset: Dataset) -> FittedModel:
 
 def _jsonable(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else repr(value)
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def to_skops_bytes(model: FittedModel) -> bytes:
+    """The estimator as ``.skops`` bytes, identical for identical models.
+
+    skops names arrays after ``id()`` of objects and stamps the current time
+    into the zip; both are replaced by canonical values (ids numbered in order
+    of first appearance, a fixed timestamp) so that the model's SHA-256 in the
+    manifest is reproducible.
+    """
+    import skops.io as sio
+
+    raw = zipfile.ZipFile(io.BytesIO(sio.dumps(model.estimator)))
+    ids: dict[str, str] = {}
+
+    def canon(old: str) -> str:
+        return ids.setdefault(old, str(len(ids) + 1))
+
+    schema = raw.read("schema.json").decode("utf-8")
+    schema = re.sub(r'("__id__": )(\d+)', lambda m: m.group(1) + canon(m.group(2)), schema)
+    schema = re.sub(r'("file": ")(\d+)(\.npy")', lambda m: m.group(1) + canon(m.group(2)) + m.group(3), schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
+        members = {"schema.json": schema.encode("utf-8")}
+        for name in raw.namelist():
+            if name != "schema.json":
+                stem, dot, ext = name.partition(".")
+                members[(canon(stem) if stem.isdigit() else stem) + dot + ext] = raw.read(name)
+        for name in sorted(members):
+            dst.writestr(zipfile.ZipInfo(name, date_time=_ZIP_EPOCH), members[name])
+    return out.getvalue()
 
 
 def load_model(config: AuditConfig, dataset_features: tuple[str, ...], positive_label: Any) -> FittedModel:

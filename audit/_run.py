@@ -21,7 +21,7 @@ from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import build_groups
 from ._metrics import METRICS
-from ._model import FittedModel, load_model, predict, train_model
+from ._model import load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
 from ._stats import cell_stats
 
@@ -57,12 +57,6 @@ def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Fin
     except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
         return [Finding(check=check, category=category, status="error", severity=severity,
                         message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]
-
-
-def _serialise(model: FittedModel) -> bytes:
-    import skops.io as sio
-
-    return sio.dumps(model.estimator)
 
 
 def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
@@ -111,7 +105,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     if cfg.model.train is not None:
         say(f"training {cfg.model.train.estimator}")
         model = train_model(cfg, dataset)
-        model_bytes = _serialise(model)
+        model_bytes = to_skops_bytes(model)
         model_sha = hashlib.sha256(model_bytes).hexdigest()
     else:
         say("loading model")
