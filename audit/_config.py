@@ -101,6 +101,24 @@ class FairnessConfig(_Strict):
         return value
 
 
+class GroupGapsConfig(_Strict):
+    """Groups whose metric is significantly worse than the rest's, after false-discovery-rate control."""
+
+    enabled: bool = True
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "recall", "false_positive_rate", "roc_auc"])
+    min_difference: float = Field(default=0.0, ge=0)
+    severity: Severity = "warn"
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: list[str]) -> list[str]:
+        _known(value, METRICS, "a performance metric")
+        for name in value:
+            if METRICS[name].direction == "none":
+                raise ValueError(f"must name metrics where higher or lower is better; got {name!r}")
+        return value
+
+
 class BiasConfig(_Strict):
     representation: bool = True
     base_rates: bool = True
@@ -120,6 +138,7 @@ class ExplainabilityConfig(_Strict):
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    group_gaps: GroupGapsConfig = Field(default_factory=GroupGapsConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
 

@@ -7,8 +7,10 @@ import math
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from ._bias import ProxyAssociation
-from ._evaluate import Estimate, Evaluation
+from ._evaluate import Estimate, Evaluation, RestComparison
 from ._explain import Explanation
 from ._findings import Finding
 from ._metrics import FAIRNESS_METRICS, METRICS
@@ -19,7 +21,9 @@ SCHEMA_VERSION = "1.0"
 
 
 def _clean(value: Any) -> Any:
-    # JSON has no NaN or infinity: undefined numbers are null.
+    # JSON has no NaN or infinity: undefined numbers are null. NumPy scalars become Python ones.
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -30,7 +34,13 @@ def _clean(value: Any) -> Any:
 
 
 def _estimate(e: Estimate) -> dict[str, Any]:
-    return {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "reason": e.reason}
+    return {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "support": e.support,
+            "reason": e.reason}
+
+
+def _rest(r: RestComparison) -> dict[str, Any]:
+    return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
+            "p_adjusted": r.p_adjusted, "significant": r.significant}
 
 
 def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
@@ -38,7 +48,8 @@ def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
         "definitions": {m: {"direction": METRICS[m].direction, "description": METRICS[m].description}
                         for m in selected},
         "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
-        "by_group": {gm.grouping: {g: {m: _estimate(gm.metrics[m][i]) for m in selected}
+        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": _rest(gm.versus_rest[m][i])}
+                                       for m in selected}
                                    for i, g in enumerate(gm.groups)} for gm in evaluation.by_grouping},
     }
 

@@ -1,6 +1,9 @@
-"""Metrics and fairness gaps with bootstrap intervals, from the cell statistics.
+"""Metrics, fairness gaps and group-versus-rest comparisons with bootstrap intervals.
 
-Returns plain frozen data; nothing here renders or writes.
+Point estimates come from the exact cell table; replicates from its coarsened
+copy, each interval shifted by the coarse point estimate so that it centres on
+the exact value (see ``_stats``). Returns plain frozen data; nothing here
+renders or writes.
 """
 
 from __future__ import annotations
@@ -8,14 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from ._groups import GroupIndex
 from ._metrics import FAIRNESS_METRICS, METRICS
-from ._stats import CellStats, group_sums, replicate_weights
+from ._stats import CellStats, coarsen, group_sums, leaf_sums, replicate_weights, rest_sums
 
-__all__ = ["Estimate", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval"]
+__all__ = ["Estimate", "RestComparison", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval",
+           "benjamini_hochberg"]
 
 _MIN_VALID_SHARE = 0.5
+# Replicates per chunk are chosen so one chunk's weights stay near this many numbers (memory bound).
+_CHUNK_NUMBERS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,24 @@ class Estimate:
     ci_high: float | None
     n: int
     reason: str | None = None
+    support: int | None = None
+
+
+@dataclass(frozen=True)
+class RestComparison:
+    """A group's metric minus the same metric on all other rows, with its significance.
+
+    ``p_value`` is two-sided, from the bootstrap standard error; ``p_adjusted``
+    is Benjamini-Hochberg adjusted across every group of every grouping for
+    this metric; ``significant`` is ``p_adjusted <= 1 - level``.
+    """
+
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    significant: bool
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,7 @@ class GroupingMetrics:
     positives: tuple[int, ...]
     eligible: tuple[bool, ...]
     metrics: dict[str, tuple[Estimate, ...]]
+    versus_rest: dict[str, tuple[RestComparison, ...]]
     base_rate: tuple[Estimate, ...]
     base_rate_difference: Estimate
     base_rate_groups: tuple[str, str] | None
@@ -78,7 +104,7 @@ class Evaluation:
 
 
 def interval(samples: np.ndarray, level: float) -> tuple[float | None, float | None]:
-    """Percentile interval of bootstrap samples along axis 0; None when too few are defined.
+    """Percentile interval of bootstrap samples; None when fewer than half are defined.
 
     Examples
     --------
@@ -93,17 +119,40 @@ def interval(samples: np.ndarray, level: float) -> tuple[float | None, float | N
     return float(lo), float(hi)
 
 
+def _shifted(point: float | None, coarse_point: float, replicates: np.ndarray,
+             level: float) -> tuple[float | None, float | None]:
+    # Interval of the coarse replicates, moved by the coarse table's discretisation offset.
+    if point is None or not np.isfinite(coarse_point):
+        return None, None
+    lo, hi = interval(replicates, level)
+    if lo is None or hi is None:
+        return None, None
+    shift = point - float(coarse_point)
+    return float(lo + shift), float(hi + shift)
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN).
+
+    Examples
+    --------
+    >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan])).round(3).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if len(ok) == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return out
+
+
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
-
-
-def _estimates(values: np.ndarray, n: np.ndarray, reason: str, level: float) -> tuple[Estimate, ...]:
-    out = []
-    for g in range(values.shape[1]):
-        v = _num(values[0, g])
-        lo, hi = interval(values[1:, g], level) if v is not None else (None, None)
-        out.append(Estimate(value=v, ci_low=lo, ci_high=hi, n=int(n[g]), reason=None if v is not None else reason))
-    return tuple(out)
 
 
 def _between(values: np.ndarray, kind: str) -> np.ndarray:
@@ -131,55 +180,139 @@ def _worst(components: np.ndarray, kind: str) -> np.ndarray:
     return np.where(finite.any(axis=1), worst, np.nan)
 
 
-def _fairness(grouping: GroupingMetrics, base: dict[str, np.ndarray], eligible: np.ndarray,
-              level: float) -> list[FairnessValue]:
-    names = np.asarray(grouping.groups, dtype=object)
-    excluded = tuple(names[~eligible])
+def _metric_values(sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = {name: spec.compute(sums) for name, spec in METRICS.items()}
+        rate = np.full(sums["n"].shape, np.nan)
+        np.divide(sums["pos"], sums["n"], out=rate, where=sums["n"] > 0)
+        values["base_rate"] = rate
+    return values
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One grouping's metric values: exact point, coarse point, replicates; for groups and their rests."""
+
+    exact: dict[str, np.ndarray]
+    coarse: dict[str, np.ndarray]
+    reps: dict[str, np.ndarray]
+    rest_exact: dict[str, np.ndarray]
+    rest_coarse: dict[str, np.ndarray]
+    rest_reps: dict[str, np.ndarray]
+    sums: dict[str, np.ndarray]
+
+
+def _series(cells: CellStats, coarse: CellStats, groupings: list[tuple[np.ndarray, int]], *, replicates: int,
+            seed: int) -> list[_Series]:
+    exact_w = cells.count[None, :]
+    coarse_w = coarse.count[None, :]
+    exact_leaf = leaf_sums(cells, exact_w)
+    coarse_leaf = leaf_sums(coarse, coarse_w)
+    points = []
+    for leaf_group, n_groups in groupings:
+        g_exact = group_sums(cells, exact_w, exact_leaf, leaf_group=leaf_group, n_groups=n_groups)
+        g_coarse = group_sums(coarse, coarse_w, coarse_leaf, leaf_group=leaf_group, n_groups=n_groups)
+        points.append((g_exact, _metric_values(g_exact), _metric_values(g_coarse),
+                       _metric_values(rest_sums(g_exact, exact_leaf, leaf_group=leaf_group, n_groups=n_groups)),
+                       _metric_values(rest_sums(g_coarse, coarse_leaf, leaf_group=leaf_group, n_groups=n_groups))))
+    reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
+    rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
+    chunk = max(1, min(replicates, _CHUNK_NUMBERS // max(len(coarse.count), 1)))
+    for start in range(1, replicates + 1, chunk):
+        stop = min(replicates + 1, start + chunk)
+        w = replicate_weights(coarse, start=start, stop=stop, seed=seed)
+        per_leaf = leaf_sums(coarse, w)
+        for i, (leaf_group, n_groups) in enumerate(groupings):
+            g = group_sums(coarse, w, per_leaf, leaf_group=leaf_group, n_groups=n_groups)
+            reps[i].append(_metric_values(g))
+            rest_reps[i].append(_metric_values(rest_sums(g, per_leaf, leaf_group=leaf_group, n_groups=n_groups)))
     out = []
-    for spec in FAIRNESS_METRICS.values():
-        per_base = {b: _between(base[b][:, eligible], spec.kind) for b in spec.base}
-        combined = _worst(np.column_stack(list(per_base.values())), spec.kind)
-        value = _num(combined[0])
-        if value is None:
-            out.append(FairnessValue(grouping=grouping.grouping, metric=spec.name, kind=spec.kind, value=None,
-                                     ci_low=None, ci_high=None, groups=None, base_metric=None,
-                                     n_groups=int(eligible.sum()), excluded_groups=excluded,
-                                     reason="fewer than two groups with enough data and a defined "
-                                            + " and ".join(spec.base)))
-            continue
-        deciding = next(b for b in spec.base if np.isclose(per_base[b][0], value, rtol=0, atol=1e-15))
-        row = base[deciding][0, eligible]
-        finite = np.where(np.isfinite(row), row, np.nan)
-        eligible_names = names[eligible]
-        pair = (str(eligible_names[np.nanargmax(finite)]), str(eligible_names[np.nanargmin(finite)]))
-        lo, hi = interval(combined[1:], level)
-        out.append(FairnessValue(grouping=grouping.grouping, metric=spec.name, kind=spec.kind, value=value,
-                                 ci_low=lo, ci_high=hi, groups=pair, base_metric=deciding,
-                                 n_groups=int(eligible.sum()), excluded_groups=excluded))
+    for i, (leaf_group, n_groups) in enumerate(groupings):
+        g_exact, exact, coarse_v, rest_exact, rest_coarse = points[i]
+        names = list(exact)
+        stack = {m: np.concatenate([r[m] for r in reps[i]]) if reps[i] else np.empty((0, n_groups)) for m in names}
+        rstack = {m: np.concatenate([r[m] for r in rest_reps[i]]) if rest_reps[i] else np.empty((0, n_groups))
+                  for m in names}
+        out.append(_Series(exact={m: v[0] for m, v in exact.items()}, coarse={m: v[0] for m, v in coarse_v.items()},
+                           reps=stack, rest_exact={m: v[0] for m, v in rest_exact.items()},
+                           rest_coarse={m: v[0] for m, v in rest_coarse.items()}, rest_reps=rstack,
+                           sums={k: v[0] for k, v in g_exact.items()}))
     return out
 
 
-def _base_rates(sums: dict[str, np.ndarray], eligible: np.ndarray, names: tuple[str, ...],
-                level: float) -> dict[str, object]:
-    """Positive-label share per group and its largest gap between eligible groups (label bias)."""
-    rate = np.full(sums["n"].shape, np.nan)
-    np.divide(sums["pos"], sums["n"], out=rate, where=sums["n"] > 0)
-    gap = _between(rate[:, eligible], "difference")
-    value = _num(gap[0])
-    pair = None
-    if value is not None:
-        labels = np.asarray(names, dtype=object)[eligible]
-        pair = (str(labels[np.nanargmax(rate[0, eligible])]), str(labels[np.nanargmin(rate[0, eligible])]))
-    lo, hi = interval(gap[1:], level) if value is not None else (None, None)
-    return {"base_rate": _estimates(rate, sums["n"][0], "empty group", level),
-            "base_rate_difference": Estimate(value=value, ci_low=lo, ci_high=hi, n=int(eligible.sum()),
-                                             reason=None if value is not None else "fewer than two groups with enough data"),
-            "base_rate_groups": pair}
+def _support(s: _Series, metric: str) -> np.ndarray:
+    return METRICS[metric].support(s.sums) if metric in METRICS else s.sums["n"]
+
+
+def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Estimate, ...]:
+    out = []
+    n = s.sums["n"]
+    support = _support(s, metric)
+    for g in range(len(n)):
+        value = _num(s.exact[metric][g])
+        lo, hi = _shifted(value, s.coarse[metric][g], s.reps[metric][:, g], level)
+        out.append(Estimate(value=value, ci_low=lo, ci_high=hi, n=int(n[g]), reason=None if value is not None else reason,
+                            support=int(round(support[g]))))
+    return tuple(out)
+
+
+def _rest_raw(s: _Series, metric: str, level: float) -> list[tuple[float | None, float | None, float | None, float]]:
+    """Per group: difference to the rest, its interval, and the unadjusted two-sided p-value."""
+    out = []
+    for g in range(len(s.sums["n"])):
+        diff = _num(s.exact[metric][g] - s.rest_exact[metric][g])
+        reps = s.reps[metric][:, g] - s.rest_reps[metric][:, g]
+        coarse = s.coarse[metric][g] - s.rest_coarse[metric][g]
+        lo, hi = _shifted(diff, coarse, reps, level)
+        p = np.nan
+        finite = reps[np.isfinite(reps)]
+        if diff is not None and lo is not None and len(finite) > 1:
+            se = float(np.std(finite, ddof=1))
+            p = 0.0 if se == 0 and diff != 0 else (1.0 if se == 0 else float(2 * sps.norm.sf(abs(diff) / se)))
+        out.append((diff, lo, hi, p))
+    return out
+
+
+def _fairness(gm: GroupingMetrics, s: _Series, eligible: np.ndarray, min_group_size: int,
+              level: float) -> list[FairnessValue]:
+    """Fairness metrics over groups with enough rows, and enough support for each base metric.
+
+    A group with 40 rows but 2 positive labels has a recall of 0, 0.5 or 1:
+    it is left out of recall-based gaps (and named in ``excluded_groups``).
+    """
+    names = np.asarray(gm.groups, dtype=object)
+    out = []
+    for spec in FAIRNESS_METRICS.values():
+        masks = {b: eligible & (_support(s, b) >= min_group_size) for b in spec.base}
+        excluded = tuple(names[~np.logical_and.reduce(list(masks.values()))])
+
+        def stat(values: dict[str, np.ndarray], spec=spec, masks=masks) -> np.ndarray:
+            per_base = [_between(np.atleast_2d(values[b])[:, masks[b]], spec.kind) for b in spec.base]
+            return _worst(np.column_stack(per_base), spec.kind)
+
+        value = _num(stat(s.exact)[0])
+        if value is None:
+            out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=None, ci_low=None,
+                                     ci_high=None, groups=None, base_metric=None, n_groups=0,
+                                     excluded_groups=excluded,
+                                     reason="fewer than two groups with enough data and a defined "
+                                            + " and ".join(spec.base)))
+            continue
+        deciding = next(b for b in spec.base
+                        if np.isclose(_between(s.exact[b][None, masks[b]], spec.kind)[0], value, rtol=0, atol=1e-15))
+        row = s.exact[deciding][masks[deciding]]
+        eligible_names = names[masks[deciding]]
+        pair = (str(eligible_names[np.nanargmax(row)]), str(eligible_names[np.nanargmin(row)]))
+        lo, hi = _shifted(value, stat(s.coarse)[0], stat(s.reps), level) if len(s.reps[deciding]) else (None, None)
+        out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=value, ci_low=lo,
+                                 ci_high=hi, groups=pair, base_metric=deciding,
+                                 n_groups=int(masks[deciding].sum()), excluded_groups=excluded))
+    return out
 
 
 def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: float, seed: int,
              min_group_size: int) -> Evaluation:
-    """All built-in metrics overall and by group, and all fairness metrics by grouping.
+    """All built-in metrics overall and by group, fairness by grouping, each group against the rest.
 
     Parameters
     ----------
@@ -188,32 +321,62 @@ def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: fl
     groups : GroupIndex
         Leaves and groupings of the sensitive attributes.
     replicates : int
-        Bootstrap replicates (0 for none: intervals are then null).
+        Bootstrap replicates (0 for none: intervals and p-values are then null).
     level : float
-        Interval coverage, e.g. 0.95.
+        Interval coverage, e.g. 0.95; ``1 - level`` is the false discovery rate.
     seed : int
         Seed of the bootstrap draws.
     min_group_size : int
-        Groups with fewer rows are not used in fairness gaps.
+        Groups with fewer rows (or, for a metric, fewer rows it is a rate of:
+        positives for recall, ...) are left out of fairness gaps and are never
+        significant.
     """
-    weights = replicate_weights(cells, replicates=replicates, seed=seed)
-    overall_sums = group_sums(cells, weights, leaf_group=np.zeros(cells.n_leaves, dtype=np.int64), n_groups=1)
-    overall = {name: _estimates(spec.compute(overall_sums), overall_sums["n"][0], spec.undefined_reason, level)[0]
-               for name, spec in METRICS.items()}
-    by_grouping = []
-    fairness: list[FairnessValue] = []
-    for grouping in groups.groupings:
-        sums = group_sums(cells, weights, leaf_group=grouping.leaf_group, n_groups=len(grouping.groups))
-        n = sums["n"][0]
-        eligible = n >= min_group_size
-        base = {name: spec.compute(sums) for name, spec in METRICS.items()}
+    coarse = coarsen(cells)
+    specs = [(np.zeros(cells.n_leaves, dtype=np.int64), 1)] + [(g.leaf_group, len(g.groups)) for g in groups.groupings]
+    series = _series(cells, coarse, specs, replicates=replicates, seed=seed)
+    overall_series, group_series = series[0], series[1:]
+    overall = {name: _estimates(overall_series, name, spec.undefined_reason, level)[0] for name, spec in METRICS.items()}
+
+    # Group-versus-rest p-values, adjusted per metric across every group of every grouping.
+    raw = {m: [_rest_raw(s, m, level) for s in group_series] for m in METRICS}
+    eligible_all = [np.asarray(s.sums["n"]) >= min_group_size for s in group_series]
+    adjusted = {}
+    for m in METRICS:
+        # Only groups with enough rows, and enough support for this metric, are tested.
+        testable = [el & (_support(s, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
+        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable)])
+        adjusted[m] = np.split(benjamini_hochberg(p), np.cumsum([len(el) for el in eligible_all])[:-1])
+
+    by_grouping, fairness = [], []
+    for i, (grouping, s) in enumerate(zip(groups.groupings, group_series)):
+        eligible = eligible_all[i]
+        versus = {m: tuple(RestComparison(difference=d, ci_low=lo, ci_high=hi, p_value=_num(p),
+                                          p_adjusted=_num(adjusted[m][i][g]),
+                                          significant=bool(np.isfinite(adjusted[m][i][g])
+                                                           and adjusted[m][i][g] <= 1 - level))
+                           for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in METRICS}
+        base_gap = _between(np.vstack([s.exact["base_rate"][None, eligible]]), "difference")[0]
+        base_value = _num(base_gap)
+        pair = None
+        if base_value is not None:
+            labels = np.asarray(grouping.groups, dtype=object)[eligible]
+            pair = (str(labels[np.nanargmax(s.exact["base_rate"][eligible])]),
+                    str(labels[np.nanargmin(s.exact["base_rate"][eligible])]))
+        blo, bhi = (_shifted(base_value, _between(s.coarse["base_rate"][None, eligible], "difference")[0],
+                             _between(s.reps["base_rate"][:, eligible], "difference"), level)
+                    if len(s.reps["base_rate"]) else (None, None))
         gm = GroupingMetrics(
             grouping=grouping.name, attributes=grouping.attributes, groups=grouping.groups,
-            n=tuple(int(v) for v in n), positives=tuple(int(v) for v in sums["pos"][0]),
+            n=tuple(int(v) for v in s.sums["n"]), positives=tuple(int(v) for v in s.sums["pos"]),
             eligible=tuple(bool(e) for e in eligible),
-            metrics={name: _estimates(base[name], n, METRICS[name].undefined_reason, level) for name in METRICS},
-            **_base_rates(sums, eligible, grouping.groups, level))
+            metrics={name: _estimates(s, name, spec.undefined_reason, level) for name, spec in METRICS.items()},
+            versus_rest=versus,
+            base_rate=_estimates(s, "base_rate", "empty group", level),
+            base_rate_difference=Estimate(value=base_value, ci_low=blo, ci_high=bhi, n=int(eligible.sum()),
+                                          reason=None if base_value is not None
+                                          else "fewer than two groups with enough data"),
+            base_rate_groups=pair)
         by_grouping.append(gm)
-        fairness.extend(_fairness(gm, base, eligible, level))
-    return Evaluation(overall=overall, n=int(overall_sums["n"][0, 0]), positives=int(overall_sums["pos"][0, 0]),
+        fairness.extend(_fairness(gm, s, eligible, min_group_size, level))
+    return Evaluation(overall=overall, n=int(overall_series.sums["n"][0]), positives=int(overall_series.sums["pos"][0]),
                       by_grouping=tuple(by_grouping), fairness=tuple(fairness), replicates=replicates, level=level)

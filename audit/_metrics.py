@@ -49,6 +49,12 @@ class MetricSpec:
         Why the value can be undefined (shown next to a null).
     description : str
         One line for the model card.
+    support : callable
+        ``support(sums) -> ndarray``: the rows the metric is a rate over (all
+        rows for accuracy, positive labels for recall, ...). A group whose
+        support is under ``min_group_size`` is not judged on this metric.
+    support_name : str
+        What the support counts, for messages.
     """
 
     name: str
@@ -56,6 +62,8 @@ class MetricSpec:
     compute: Callable[[Sums], np.ndarray]
     undefined_reason: str
     description: str
+    support: Callable[[Sums], np.ndarray]
+    support_name: str
 
 
 def _balanced_accuracy(s: Sums) -> np.ndarray:
@@ -68,32 +76,49 @@ def _auc(s: Sums) -> np.ndarray:
     return _ratio(s["auc_num"], s["pos"] * s["neg"])
 
 
+def _rows(s: Sums) -> np.ndarray:
+    return s["n"]
+
+
+def _rarer_class(s: Sums) -> np.ndarray:
+    return np.minimum(s["pos"], s["neg"])
+
+
+def _positives(s: Sums) -> np.ndarray:
+    return s["pos"]
+
+
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
         MetricSpec("accuracy", "higher", lambda s: _ratio(s["tp"] + s["tn"], s["n"]),
-                   "empty group", "Share of correct predictions."),
+                   "empty group", "Share of correct predictions.", _rows, "rows"),
         MetricSpec("balanced_accuracy", "higher", _balanced_accuracy,
-                   "the group holds only one class", "Mean of true positive and true negative rates."),
+                   "the group holds only one class", "Mean of true positive and true negative rates.",
+                   _rarer_class, "rows of the rarer class"),
         MetricSpec("precision", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fp"]),
-                   "no positive predictions", "Share of positive predictions that are right."),
+                   "no positive predictions", "Share of positive predictions that are right.",
+                   lambda s: s["tp"] + s["fp"], "positive predictions"),
         MetricSpec("recall", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fn"]),
-                   "no positive labels", "Share of positive labels found (true positive rate)."),
+                   "no positive labels", "Share of positive labels found (true positive rate).",
+                   _positives, "positive labels"),
         MetricSpec("f1", "higher", lambda s: _ratio(2 * s["tp"], 2 * s["tp"] + s["fp"] + s["fn"]),
-                   "no positive labels and no positive predictions",
-                   "Harmonic mean of precision and recall."),
+                   "no positive labels and no positive predictions", "Harmonic mean of precision and recall.",
+                   _positives, "positive labels"),
         MetricSpec("roc_auc", "higher", _auc,
-                   "the group holds only one class", "Probability a positive is scored above a negative."),
+                   "the group holds only one class", "Probability a positive is scored above a negative.",
+                   _rarer_class, "rows of the rarer class"),
         MetricSpec("selection_rate", "none", lambda s: _ratio(s["tp"] + s["fp"], s["n"]),
-                   "empty group", "Share of positive predictions."),
+                   "empty group", "Share of positive predictions.", _rows, "rows"),
         MetricSpec("false_positive_rate", "lower", lambda s: _ratio(s["fp"], s["fp"] + s["tn"]),
-                   "no negative labels", "Share of negatives predicted positive."),
+                   "no negative labels", "Share of negatives predicted positive.",
+                   lambda s: s["neg"], "negative labels"),
         MetricSpec("false_negative_rate", "lower", lambda s: _ratio(s["fn"], s["fn"] + s["tp"]),
-                   "no positive labels", "Share of positives predicted negative."),
+                   "no positive labels", "Share of positives predicted negative.", _positives, "positive labels"),
         MetricSpec("log_loss", "lower", lambda s: _ratio(s["log_loss_sum"], s["n"]),
-                   "empty group", "Mean cross-entropy of the scores."),
+                   "empty group", "Mean cross-entropy of the scores.", _rows, "rows"),
         MetricSpec("brier_score_loss", "lower", lambda s: _ratio(s["brier_sum"], s["n"]),
-                   "empty group", "Mean squared error of the scores."),
+                   "empty group", "Mean squared error of the scores.", _rows, "rows"),
     )
 }
 

@@ -152,6 +152,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     findings += _guarded("performance", "performance", chk.performance.severity,
                          lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
                                                           min_group_size=mgs))
+    if chk.group_gaps.enabled:
+        findings += _guarded("group_gaps", "performance", chk.group_gaps.severity,
+                             lambda: checks.check_group_gaps(evaluation=evaluation, config=chk.group_gaps))
     findings += _guarded("fairness", "fairness", chk.fairness.severity,
                          lambda: checks.check_fairness(evaluation=evaluation, config=chk.fairness))
     findings += _guarded("bias", "bias", chk.bias.severity,

@@ -1,15 +1,20 @@
 """The group-statistics engine (design §5).
 
-All built-in metrics are functions of one additive table: the number of rows
-in each *cell* ``(leaf, score, label, predicted label)``. Groups are unions of
-leaves, so one pass over the rows serves every attribute and intersection.
+All built-in metrics are functions of one additive table: per *cell*
+``(leaf, score, label, predicted label)`` the number of rows and the sums of
+their log loss and Brier loss. Groups are unions of leaves, so one pass over
+the rows serves every attribute and intersection, and the table of a data
+set is the sum of the tables of its parts (batches, partitions).
 
 Bootstrap replicates resample rows with Poisson(1) weights. Rows in one cell
-are interchangeable for every metric here, and a sum of ``m`` independent
-Poisson(1) weights is Poisson(``m``), so each replicate draws one Poisson
-count per cell: the same distribution as row weights, at the cost of the
-(much smaller) cell table, and the same draws whether the cells were built in
-one piece, in batches or on a cluster.
+are interchangeable for the count metrics, and a sum of ``m`` independent
+Poisson(1) weights is Poisson(``m``), so a replicate draws one Poisson count
+per cell: the distribution of row weights, at the cost of the cell table.
+Replicates use a *coarsened* table whose scores are binned finely on the
+logit scale (count metrics are unchanged by it); intervals are then shifted
+by the coarse table's own point estimate so that they centre on the exact
+one. The draws depend only on the table, so they are the same whether the
+table was built in one piece, in batches or on a cluster.
 """
 
 from __future__ import annotations
@@ -19,18 +24,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["CellStats", "cell_stats", "replicate_weights", "group_sums", "SUM_NAMES"]
+__all__ = ["CellStats", "cell_stats", "merge", "coarsen", "replicate_weights", "LeafSums", "leaf_sums",
+           "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
-#: Names of the per-group sums the metric registry reads.
+#: Additive per-group sums the metric registry reads (``auc_num`` is per group, not additive).
 SUM_NAMES = ("n", "pos", "neg", "tp", "fp", "fn", "tn", "log_loss_sum", "brier_sum", "auc_num")
+_ADDITIVE = SUM_NAMES[:-1]
+#: Score bins of the coarsened table used for bootstrap replicates (on the logit scale).
+BOOTSTRAP_BINS = 1 << 14
+_LOGIT_RANGE = 28.0
 _EPS = np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True)
 class CellStats:
-    """Counts of rows per ``(leaf, score, y, yhat)``, sorted by leaf then score.
+    """Row counts and loss sums per ``(leaf, score, y, yhat)``, sorted by leaf then score.
 
-    Additive: ``a + b`` holds the counts of the union of the two row sets.
+    Additive: ``a + b`` is the table of the union of the two row sets.
     """
 
     leaf: np.ndarray
@@ -38,6 +48,8 @@ class CellStats:
     y: np.ndarray
     yhat: np.ndarray
     count: np.ndarray
+    log_loss: np.ndarray
+    brier: np.ndarray
     n_leaves: int
 
     @property
@@ -45,25 +57,30 @@ class CellStats:
         return int(self.count.sum())
 
     def __add__(self, other: "CellStats") -> "CellStats":
-        if self.n_leaves != other.n_leaves:
-            raise ValueError("cannot add statistics built on different leaf sets")
-        return _compact(np.concatenate([self.leaf, other.leaf]), np.concatenate([self.score, other.score]),
-                        np.concatenate([self.y, other.y]), np.concatenate([self.yhat, other.yhat]),
-                        np.concatenate([self.count, other.count]), self.n_leaves)
+        return merge([self, other])
 
 
 def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarray, count: np.ndarray,
-             n_leaves: int) -> CellStats:
+             log_loss: np.ndarray, brier: np.ndarray, n_leaves: int) -> CellStats:
     values, score_idx = np.unique(score, return_inverse=True)
-    score_idx = score_idx.reshape(-1).astype(np.int64)
-    key = ((leaf.astype(np.int64) * len(values) + score_idx) * 2 + y) * 2 + yhat
+    key = ((leaf.astype(np.int64) * len(values) + score_idx.reshape(-1)) * 2 + y) * 2 + yhat
     keys, inverse = np.unique(key, return_inverse=True)
-    counts = np.bincount(inverse.reshape(-1), weights=count, minlength=len(keys))
-    yhat_k = (keys % 2).astype(np.int8)
-    y_k = ((keys // 2) % 2).astype(np.int8)
+    inverse = inverse.reshape(-1)
+
+    def total(w: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=w, minlength=len(keys))
+
     rest = keys // 4
-    return CellStats(leaf=rest // len(values), score=values[rest % len(values)], y=y_k, yhat=yhat_k,
-                     count=counts, n_leaves=n_leaves)
+    return CellStats(leaf=rest // len(values), score=values[rest % len(values)], y=((keys // 2) % 2).astype(np.int8),
+                     yhat=(keys % 2).astype(np.int8), count=total(count), log_loss=total(log_loss),
+                     brier=total(brier), n_leaves=n_leaves)
+
+
+def _row_losses(score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Same clipping as scikit-learn's log_loss: both class probabilities clipped to [eps, 1 - eps].
+    p1 = np.clip(score, _EPS, 1 - _EPS)
+    p0 = np.clip(1 - score, _EPS, 1 - _EPS)
+    return np.where(y == 1, -np.log(p1), -np.log(p0)), (y - score) ** 2
 
 
 def cell_stats(*, leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarray,
@@ -85,84 +102,148 @@ def cell_stats(*, leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.n
     --------
     >>> s = cell_stats(leaf=np.array([0, 0, 1]), score=np.array([.2, .2, .9]),
     ...                y=np.array([0, 0, 1]), yhat=np.array([0, 0, 1]), n_leaves=2)
-    >>> s.count.tolist(), s.leaf.tolist()
-    ([2.0, 1.0], [0, 1])
+    >>> s.count.tolist(), s.leaf.tolist(), s.brier.round(2).tolist()
+    ([2.0, 1.0], [0, 1], [0.08, 0.01])
     """
-    return _compact(np.asarray(leaf, dtype=np.int64), np.asarray(score, dtype=np.float64),
-                    np.asarray(y, dtype=np.int8), np.asarray(yhat, dtype=np.int8),
-                    np.ones(len(leaf), dtype=np.float64), n_leaves)
+    score = np.asarray(score, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int8)
+    log_loss, brier = _row_losses(score, y)
+    return _compact(np.asarray(leaf, dtype=np.int64), score, y, np.asarray(yhat, dtype=np.int8),
+                    np.ones(len(score)), log_loss, brier, n_leaves)
 
 
-def replicate_weights(cells: CellStats, *, replicates: int, seed: int) -> np.ndarray:
-    """Weights of each cell: row 0 the counts, rows 1..R Poisson bootstrap draws.
+def merge(parts: list[CellStats]) -> CellStats:
+    """Sum of several tables (of batches or partitions) in one pass."""
+    if len(parts) == 1:
+        return parts[0]
+    n_leaves = max(p.n_leaves for p in parts)
+    return _compact(*(np.concatenate([getattr(p, f) for p in parts])
+                      for f in ("leaf", "score", "y", "yhat", "count", "log_loss", "brier")), n_leaves=n_leaves)
+
+
+def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
+    """The table with scores binned on the logit scale (counts and loss sums kept exact).
+
+    Probabilities are binned on ``logit(p)``, other scores on ``arcsinh(s)``,
+    each over ``[-28, 28]``; AUC then counts pairs within a bin as ties.
+    """
+    s = cells.score
+    if len(s) and s.min() >= 0 and s.max() <= 1:
+        p = np.clip(s, 1e-12, 1 - 1e-12)
+        t = np.log(p) - np.log1p(-p)
+    else:
+        t = np.arcsinh(s)
+    b = np.floor((np.clip(t, -_LOGIT_RANGE, _LOGIT_RANGE) + _LOGIT_RANGE) / (2 * _LOGIT_RANGE) * (bins - 1))
+    return _compact(cells.leaf, b, cells.y, cells.yhat, cells.count, cells.log_loss, cells.brier, cells.n_leaves)
+
+
+def replicate_weights(cells: CellStats, *, start: int, stop: int, seed: int) -> np.ndarray:
+    """Poisson bootstrap weights of each cell for replicates ``start..stop-1`` (numbered from 1).
 
     Each replicate has its own generator spawned from ``seed``, so replicate
-    ``r`` is the same whatever else is computed.
+    ``r`` is the same whichever chunk computes it.
     """
-    out = np.empty((replicates + 1, len(cells.count)), dtype=np.float64)
-    out[0] = cells.count
-    for r, child in enumerate(np.random.SeedSequence(seed).spawn(replicates), start=1):
-        out[r] = np.random.default_rng(child).poisson(cells.count)
+    children = np.random.SeedSequence(seed).spawn(stop - 1)[start - 1:]
+    out = np.empty((len(children), len(cells.count)))
+    for i, child in enumerate(children):
+        out[i] = np.random.default_rng(child).poisson(cells.count)
     return out
 
 
-def _row_losses(cells: CellStats) -> tuple[np.ndarray, np.ndarray]:
-    # Same clipping as scikit-learn's log_loss: both class probabilities clipped to [eps, 1 - eps].
-    p1 = np.clip(cells.score, _EPS, 1 - _EPS)
-    p0 = np.clip(1 - cells.score, _EPS, 1 - _EPS)
-    log_loss = np.where(cells.y == 1, -np.log(p1), -np.log(p0))
-    brier = (cells.y - cells.score) ** 2
-    return log_loss, brier
+@dataclass(frozen=True)
+class LeafSums:
+    """Additive sums per leaf, shape ``(replicates, leaves)`` each, plus the cross-group AUC terms.
 
-
-def group_sums(cells: CellStats, weights: np.ndarray, *, leaf_group: np.ndarray,
-               n_groups: int) -> dict[str, np.ndarray]:
-    """Per-group sums for every replicate: arrays of shape ``(replicates + 1, n_groups)``.
-
-    ``leaf_group[leaf]`` maps each leaf to its group. ``auc_num`` is the
-    Mann-Whitney count of (positive, negative) pairs ordered right, ties
-    counting one half, so ``roc_auc = auc_num / (pos * neg)``.
+    ``auc_pos_all[:, l]`` counts pairs (positive in leaf ``l``, any negative)
+    ordered right; ``auc_neg_all[:, l]`` pairs (any positive, negative in ``l``).
+    ``auc_total`` is the overall pair count, shape ``(replicates,)``.
     """
+
+    sums: dict[str, np.ndarray]
+    auc_pos_all: np.ndarray
+    auc_neg_all: np.ndarray
+    auc_total: np.ndarray
+
+
+def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
+    """Per-leaf sums for each row of ``weights`` (one row per replicate)."""
+    count = np.where(cells.count > 0, cells.count, 1.0)
     y = cells.y.astype(np.float64)
     yhat = cells.yhat.astype(np.float64)
-    log_loss, brier = _row_losses(cells)
-    per_cell = {
-        "n": np.ones_like(y), "pos": y, "neg": 1 - y, "tp": y * yhat, "fp": (1 - y) * yhat,
-        "fn": y * (1 - yhat), "tn": (1 - y) * (1 - yhat), "log_loss_sum": log_loss, "brier_sum": brier,
-    }
-    gid = leaf_group[cells.leaf]
-    n_cells = len(gid)
-    values = np.column_stack(list(per_cell.values()))  # (cells, k)
-    # One sparse product sums every statistic for every group and replicate.
-    k = values.shape[1]
+    per_cell = np.column_stack([np.ones_like(y), y, 1 - y, y * yhat, (1 - y) * yhat, y * (1 - yhat),
+                                (1 - y) * (1 - yhat), cells.log_loss / count, cells.brier / count])
+    k = per_cell.shape[1]
+    n_cells = len(y)
     rows = np.repeat(np.arange(n_cells), k)
-    cols = (gid[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-    design = sparse.csr_matrix((values.reshape(-1), (rows, cols)), shape=(n_cells, n_groups * k))
-    summed = np.asarray(design.T.dot(weights.T).T).reshape(weights.shape[0], n_groups, k)
-    out = {name: summed[:, :, i] for i, name in enumerate(per_cell)}
-    out["auc_num"] = _auc_numerator(cells, weights, gid, n_groups)
+    cols = (cells.leaf[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+    design = sparse.csr_matrix((per_cell.reshape(-1), (rows, cols)), shape=(n_cells, cells.n_leaves * k))
+    summed = np.asarray(design.T.dot(weights.T).T).reshape(weights.shape[0], cells.n_leaves, k)
+    sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
+
+    # Pairs against the whole population: one sort by score serves every leaf.
+    order = np.argsort(cells.score, kind="stable")
+    s_sorted = cells.score[order]
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    key_of_cell = np.empty(n_cells, dtype=np.int64)
+    key_of_cell[order] = np.cumsum(np.r_[True, s_sorted[1:] != s_sorted[:-1]]) - 1
+    w_sorted = weights[:, order]
+    y_sorted = y[order]
+    pos = np.add.reduceat(w_sorted * y_sorted, starts, axis=1) if n_cells else np.zeros((len(weights), 0))
+    neg = np.add.reduceat(w_sorted * (1 - y_sorted), starts, axis=1) if n_cells else pos
+    neg_below = np.cumsum(neg, axis=1) - 0.5 * neg  # negatives scored lower, ties count one half
+    pos_above = pos.sum(axis=1, keepdims=True) - np.cumsum(pos, axis=1) + 0.5 * pos
+    onehot = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf)), shape=(n_cells, cells.n_leaves))
+    pos_all = np.asarray(onehot.T.dot((weights * y * neg_below[:, key_of_cell]).T).T)
+    neg_all = np.asarray(onehot.T.dot((weights * (1 - y) * pos_above[:, key_of_cell]).T).T)
+    return LeafSums(sums=sums, auc_pos_all=pos_all, auc_neg_all=neg_all, auc_total=pos_all.sum(axis=1))
+
+
+def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, leaf_group: np.ndarray,
+               n_groups: int) -> dict[str, np.ndarray]:
+    """Per-group sums, shape ``(replicates, n_groups)``; ``leaf_group[leaf]`` is each leaf's group.
+
+    ``auc_num`` is the Mann-Whitney count of (positive, negative) pairs of the
+    group ordered right, ties counting one half: ``roc_auc = auc_num / (pos * neg)``.
+    """
+    indicator = np.zeros((cells.n_leaves, n_groups))
+    indicator[np.arange(cells.n_leaves), leaf_group] = 1.0
+    out = {name: per_leaf.sums[name] @ indicator for name in _ADDITIVE}
+    out["auc_num"] = _auc_within(cells, weights, leaf_group[cells.leaf], n_groups)
     return out
 
 
-def _auc_numerator(cells: CellStats, weights: np.ndarray, gid: np.ndarray, n_groups: int) -> np.ndarray:
+def rest_sums(groups: dict[str, np.ndarray], per_leaf: LeafSums, *, leaf_group: np.ndarray,
+              n_groups: int) -> dict[str, np.ndarray]:
+    """Sums of the complement of each group (all other rows), from the group and overall sums."""
+    indicator = np.zeros((len(leaf_group), n_groups))
+    indicator[np.arange(len(leaf_group)), leaf_group] = 1.0
+    out = {name: per_leaf.sums[name].sum(axis=1, keepdims=True) - groups[name] for name in _ADDITIVE}
+    # Pairs with neither member in g: all pairs, less those with the positive or the negative in g,
+    # plus those with both in g (subtracted twice).
+    out["auc_num"] = (per_leaf.auc_total[:, None] - per_leaf.auc_pos_all @ indicator
+                      - per_leaf.auc_neg_all @ indicator + groups["auc_num"])
+    return out
+
+
+def _auc_within(cells: CellStats, weights: np.ndarray, gid: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.zeros((weights.shape[0], n_groups))
+    if len(gid) == 0:
+        return out
     order = np.lexsort((cells.score, gid))
     g_sorted = gid[order]
     s_sorted = cells.score[order]
-    new_key = np.r_[True, (g_sorted[1:] != g_sorted[:-1]) | (s_sorted[1:] != s_sorted[:-1])]
-    starts = np.flatnonzero(new_key)
+    starts = np.flatnonzero(np.r_[True, (g_sorted[1:] != g_sorted[:-1]) | (s_sorted[1:] != s_sorted[:-1])])
     w = weights[:, order]
     y = cells.y[order].astype(np.float64)
     pos = np.add.reduceat(w * y, starts, axis=1)
     neg = np.add.reduceat(w * (1 - y), starts, axis=1)
     key_group = g_sorted[starts]
-    group_start = np.flatnonzero(np.r_[True, key_group[1:] != key_group[:-1]])
+    new_group = np.r_[True, key_group[1:] != key_group[:-1]]
+    group_start = np.flatnonzero(new_group)
     cum_neg = np.cumsum(neg, axis=1)
-    # Negatives before the group's first key, subtracted so counts stay within the group.
+    # Negatives before the group's first key are subtracted so counts stay within the group.
     offset = np.zeros((w.shape[0], len(group_start)))
     offset[:, 1:] = cum_neg[:, group_start[1:] - 1]
-    seg = np.cumsum(np.r_[False, key_group[1:] != key_group[:-1]])
-    below = cum_neg - neg - offset[:, seg]
-    numer = np.add.reduceat(pos * (below + 0.5 * neg), group_start, axis=1)
-    out = np.zeros((w.shape[0], n_groups))
-    out[:, key_group[group_start]] = numer
+    below = cum_neg - neg - offset[:, np.cumsum(new_group) - 1]
+    out[:, key_group[group_start]] = np.add.reduceat(pos * (below + 0.5 * neg), group_start, axis=1)
     return out

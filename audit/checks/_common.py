@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._evaluate import Estimate
 from .._findings import Finding, Threshold, fmt, judge
+from .._metrics import METRICS
 
 __all__ = ["thresholds", "estimate_finding", "interval_text"]
 
@@ -35,6 +36,11 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
         return Finding(**base, status="insufficient_data",
                        message=f"{subject}: {estimate.n} rows, fewer than min_group_size {min_group_size}; "
                                f"not judged against {rule}.")
+    if min_group_size and estimate.support is not None and estimate.support < min_group_size:
+        what = METRICS[threshold.metric].support_name if threshold.metric in METRICS else "rows"
+        return Finding(**base, status="insufficient_data",
+                       message=f"{subject}: {threshold.metric} rests on {estimate.support} {what}, fewer than "
+                               f"min_group_size {min_group_size}; not judged against {rule}.")
     if estimate.value is None:
         return Finding(**base, status="insufficient_data",
                        message=f"{subject}: {threshold.metric} is undefined ({estimate.reason}); "

@@ -1,0 +1,51 @@
+"""Group-gap check: groups where the model does significantly worse than on everyone else."""
+
+from __future__ import annotations
+
+from .._config import GroupGapsConfig
+from .._evaluate import Evaluation
+from .._findings import Finding, fmt
+from .._metrics import METRICS
+
+__all__ = ["check_group_gaps"]
+
+_SHOWN = 5
+
+
+def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list[Finding]:
+    """One finding per metric naming the groups significantly worse than the rest.
+
+    Significance is the Benjamini-Hochberg adjusted p-value of the group's
+    difference to the rest, across every group of every attribute and
+    intersection, at false discovery rate ``1 - level``.
+    """
+    findings = []
+    fdr = 1 - evaluation.level
+    for metric in config.metrics:
+        sign = 1 if METRICS[metric].direction == "higher" else -1
+        worse = []
+        for gm in evaluation.by_grouping:
+            for group, est, cmp in zip(gm.groups, gm.metrics[metric], gm.versus_rest[metric]):
+                if cmp.significant and cmp.difference is not None and sign * cmp.difference < -config.min_difference:
+                    worse.append((abs(cmp.difference), gm.grouping, group, est, cmp))
+        worse.sort(key=lambda item: -item[0])
+        if not worse:
+            findings.append(Finding(
+                check="group_gaps", category="performance", status="pass", severity=config.severity,
+                message=f"No group's {metric} is significantly worse than the rest's (false discovery rate "
+                        f"{fmt(fdr)}, across all attributes and intersections)."))
+            continue
+        shown = "; ".join(
+            f"{grouping}={group}: {fmt(est.value)}, {fmt(abs(cmp.difference))} "
+            f"{'below' if sign > 0 else 'above'} the rest (CI of the difference {fmt(cmp.ci_low)} to "
+            f"{fmt(cmp.ci_high)}, adjusted p {fmt(cmp.p_adjusted)})"
+            for _, grouping, group, est, cmp in worse[:_SHOWN])
+        more = f"; and {len(worse) - _SHOWN} more" if len(worse) > _SHOWN else ""
+        top = worse[0]
+        findings.append(Finding(
+            check="group_gaps", category="performance", status="fail" if config.severity == "block" else "warn",
+            severity=config.severity, value=top[4].difference, ci_low=top[4].ci_low, ci_high=top[4].ci_high,
+            attribute=top[1], group=top[2],
+            message=f"{metric} is significantly worse for {len(worse)} group(s) (false discovery rate {fmt(fdr)}): "
+                    f"{shown}{more}."))
+    return findings
