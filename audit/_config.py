@@ -41,6 +41,7 @@ class DataConfig(_Strict):
     intersections: int = Field(default=2, ge=1)
     min_group_size: int = Field(default=30, ge=1)
     test_size: float = Field(default=0.3, gt=0, lt=1)
+    batch_rows: int | None = Field(default=None, ge=1000, description="Read the evaluation data in batches.")
 
     @field_validator("bins")
     @classmethod

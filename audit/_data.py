@@ -6,6 +6,7 @@ import glob
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ import pandas as pd
 from ._config import AuditConfig
 from ._errors import AuditError
 
-__all__ = ["Table", "read_table", "Dataset", "load_dataset", "sha256_file"]
+__all__ = ["Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+           "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".txt", ".tsv", ".csv.bz2", ".csv.xz", ".csv.zst")
@@ -30,12 +32,13 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """A loaded table and where it came from."""
+    """A table and where it came from; ``frame`` is None when it is read in batches."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     name: str
     files: tuple[str, ...]
     sha256: tuple[str, ...]
+    columns: tuple[str, ...]
 
 
 def _read_one(path: Path, field: str) -> pd.DataFrame:
@@ -52,11 +55,7 @@ def _read_one(path: Path, field: str) -> pd.DataFrame:
     raise AuditError(f"`{field}` must be a CSV (.csv, .csv.gz) or Parquet (.parquet) file; got {path.name}.")
 
 
-def read_table(config: AuditConfig, *, field: str, spec: str) -> Table:
-    """Read a CSV/Parquet path or glob named by config field ``field``.
-
-    Several files matching a glob are concatenated in name order.
-    """
+def _paths(config: AuditConfig, field: str, spec: str) -> list[Path]:
     pattern = config.resolve(spec)
     if any(ch in spec for ch in "*?["):
         paths = [Path(p) for p in sorted(glob.glob(str(pattern)))]
@@ -65,20 +64,78 @@ def read_table(config: AuditConfig, *, field: str, spec: str) -> Table:
     if not paths:
         raise AuditError(f"`{field}` must name an existing CSV or Parquet file; got {spec!r}, "
                          f"which matches nothing (looked for {pattern}).")
+    for path in paths:
+        if not path.name.lower().endswith(_PARQUET + _CSV):
+            raise AuditError(f"`{field}` must be a CSV (.csv, .csv.gz) or Parquet (.parquet) file; got {path.name}.")
+    return paths
+
+
+def read_table(config: AuditConfig, *, field: str, spec: str) -> Table:
+    """Read a CSV/Parquet path or glob named by config field ``field``, whole.
+
+    Several files matching a glob are concatenated in name order.
+    """
+    paths = _paths(config, field, spec)
     frames = [_read_one(p, field) for p in paths]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if frame.empty:
         raise AuditError(f"`{field}` file {paths[0].name} holds no rows; an audit needs data.")
     name = paths[0].name if len(paths) == 1 else f"{spec} ({len(paths)} files)"
     return Table(frame=frame, name=name, files=tuple(str(p) for p in paths),
-                 sha256=tuple(sha256_file(p) for p in paths))
+                 sha256=tuple(sha256_file(p) for p in paths), columns=tuple(map(str, frame.columns)))
+
+
+def _columns_of(path: Path, field: str) -> tuple[str, ...]:
+    if path.name.lower().endswith(_PARQUET):
+        import pyarrow.parquet as pq
+
+        try:
+            return tuple(pq.ParquetFile(path).schema_arrow.names)
+        except (OSError, ValueError) as exc:
+            raise AuditError(f"`{field}` file {path} could not be read: {exc}. Check that it is a valid "
+                             "Parquet file.") from None
+    try:
+        return tuple(map(str, pd.read_csv(path, nrows=0).columns))
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise AuditError(f"`{field}` file {path} could not be read: {str(exc).splitlines()[0]}. Check that it is "
+                         "a valid CSV file with a header line.") from None
+
+
+def open_table(config: AuditConfig, *, field: str, spec: str) -> Table:
+    """Describe a table to be read in batches: files, hashes and columns, no rows."""
+    paths = _paths(config, field, spec)
+    columns = _columns_of(paths[0], field)
+    for path in paths[1:]:
+        if _columns_of(path, field) != columns:
+            raise AuditError(f"`{field}` files must share their columns; {path.name} differs from {paths[0].name}.")
+    name = paths[0].name if len(paths) == 1 else f"{spec} ({len(paths)} files)"
+    return Table(frame=None, name=name, files=tuple(str(p) for p in paths),
+                 sha256=tuple(sha256_file(p) for p in paths), columns=columns)
+
+
+def iter_batches(table: Table, *, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Rows of ``table`` in batches of at most ``batch_rows``, file by file, in order.
+
+    Parquet is read with pyarrow record batches, CSV in pandas chunks, so only
+    one batch is in memory at a time.
+    """
+    for file in table.files:
+        path = Path(file)
+        if path.name.lower().endswith(_PARQUET):
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+                yield batch.to_pandas()
+        else:
+            with pd.read_csv(path, chunksize=batch_rows, usecols=columns, low_memory=False) as reader:
+                yield from reader
 
 
 def _require_columns(table: Table, field: str, columns: list[str]) -> None:
-    present = set(table.frame.columns)
+    present = set(table.columns)
     for column in columns:
         if column not in present:
-            shown = ", ".join(map(str, table.frame.columns[:40]))
+            shown = ", ".join(table.columns[:40])
             raise AuditError(f"`{field}` must name a column of {table.name}; got {column!r}. Columns: {shown}.")
 
 
@@ -86,7 +143,9 @@ def _require_columns(table: Table, field: str, columns: list[str]) -> None:
 class Dataset:
     """Evaluation data (and training data when the model is trained), checked.
 
-    ``y_test``/``y_train`` are 0/1 arrays, 1 for ``positive_label``.
+    ``y_test``/``y_train`` are 0/1 arrays, 1 for ``positive_label``. When the
+    evaluation data is read in batches (``batch_rows``), ``test.frame`` and
+    ``y_test`` are None and :func:`evaluation_batches` yields the rows.
     """
 
     test: Table
@@ -95,46 +154,57 @@ class Dataset:
     positive_label: object
     negative_label: object
     features: tuple[str, ...]
-    y_test: np.ndarray
+    y_test: np.ndarray | None
     y_train: np.ndarray | None
     train_is_split: bool
+    batch_rows: int | None = None
 
 
-def _labels(table: Table, target: str, positive: object) -> tuple[np.ndarray, object, object]:
-    column = table.frame[target]
+def binary_labels(column: pd.Series, *, target: str, source: str, positive: object,
+                  negative: object = None) -> tuple[np.ndarray, object, object]:
+    """0/1 labels of a target column, and the positive and negative label values.
+
+    ``positive`` None infers 1 (or True) for a 0/1 or boolean target; a known
+    ``negative`` (from an earlier batch) makes any third value an error.
+    """
     if column.isna().any():
-        raise AuditError(f"`data.target` column {target!r} of {table.name} has {int(column.isna().sum())} "
+        raise AuditError(f"`data.target` column {target!r} of {source} has {int(column.isna().sum())} "
                          "missing values; drop those rows or fill them before the audit.")
     values = list(pd.unique(column))
-    if len(values) > 2:
-        shown = ", ".join(repr(v) for v in values[:10])
-        raise AuditError(f"`data.target` column {target!r} of {table.name} must hold two classes for a binary "
-                         f"audit; got {len(values)}: {shown}.")
+    known = [v for v in (positive, negative) if v is not None]
+    if len(set(map(str, values)) | set(map(str, known))) > 2:
+        shown = ", ".join(repr(v) for v in dict.fromkeys([*known, *values]))
+        raise AuditError(f"`data.target` column {target!r} of {source} must hold two classes for a binary "
+                         f"audit; got {shown}.")
     if positive is None:
         if set(values) <= {0, 1} or set(values) <= {False, True}:
-            positive = True if set(values) <= {False, True} and column.dtype == bool else 1
+            positive = True if column.dtype == bool else 1
         else:
-            raise AuditError(f"`data.positive_label` is required: the target {target!r} of {table.name} holds "
+            raise AuditError(f"`data.positive_label` is required: the target {target!r} of {source} holds "
                              f"{', '.join(repr(v) for v in values)}; set it to the favourable outcome.")
     # YAML may give 1 where the column holds "1" (or the reverse): compare as text when no value matches.
     matches = [v for v in values if v == positive] or [v for v in values if str(v) == str(positive)]
     if not matches and len(values) == 2:
-        raise AuditError(f"`data.positive_label` must be one of the values of {target!r} in {table.name}; "
+        raise AuditError(f"`data.positive_label` must be one of the values of {target!r} in {source}; "
                          f"got {positive!r}. Values: {', '.join(repr(v) for v in values)}.")
     positive = matches[0] if matches else positive
-    negatives = [v for v in values if v != positive]
-    y = (column == positive).to_numpy(dtype=np.int8) if matches else np.zeros(len(column), np.int8)
-    return y, positive, (negatives[0] if negatives else None)
+    others = [v for v in values if str(v) != str(positive)]
+    y = column.eq(positive).to_numpy(dtype=np.int8)
+    return y, positive, (others[0] if others else negative)
 
 
 def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None = None) -> Dataset:
     """Read the tables of ``config.data`` and check targets, features and sensitive columns.
 
     When there is no ``data.train`` but the model must be trained, the test file
-    is split (stratified, seeded by ``config.seed``) and the card says so.
+    is split (stratified, seeded by ``config.seed``) and the card says so. With
+    ``data.batch_rows`` the evaluation data is only described here, and read in
+    batches later.
     """
     data = config.data
-    test = read_table(config, field="data.test", spec=data.test)
+    batch = data.batch_rows
+    test = read_table(config, field="data.test", spec=data.test) if batch is None else \
+        open_table(config, field="data.test", spec=data.test)
     _require_columns(test, "data.target", [data.target])
     _require_columns(test, "data.sensitive", data.sensitive)
     _require_columns(test, "data.bins", list(data.bins))
@@ -145,7 +215,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     if model_features is not None:
         features = model_features
     elif data.features == "all":
-        features = tuple(c for c in test.frame.columns if c != data.target and c not in data.sensitive)
+        features = tuple(c for c in test.columns if c != data.target and c not in data.sensitive)
     else:
         features = tuple(data.features)
     _require_columns(test, "data.features", list(features))
@@ -154,7 +224,14 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     if not features:
         raise AuditError(f"`data.features` leaves no feature columns in {test.name}; list at least one.")
 
-    y_test, positive, negative = _labels(test, data.target, data.positive_label)
+    if test.frame is not None:
+        y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
+                                                   positive=data.positive_label)
+    else:
+        first = next(iter_batches(test, batch_rows=batch, columns=[data.target]))
+        _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
+                                              positive=data.positive_label)
+        y_test = None
     train = None
     y_train = None
     split = False
@@ -162,7 +239,11 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         if data.train is not None:
             train = read_table(config, field="data.train", spec=data.train)
             _require_columns(train, "data.train", [data.target, *features])
-            y_train, _, _ = _labels(train, data.target, positive)
+            y_train, _, _ = binary_labels(train.frame[data.target], target=data.target, source=train.name,
+                                          positive=positive, negative=negative)
+        elif test.frame is None:
+            raise AuditError("`data.train` is required to train a model when `data.batch_rows` is set: the "
+                             "evaluation data is read in batches and cannot be split. Name a training file.")
         else:
             from sklearn.model_selection import train_test_split
 
@@ -170,11 +251,24 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
                 np.arange(len(test.frame)), test_size=data.test_size, random_state=config.seed, stratify=y_test)
             frame = test.frame
             train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
-                          files=test.files, sha256=test.sha256)
+                          files=test.files, sha256=test.sha256, columns=test.columns)
             test = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
-                         files=test.files, sha256=test.sha256)
+                         files=test.files, sha256=test.sha256, columns=test.columns)
             y_train, y_test = y_test[idx_train], y_test[idx_test]
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=positive,
                    negative_label=negative, features=tuple(features), y_test=y_test, y_train=y_train,
-                   train_is_split=split)
+                   train_is_split=split, batch_rows=batch)
+
+
+def evaluation_batches(dataset: Dataset, *, columns: list[str]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """The evaluation rows with their 0/1 labels: one piece in memory, or batch by batch."""
+    if dataset.test.frame is not None:
+        assert dataset.y_test is not None
+        yield dataset.test.frame, dataset.y_test
+        return
+    assert dataset.batch_rows is not None
+    for frame in iter_batches(dataset.test, batch_rows=dataset.batch_rows, columns=columns):
+        y, _, _ = binary_labels(frame[dataset.target], target=dataset.target, source=dataset.test.name,
+                                positive=dataset.positive_label, negative=dataset.negative_label)
+        yield frame, y

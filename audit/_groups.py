@@ -15,7 +15,7 @@ import pandas as pd
 
 from ._errors import AuditError
 
-__all__ = ["MISSING", "GroupIndex", "Grouping", "build_groups", "band_labels"]
+__all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels"]
 
 #: Label of the group of rows whose sensitive value is missing.
 MISSING = "missing"
@@ -52,20 +52,25 @@ class Grouping:
 
 @dataclass(frozen=True)
 class GroupIndex:
-    """Leaf codes of rows and the groupings built on them."""
+    """Leaves, levels and the groupings built on them.
+
+    ``row_leaf`` and ``labels`` describe the rows held in memory: all
+    evaluation rows when the data is read whole, the seeded sample when it is
+    read in batches (statistics never need more).
+    """
 
     attributes: tuple[str, ...]
     levels: tuple[tuple[str, ...], ...]
     leaf_levels: np.ndarray  # (leaves, attributes) level codes
-    row_leaf: np.ndarray  # leaf index per row
+    row_leaf: np.ndarray  # leaf index per row held in memory
     groupings: tuple[Grouping, ...]
-    labels: pd.DataFrame  # per row, the label of each sensitive attribute
+    labels: pd.DataFrame  # per row held in memory, the label of each sensitive attribute
 
     def grouping(self, name: str) -> Grouping:
         return next(g for g in self.groupings if g.name == name)
 
 
-def _labels_of(column: pd.Series, name: str, edges: list[float] | None, source: str) -> tuple[np.ndarray, list[str]]:
+def _labels_of(column: pd.Series, name: str, edges: list[float] | None, source: str) -> np.ndarray:
     missing = column.isna().to_numpy()
     if edges is not None:
         if not pd.api.types.is_numeric_dtype(column):
@@ -73,32 +78,119 @@ def _labels_of(column: pd.Series, name: str, edges: list[float] | None, source: 
                              f"{column.dtype} values such as {column.dropna().iloc[0]!r}. Remove the bins.")
         values = column.to_numpy(dtype=float, na_value=np.nan)
         names = band_labels(edges)
-        below = f"<{_fmt(edges[0])}"
-        above = f">={_fmt(edges[-1])}"
         idx = np.searchsorted(np.asarray(edges, dtype=float), values, side="right") - 1
         text = np.empty(len(values), dtype=object)
         inside = (idx >= 0) & (idx < len(names))
         text[inside] = np.asarray(names, dtype=object)[idx[inside]]
-        text[(idx < 0) & ~missing] = below
-        text[(idx >= len(names)) & ~missing] = above
+        text[(idx < 0) & ~missing] = f"<{_fmt(edges[0])}"
+        text[(idx >= len(names)) & ~missing] = f">={_fmt(edges[-1])}"
         text[missing] = MISSING
-        order = [below, *names, above, MISSING]
-        present = set(text)
-        return text, [level for level in order if level in present]
-    distinct = column.dropna().unique()
-    if len(distinct) > _MAX_LEVELS:
-        hint = (f"add `data.bins.{name}: [edges]` to band it" if pd.api.types.is_numeric_dtype(column)
-                else "group its values into fewer categories before the audit")
-        raise AuditError(f"`data.sensitive` column {name!r} of {source} has {len(distinct)} distinct values "
-                         f"(at most {_MAX_LEVELS} make groups); {hint}.")
-    text = column.astype(object).where(~missing, MISSING).map(str).to_numpy(dtype=object)
-    try:
-        ordered = [str(v) for v in sorted(distinct)]
-    except TypeError:
-        ordered = sorted(str(v) for v in distinct)
-    if missing.any():
-        ordered.append(MISSING)
-    return text, list(dict.fromkeys(ordered))
+        return text
+    return column.astype(object).where(~missing, MISSING).map(str).to_numpy(dtype=object)
+
+
+class LeafCoder:
+    """Assigns leaf codes to rows batch by batch, consistently across batches.
+
+    Levels and leaves are numbered as they first appear; :meth:`index` sorts
+    the levels for reporting without renumbering leaves, so statistics built
+    from earlier batches stay valid.
+    """
+
+    def __init__(self, *, sensitive: list[str], bins: dict[str, list[float]], source: str) -> None:
+        self.sensitive = list(sensitive)
+        self.bins = bins
+        self.source = source
+        self._levels: list[dict[str, int]] = [{} for _ in sensitive]
+        self._leaves: dict[tuple[int, ...], int] = {}
+
+    def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Leaf index of each row and the rows' sensitive labels."""
+        texts = {}
+        codes = np.empty((len(frame), len(self.sensitive)), dtype=np.int64)
+        for j, name in enumerate(self.sensitive):
+            text = _labels_of(frame[name], name, self.bins.get(name), self.source)
+            lookup = self._levels[j]
+            distinct, inverse = np.unique(text.astype(str), return_inverse=True)
+            for level in distinct:
+                lookup.setdefault(str(level), len(lookup))
+            if len(lookup) > _MAX_LEVELS and name not in self.bins:
+                hint = (f"add `data.bins.{name}: [edges]` to band it" if pd.api.types.is_numeric_dtype(frame[name])
+                        else "group its values into fewer categories before the audit")
+                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
+                                 f"distinct values ({len(lookup)} so far); {hint}.")
+            codes[:, j] = np.array([lookup[str(level)] for level in distinct], dtype=np.int64)[inverse.reshape(-1)]
+            texts[name] = text
+        combos, inverse = np.unique(codes, axis=0, return_inverse=True)
+        ids = np.array([self._leaves.setdefault(tuple(int(c) for c in combo), len(self._leaves)) for combo in combos],
+                       dtype=np.int64)
+        return ids[inverse.reshape(-1)], pd.DataFrame(texts, index=frame.index)
+
+    @property
+    def n_leaves(self) -> int:
+        return len(self._leaves)
+
+    def _sorted_levels(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        levels, remap = [], []
+        for j, lookup in enumerate(self._levels):
+            ordered = _ordered_levels(list(lookup), self.bins.get(self.sensitive[j]))
+            levels.append(tuple(ordered))
+            position = {level: i for i, level in enumerate(ordered)}
+            remap.append(np.array([position[level] for level in lookup], dtype=np.int64))
+        leaf_levels = np.array(list(self._leaves), dtype=np.int64).reshape(len(self._leaves), len(self.sensitive))
+        for j in range(len(self.sensitive)):
+            leaf_levels[:, j] = remap[j][leaf_levels[:, j]]
+        return levels, leaf_levels
+
+    def leaf_order(self) -> np.ndarray:
+        """``new[old]``: canonical leaf numbers (leaves sorted by their levels), whatever the arrival order.
+
+        Relabelling statistics with it makes them, and the bootstrap draws made
+        from them, independent of how the rows were cut into batches.
+        """
+        _, leaf_levels = self._sorted_levels()
+        order = np.lexsort(leaf_levels.T[::-1]) if len(leaf_levels) else np.zeros(0, dtype=np.int64)
+        new = np.empty(len(order), dtype=np.int64)
+        new[order] = np.arange(len(order))
+        return new
+
+    def index(self, *, intersections: int, row_leaf: np.ndarray, labels: pd.DataFrame) -> GroupIndex:
+        """The groupings up to order ``intersections`` over every leaf seen so far, in canonical leaf order.
+
+        ``row_leaf`` (codes as returned by :meth:`encode`) is relabelled to the canonical order.
+        """
+        sensitive = self.sensitive
+        levels, leaf_levels = self._sorted_levels()
+        new = self.leaf_order()
+        canonical = np.empty_like(leaf_levels)
+        canonical[new] = leaf_levels
+        groupings = []
+        for order in range(1, min(intersections, len(sensitive)) + 1):
+            for attrs in combinations(range(len(sensitive)), order):
+                keys, leaf_group = np.unique(canonical[:, attrs], axis=0, return_inverse=True)
+                names = tuple("&".join(levels[a][k] for a, k in zip(attrs, key)) for key in keys)
+                groupings.append(Grouping(name="&".join(sensitive[a] for a in attrs),
+                                          attributes=tuple(sensitive[a] for a in attrs), groups=names,
+                                          leaf_group=leaf_group.reshape(-1).astype(np.int64)))
+        return GroupIndex(attributes=tuple(sensitive), levels=tuple(levels), leaf_levels=canonical,
+                          row_leaf=new[np.asarray(row_leaf, dtype=np.int64)], groupings=tuple(groupings),
+                          labels=labels)
+
+
+def _ordered_levels(seen: list[str], edges: list[float] | None) -> list[str]:
+    """Levels in reporting order: bands by edge, other values sorted (numerically when they are numbers)."""
+    if edges is not None:
+        order = [f"<{_fmt(edges[0])}", *band_labels(edges), f">={_fmt(edges[-1])}", MISSING]
+        return [level for level in order if level in seen]
+    present = [level for level in seen if level != MISSING]
+
+    def key(level: str) -> tuple[int, float, str]:
+        try:
+            return (0, float(level), level)
+        except ValueError:
+            return (1, 0.0, level)
+
+    return sorted(present, key=key) + ([MISSING] if MISSING in seen else [])
 
 
 def build_groups(frame: pd.DataFrame, *, sensitive: list[str], bins: dict[str, list[float]],
@@ -128,32 +220,6 @@ def build_groups(frame: pd.DataFrame, *, sensitive: list[str], bins: dict[str, l
     >>> gi.grouping("sex&age").groups
     ('F&0-30', 'F&missing', 'M&30-120')
     """
-    texts, levels, codes = {}, [], []
-    for name in sensitive:
-        text, lv = _labels_of(frame[name], name, bins.get(name), source)
-        lookup = {level: i for i, level in enumerate(lv)}
-        texts[name] = text
-        levels.append(tuple(lv))
-        codes.append(np.fromiter((lookup[t] for t in text), dtype=np.int64, count=len(text)))
-    radix = np.array([len(lv) for lv in levels], dtype=np.int64)
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for code, r in zip(codes, radix):
-        combined = combined * r + code
-    leaf_codes, row_leaf = np.unique(combined, return_inverse=True)
-    leaf_levels = np.empty((len(leaf_codes), len(sensitive)), dtype=np.int64)
-    rest = leaf_codes.copy()
-    for j in range(len(sensitive) - 1, -1, -1):
-        leaf_levels[:, j] = rest % radix[j]
-        rest //= radix[j]
-    groupings = []
-    for order in range(1, min(intersections, len(sensitive)) + 1):
-        for attrs in combinations(range(len(sensitive)), order):
-            sub = leaf_levels[:, attrs]
-            keys, leaf_group = np.unique(sub, axis=0, return_inverse=True)
-            names = tuple("&".join(levels[a][k] for a, k in zip(attrs, key)) for key in keys)
-            groupings.append(Grouping(name="&".join(sensitive[a] for a in attrs),
-                                      attributes=tuple(sensitive[a] for a in attrs), groups=names,
-                                      leaf_group=leaf_group.reshape(-1).astype(np.int64)))
-    return GroupIndex(attributes=tuple(sensitive), levels=tuple(levels), leaf_levels=leaf_levels,
-                      row_leaf=row_leaf.reshape(-1).astype(np.int64), groupings=tuple(groupings),
-                      labels=pd.DataFrame(texts, index=frame.index))
+    coder = LeafCoder(sensitive=sensitive, bins=bins, source=source)
+    row_leaf, labels = coder.encode(frame)
+    return coder.index(intersections=intersections, row_leaf=row_leaf, labels=labels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -13,19 +14,23 @@ from typing import Any, Callable
 from . import checks
 from ._bias import proxy_associations
 from ._config import AuditConfig, config_from_dict, load_config
-from ._data import load_dataset
+from ._data import evaluation_batches, load_dataset
 from ._document import build_document
 from ._errors import AuditError
 from ._evaluate import evaluate
 from ._explain import explain
 from ._findings import Finding, gate
-from ._groups import build_groups
+from ._groups import LeafCoder
 from ._metrics import METRICS
 from ._model import load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
-from ._stats import cell_stats
+from ._sample import SampleBuilder
+from ._stats import cell_stats, merge, relabel
 
-__all__ = ["run", "package_versions"]
+__all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
+
+#: Rows kept (a seeded uniform sample) for proxy checks and explanations; statistics use every row.
+PROXY_SAMPLE_ROWS = 50_000
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
              "pydantic", "pyarrow")
@@ -97,9 +102,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
 
     say("loading data")
     dataset = load_dataset(cfg)
-    test = dataset.test.frame
-    groups = build_groups(test, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
-                          intersections=cfg.data.intersections, source=dataset.test.name)
+    chk = cfg.checks
 
     model_bytes: bytes | None = None
     if cfg.model.train is not None:
@@ -110,36 +113,49 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     else:
         say("loading model")
         model = load_model(cfg, dataset.features, dataset.positive_label)
-        missing = [f for f in model.features if f not in test.columns]
+        missing = [f for f in model.features if f not in dataset.test.columns]
         if missing:
             raise AuditError(f"`model.load` model in {Path(model.path or '').name} needs column(s) "
                              f"{', '.join(map(repr, missing))}, which {dataset.test.name} lacks.")
         model_sha = model.sha256
 
-    say("predicting")
-    try:
-        preds = predict(model, test)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise AuditError(f"The model could not score {dataset.test.name}: {str(exc).splitlines()[0]}. "
-                         "Check that the data has the columns and types the model was trained on.") from None
+    # One pass over the evaluation rows, whole or in batches: the statistics are additive, and only a
+    # seeded sample of rows is kept for explanations and proxy checks.
+    say("predicting and counting")
+    coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name)
+    sampler = SampleBuilder(size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS), seed=cfg.seed)
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target]))
+    parts = []
+    probabilistic = True
+    for frame, y in evaluation_batches(dataset, columns=needed):
+        leaf, labels = coder.encode(frame)
+        try:
+            preds = predict(model, frame)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuditError(f"The model could not score {dataset.test.name}: {str(exc).splitlines()[0]}. "
+                             "Check that the data has the columns and types the model was trained on.") from None
+        probabilistic = probabilistic and preds.probabilistic
+        parts.append(cell_stats(leaf=leaf, score=preds.score, y=y, yhat=preds.label, n_leaves=coder.n_leaves))
+        sampler.add(frame, y, leaf, labels)
+    cells = relabel(replace(merge(parts), n_leaves=coder.n_leaves), coder.leaf_order())
+    sample = sampler.result()
+    groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
 
     say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
-    cells = cell_stats(leaf=groups.row_leaf, score=preds.score, y=dataset.y_test, yhat=preds.label,
-                       n_leaves=len(groups.leaf_levels))
     evaluation = evaluate(cells, groups, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
                           seed=cfg.seed, min_group_size=cfg.data.min_group_size)
 
-    chk = cfg.checks
-    proxies = proxy_associations(test, features=dataset.features, groups=groups) if chk.bias.proxies else ()
+    proxies = (proxy_associations(sample.frame, features=dataset.features, groups=groups)
+               if chk.bias.proxies else ())
 
     explanation, explanation_note = None, None
     findings: list[Finding] = []
     if chk.explainability.method == "none":
         explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
     else:
-        say(f"explaining {min(chk.explainability.sample, len(test))} rows")
+        say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
         try:
-            explanation = explain(model, test, dataset.y_test, groups, method=chk.explainability.method,
+            explanation = explain(model, sample.frame, sample.y, groups, method=chk.explainability.method,
                                   sample=chk.explainability.sample, seed=cfg.seed,
                                   replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level)
         except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
@@ -171,7 +187,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                                        *chk.performance.group_min, *chk.performance.group_max]))
     fair_metrics = list(dict.fromkeys([*chk.fairness.metrics, *chk.fairness.min, *chk.fairness.max,
                                        *(["demographic_parity_ratio"] if chk.fairness.four_fifths_rule else [])]))
-    if not preds.probabilistic:
+    if not probabilistic:
         perf_metrics = [m for m in perf_metrics if m not in ("log_loss", "brier_score_loss")]
     audit_meta = {
         "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
@@ -190,15 +206,16 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     model_meta = {
         "type": model.type_name, "task": "binary", "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
-        "negative_label": _plain(dataset.negative_label), "probabilistic": preds.probabilistic,
+        "negative_label": _plain(dataset.negative_label), "probabilistic": probabilistic,
         "file": "model.skops" if model_bytes is not None else Path(model.path or "").name, "sha256": model_sha,
     }
     data_meta = {
         "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
-        "columns": [str(c) for c in test.columns], "sensitive": list(cfg.data.sensitive),
+        "columns": list(dataset.test.columns), "sensitive": list(cfg.data.sensitive),
         "bins": cfg.data.bins, "intersections": cfg.data.intersections, "min_group_size": mgs,
-        "train_rows": None if dataset.train is None else len(dataset.train.frame),
-        "train_is_split": dataset.train_is_split,
+        "train_rows": None if dataset.train is None or dataset.train.frame is None else len(dataset.train.frame),
+        "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
+        "sample_rows": len(sample.frame),
     }
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],

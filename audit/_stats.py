@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
-__all__ = ["CellStats", "cell_stats", "merge", "coarsen", "replicate_weights", "LeafSums", "leaf_sums",
+__all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "replicate_weights", "LeafSums", "leaf_sums",
            "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
 #: Additive per-group sums the metric registry reads (``auc_num`` is per group, not additive).
@@ -61,7 +60,13 @@ class CellStats:
 
 
 def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarray, count: np.ndarray,
-             log_loss: np.ndarray, brier: np.ndarray, n_leaves: int) -> CellStats:
+             n_leaves: int, losses: tuple[np.ndarray, np.ndarray] | None = None) -> CellStats:
+    """Sum rows (or cells) with equal ``(leaf, score, y, yhat)``; cells come out sorted.
+
+    Without ``losses`` the scores are exact and every row of a cell has the same
+    loss, so a cell's loss sum is its count times that loss: independent of the
+    order rows arrived in, hence equal to the last bit however the data was cut.
+    """
     values, score_idx = np.unique(score, return_inverse=True)
     key = ((leaf.astype(np.int64) * len(values) + score_idx.reshape(-1)) * 2 + y) * 2 + yhat
     keys, inverse = np.unique(key, return_inverse=True)
@@ -71,9 +76,16 @@ def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarra
         return np.bincount(inverse, weights=w, minlength=len(keys))
 
     rest = keys // 4
-    return CellStats(leaf=rest // len(values), score=values[rest % len(values)], y=((keys // 2) % 2).astype(np.int8),
-                     yhat=(keys % 2).astype(np.int8), count=total(count), log_loss=total(log_loss),
-                     brier=total(brier), n_leaves=n_leaves)
+    cell_y = ((keys // 2) % 2).astype(np.int8)
+    cell_score = values[rest % len(values)]
+    cell_count = total(count)
+    if losses is None:
+        log_loss, brier = _row_losses(cell_score, cell_y)
+        log_loss, brier = log_loss * cell_count, brier * cell_count
+    else:
+        log_loss, brier = total(losses[0]), total(losses[1])
+    return CellStats(leaf=rest // len(values), score=cell_score, y=cell_y, yhat=(keys % 2).astype(np.int8),
+                     count=cell_count, log_loss=log_loss, brier=brier, n_leaves=n_leaves)
 
 
 def _row_losses(score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,10 +118,8 @@ def cell_stats(*, leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.n
     ([2.0, 1.0], [0, 1], [0.08, 0.01])
     """
     score = np.asarray(score, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int8)
-    log_loss, brier = _row_losses(score, y)
-    return _compact(np.asarray(leaf, dtype=np.int64), score, y, np.asarray(yhat, dtype=np.int8),
-                    np.ones(len(score)), log_loss, brier, n_leaves)
+    return _compact(np.asarray(leaf, dtype=np.int64), score, np.asarray(y, dtype=np.int8),
+                    np.asarray(yhat, dtype=np.int8), np.ones(len(score)), n_leaves)
 
 
 def merge(parts: list[CellStats]) -> CellStats:
@@ -117,8 +127,15 @@ def merge(parts: list[CellStats]) -> CellStats:
     if len(parts) == 1:
         return parts[0]
     n_leaves = max(p.n_leaves for p in parts)
-    return _compact(*(np.concatenate([getattr(p, f) for p in parts])
-                      for f in ("leaf", "score", "y", "yhat", "count", "log_loss", "brier")), n_leaves=n_leaves)
+    return _compact(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("leaf", "score", "y", "yhat", "count")),
+                    n_leaves=n_leaves)
+
+
+def relabel(cells: CellStats, new_leaf: np.ndarray) -> CellStats:
+    """The table with leaf ``l`` renamed ``new_leaf[l]`` (and cells re-sorted)."""
+    return _compact(np.asarray(new_leaf)[cells.leaf], cells.score, cells.y, cells.yhat, cells.count,
+                    cells.n_leaves if len(new_leaf) == 0 else max(cells.n_leaves, int(np.max(new_leaf)) + 1),
+                    losses=(cells.log_loss, cells.brier))
 
 
 def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
@@ -134,7 +151,7 @@ def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
     else:
         t = np.arcsinh(s)
     b = np.floor((np.clip(t, -_LOGIT_RANGE, _LOGIT_RANGE) + _LOGIT_RANGE) / (2 * _LOGIT_RANGE) * (bins - 1))
-    return _compact(cells.leaf, b, cells.y, cells.yhat, cells.count, cells.log_loss, cells.brier, cells.n_leaves)
+    return _compact(cells.leaf, b, cells.y, cells.yhat, cells.count, cells.n_leaves, losses=(cells.log_loss, cells.brier))
 
 
 def replicate_weights(cells: CellStats, *, start: int, stop: int, seed: int) -> np.ndarray:
@@ -170,15 +187,18 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
     count = np.where(cells.count > 0, cells.count, 1.0)
     y = cells.y.astype(np.float64)
     yhat = cells.yhat.astype(np.float64)
-    per_cell = np.column_stack([np.ones_like(y), y, 1 - y, y * yhat, (1 - y) * yhat, y * (1 - yhat),
-                                (1 - y) * (1 - yhat), cells.log_loss / count, cells.brier / count])
-    k = per_cell.shape[1]
+    per_cell = (np.ones_like(y), y, 1 - y, y * yhat, (1 - y) * yhat, y * (1 - yhat), (1 - y) * (1 - yhat),
+                cells.log_loss / count, cells.brier / count)
     n_cells = len(y)
-    rows = np.repeat(np.arange(n_cells), k)
-    cols = (cells.leaf[:, None] * k + np.arange(k)[None, :]).reshape(-1)
-    design = sparse.csr_matrix((per_cell.reshape(-1), (rows, cols)), shape=(n_cells, cells.n_leaves * k))
-    summed = np.asarray(design.T.dot(weights.T).T).reshape(weights.shape[0], cells.n_leaves, k)
-    sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
+    reps = weights.shape[0]
+    # One bincount per statistic over (replicate, leaf): no dense (cells x leaves) matrix at any size.
+    flat = (np.arange(reps)[:, None] * cells.n_leaves + cells.leaf[None, :]).reshape(-1)
+
+    def by_leaf(values: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=values.reshape(-1), minlength=reps * cells.n_leaves).reshape(
+            reps, cells.n_leaves)
+
+    sums = {name: by_leaf(weights * v) for name, v in zip(_ADDITIVE, per_cell)}
 
     # Pairs against the whole population: one sort by score serves every leaf.
     order = np.argsort(cells.score, kind="stable")
@@ -192,9 +212,8 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
     neg = np.add.reduceat(w_sorted * (1 - y_sorted), starts, axis=1) if n_cells else pos
     neg_below = np.cumsum(neg, axis=1) - 0.5 * neg  # negatives scored lower, ties count one half
     pos_above = pos.sum(axis=1, keepdims=True) - np.cumsum(pos, axis=1) + 0.5 * pos
-    onehot = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf)), shape=(n_cells, cells.n_leaves))
-    pos_all = np.asarray(onehot.T.dot((weights * y * neg_below[:, key_of_cell]).T).T)
-    neg_all = np.asarray(onehot.T.dot((weights * (1 - y) * pos_above[:, key_of_cell]).T).T)
+    pos_all = by_leaf(weights * y * neg_below[:, key_of_cell])
+    neg_all = by_leaf(weights * (1 - y) * pos_above[:, key_of_cell])
     return LeafSums(sums=sums, auc_pos_all=pos_all, auc_neg_all=neg_all, auc_total=pos_all.sum(axis=1))
 
 
