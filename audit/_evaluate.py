@@ -15,7 +15,7 @@ from scipy import stats as sps
 
 from ._groups import GroupIndex
 from ._metrics import FAIRNESS_METRICS, METRICS
-from ._stats import CellStats, coarsen, group_sums, leaf_sums, replicate_weights, rest_sums
+from ._stats import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
 
 __all__ = ["Estimate", "RestComparison", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval",
            "benjamini_hochberg"]
@@ -218,9 +218,9 @@ def _series(cells: CellStats, coarse: CellStats, groupings: list[tuple[np.ndarra
     reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
     rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
     chunk = max(1, min(replicates, _CHUNK_NUMBERS // max(len(coarse.count), 1)))
+    draws = PoissonReplicates(coarse, seed=seed)
     for start in range(1, replicates + 1, chunk):
-        stop = min(replicates + 1, start + chunk)
-        w = replicate_weights(coarse, start=start, stop=stop, seed=seed)
+        w = draws.draw(min(replicates + 1, start + chunk) - start)
         per_leaf = leaf_sums(coarse, w)
         for i, (leaf_group, n_groups) in enumerate(groupings):
             g = group_sums(coarse, w, per_leaf, leaf_group=leaf_group, n_groups=n_groups)
@@ -244,13 +244,33 @@ def _support(s: _Series, metric: str) -> np.ndarray:
     return METRICS[metric].support(s.sums) if metric in METRICS else s.sums["n"]
 
 
+def _intervals(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals of every column at once; NaN where fewer than half the replicates are defined."""
+    lo = np.full(reps.shape[1], np.nan)
+    hi = np.full(reps.shape[1], np.nan)
+    if len(reps) == 0:
+        return lo, hi
+    finite = np.isfinite(reps)
+    ok = finite.sum(axis=0) >= _MIN_VALID_SHARE * len(reps)
+    if ok.any():
+        sub = np.where(finite[:, ok], reps[:, ok], np.nan)
+        with np.errstate(invalid="ignore"):
+            q = np.nanquantile(sub, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        lo[ok], hi[ok] = q[0], q[1]
+    return lo, hi
+
+
 def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Estimate, ...]:
     out = []
     n = s.sums["n"]
     support = _support(s, metric)
+    shift = s.exact[metric] - s.coarse[metric]
+    los, his = _intervals(s.reps[metric], level)
     for g in range(len(n)):
         value = _num(s.exact[metric][g])
-        lo, hi = _shifted(value, s.coarse[metric][g], s.reps[metric][:, g], level)
+        lo, hi = (_num(los[g] + shift[g]), _num(his[g] + shift[g])) if value is not None else (None, None)
+        if lo is None or hi is None:
+            lo = hi = None
         out.append(Estimate(value=value, ci_low=lo, ci_high=hi, n=int(n[g]), reason=None if value is not None else reason,
                             support=int(round(support[g]))))
     return tuple(out)

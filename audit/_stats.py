@@ -22,15 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
-__all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "replicate_weights", "LeafSums", "leaf_sums",
+__all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "PoissonReplicates", "LeafSums", "leaf_sums",
            "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
 #: Additive per-group sums the metric registry reads (``auc_num`` is per group, not additive).
 SUM_NAMES = ("n", "pos", "neg", "tp", "fp", "fn", "tn", "log_loss_sum", "brier_sum", "auc_num")
 _ADDITIVE = SUM_NAMES[:-1]
 #: Score bins of the coarsened table used for bootstrap replicates (on the logit scale).
-BOOTSTRAP_BINS = 1 << 14
+BOOTSTRAP_BINS = 1 << 11
 _LOGIT_RANGE = 28.0
 _EPS = np.finfo(np.float64).eps
 
@@ -154,17 +155,29 @@ def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
     return _compact(cells.leaf, b, cells.y, cells.yhat, cells.count, cells.n_leaves, losses=(cells.log_loss, cells.brier))
 
 
-def replicate_weights(cells: CellStats, *, start: int, stop: int, seed: int) -> np.ndarray:
-    """Poisson bootstrap weights of each cell for replicates ``start..stop-1`` (numbered from 1).
+class PoissonReplicates:
+    """Poisson bootstrap weights of each cell, drawn replicate after replicate from one seeded stream.
 
-    Each replicate has its own generator spawned from ``seed``, so replicate
-    ``r`` is the same whichever chunk computes it.
+    Draws are sequential, so replicate ``r`` is the same whatever chunk sizes
+    it is taken in; and they depend only on the table, not on how the rows
+    were cut into batches or partitions.
+
+    Examples
+    --------
+    >>> cells = cell_stats(leaf=np.zeros(4, int), score=np.arange(4) / 4, y=np.array([0, 1, 0, 1]),
+    ...                    yhat=np.array([0, 0, 1, 1]), n_leaves=1)
+    >>> a = PoissonReplicates(cells, seed=3); b = PoissonReplicates(cells, seed=3)
+    >>> bool((np.vstack([a.draw(2), a.draw(3)]) == b.draw(5)).all())
+    True
     """
-    children = np.random.SeedSequence(seed).spawn(stop - 1)[start - 1:]
-    out = np.empty((len(children), len(cells.count)))
-    for i, child in enumerate(children):
-        out[i] = np.random.default_rng(child).poisson(cells.count)
-    return out
+
+    def __init__(self, cells: CellStats, *, seed: int) -> None:
+        self._rng = np.random.default_rng(np.random.SeedSequence(seed))
+        self._lam = cells.count
+
+    def draw(self, replicates: int) -> np.ndarray:
+        """The next ``replicates`` rows of weights, shape ``(replicates, cells)``."""
+        return self._rng.poisson(self._lam, size=(replicates, len(self._lam))).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -191,14 +204,25 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
                 cells.log_loss / count, cells.brier / count)
     n_cells = len(y)
     reps = weights.shape[0]
-    # One bincount per statistic over (replicate, leaf): no dense (cells x leaves) matrix at any size.
-    flat = (np.arange(reps)[:, None] * cells.n_leaves + cells.leaf[None, :]).reshape(-1)
+    onehot = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf)), shape=(n_cells, cells.n_leaves))
 
     def by_leaf(values: np.ndarray) -> np.ndarray:
-        return np.bincount(flat, weights=values.reshape(-1), minlength=reps * cells.n_leaves).reshape(
-            reps, cells.n_leaves)
+        # (replicates, cells) -> (replicates, leaves). A single row (the exact table, which can hold
+        # millions of cells) is one bincount; many replicate rows are one sparse product.
+        if reps == 1:
+            return np.bincount(cells.leaf, weights=values[0], minlength=cells.n_leaves)[None, :]
+        return np.asarray(onehot.T.dot(values.T).T)
 
-    sums = {name: by_leaf(weights * v) for name, v in zip(_ADDITIVE, per_cell)}
+    if reps == 1:
+        sums = {name: by_leaf(weights * v) for name, v in zip(_ADDITIVE, per_cell)}
+    else:
+        k = len(per_cell)
+        design = sparse.csr_matrix((np.column_stack(per_cell).reshape(-1),
+                                    (np.repeat(np.arange(n_cells), k),
+                                     (cells.leaf[:, None] * k + np.arange(k)[None, :]).reshape(-1))),
+                                   shape=(n_cells, cells.n_leaves * k))
+        summed = np.asarray(design.T.dot(weights.T).T).reshape(reps, cells.n_leaves, k)
+        sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
 
     # Pairs against the whole population: one sort by score serves every leaf.
     order = np.argsort(cells.score, kind="stable")

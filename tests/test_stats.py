@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from audit._metrics import METRICS
-from audit._stats import SUM_NAMES, cell_stats, coarsen, group_sums, leaf_sums, merge, replicate_weights, rest_sums
+from audit._stats import SUM_NAMES, PoissonReplicates, cell_stats, coarsen, group_sums, leaf_sums, merge, rest_sums
 
 
 @st.composite
@@ -29,7 +29,7 @@ def rows(draw, min_size=2, max_size=300):
 def _weights(cells, replicates, seed):
     w = cells.count[None, :]
     if replicates:
-        w = np.vstack([w, replicate_weights(cells, start=1, stop=replicates + 1, seed=seed)])
+        w = np.vstack([w, PoissonReplicates(cells, seed=seed).draw(replicates)])
     return w
 
 
@@ -113,13 +113,12 @@ def test_bootstrap_is_seeded_and_replicate_r_does_not_depend_on_the_chunk():
     rng = np.random.default_rng(5)
     cells = cell_stats(leaf=rng.integers(0, 3, 500), score=rng.random(500), y=rng.integers(0, 2, 500),
                        yhat=rng.integers(0, 2, 500), n_leaves=3)
-    w10 = replicate_weights(cells, start=1, stop=11, seed=42)
-    w20 = replicate_weights(cells, start=1, stop=21, seed=42)
-    np.testing.assert_array_equal(w10, w20[:10])
-    np.testing.assert_array_equal(replicate_weights(cells, start=4, stop=8, seed=42), w20[3:7])
-    assert not np.array_equal(w10, replicate_weights(cells, start=1, stop=11, seed=43))
+    whole = PoissonReplicates(cells, seed=42).draw(20)
+    stream = PoissonReplicates(cells, seed=42)
+    np.testing.assert_array_equal(np.vstack([stream.draw(3), stream.draw(10), stream.draw(7)]), whole)
+    assert not np.array_equal(whole, PoissonReplicates(cells, seed=43).draw(20))
     # Poisson(count) draws: the mean total over replicates is near the row count.
-    assert abs(w20.sum(axis=1).mean() - 500) < 4 * np.sqrt(500 / 20)
+    assert abs(whole.sum(axis=1).mean() - 500) < 4 * np.sqrt(500 / 20)
 
 
 @settings(max_examples=60, deadline=None)
