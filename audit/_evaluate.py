@@ -217,7 +217,8 @@ def _series(cells: CellStats, coarse: CellStats, groupings: list[tuple[np.ndarra
                        _metric_values(rest_sums(g_coarse, coarse_leaf, leaf_group=leaf_group, n_groups=n_groups))))
     reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
     rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
-    chunk = max(1, min(replicates, _CHUNK_NUMBERS // max(len(coarse.count), 1)))
+    width = max(len(coarse.count), coarse.n_leaves * coarse.n_scores, 1)  # numbers per replicate, roughly
+    chunk = max(1, min(replicates, _CHUNK_NUMBERS // width))
     draws = PoissonReplicates(coarse, seed=seed)
     for start in range(1, replicates + 1, chunk):
         w = draws.draw(min(replicates + 1, start + chunk) - start)

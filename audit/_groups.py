@@ -70,23 +70,29 @@ class GroupIndex:
         return next(g for g in self.groupings if g.name == name)
 
 
-def _labels_of(column: pd.Series, name: str, edges: list[float] | None, source: str) -> np.ndarray:
+def _factorize(column: pd.Series, name: str, edges: list[float] | None, source: str) -> tuple[np.ndarray, list[str]]:
+    """Codes of each row and the label of each code: bands for binned columns, "missing" for NaN."""
     missing = column.isna().to_numpy()
     if edges is not None:
         if not pd.api.types.is_numeric_dtype(column):
             raise AuditError(f"`data.bins.{name}` needs a numeric column; column {name!r} of {source} holds "
                              f"{column.dtype} values such as {column.dropna().iloc[0]!r}. Remove the bins.")
         values = column.to_numpy(dtype=float, na_value=np.nan)
-        names = band_labels(edges)
-        idx = np.searchsorted(np.asarray(edges, dtype=float), values, side="right") - 1
-        text = np.empty(len(values), dtype=object)
-        inside = (idx >= 0) & (idx < len(names))
-        text[inside] = np.asarray(names, dtype=object)[idx[inside]]
-        text[(idx < 0) & ~missing] = f"<{_fmt(edges[0])}"
-        text[(idx >= len(names)) & ~missing] = f">={_fmt(edges[-1])}"
-        text[missing] = MISSING
-        return text
-    return column.astype(object).where(~missing, MISSING).map(str).to_numpy(dtype=object)
+        labels = [f"<{_fmt(edges[0])}", *band_labels(edges), f">={_fmt(edges[-1])}", MISSING]
+        codes = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
+        codes = np.where(codes >= len(edges), len(edges), codes)  # the last edge and beyond: ">=last"
+        codes[missing] = len(labels) - 1
+        return codes.astype(np.int64), labels
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    labels = [str(u) for u in uniques]
+    position: dict[str, int] = {}
+    remap = np.array([position.setdefault(label, len(position)) for label in labels] + [-1], dtype=np.int64)
+    codes = remap[codes]  # -1 (NaN) maps through the trailing -1; equal texts share one code
+    labels = list(position)
+    if missing.any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append(MISSING)
+    return codes, labels
 
 
 class LeafCoder:
@@ -105,24 +111,33 @@ class LeafCoder:
         self._leaves: dict[tuple[int, ...], int] = {}
 
     def encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-        """Leaf index of each row and the rows' sensitive labels."""
+        """Leaf index of each row and the rows' sensitive labels (categorical columns)."""
         texts = {}
         codes = np.empty((len(frame), len(self.sensitive)), dtype=np.int64)
         for j, name in enumerate(self.sensitive):
-            text = _labels_of(frame[name], name, self.bins.get(name), self.source)
+            local, labels = _factorize(frame[name], name, self.bins.get(name), self.source)
             lookup = self._levels[j]
-            distinct, inverse = np.unique(text.astype(str), return_inverse=True)
-            for level in distinct:
-                lookup.setdefault(str(level), len(lookup))
+            used = np.flatnonzero(np.bincount(local, minlength=len(labels)))
+            to_global = np.full(len(labels), -1, dtype=np.int64)
+            for code in used:
+                to_global[code] = lookup.setdefault(labels[code], len(lookup))
             if len(lookup) > _MAX_LEVELS and name not in self.bins:
                 hint = (f"add `data.bins.{name}: [edges]` to band it" if pd.api.types.is_numeric_dtype(frame[name])
                         else "group its values into fewer categories before the audit")
                 raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
                                  f"distinct values ({len(lookup)} so far); {hint}.")
-            codes[:, j] = np.array([lookup[str(level)] for level in distinct], dtype=np.int64)[inverse.reshape(-1)]
-            texts[name] = text
-        combos, inverse = np.unique(codes, axis=0, return_inverse=True)
-        ids = np.array([self._leaves.setdefault(tuple(int(c) for c in combo), len(self._leaves)) for combo in combos],
+            codes[:, j] = to_global[local]
+            texts[name] = pd.Categorical.from_codes(local, categories=labels)
+        # Mixed-radix code of the level combination; the radix only has to exceed every level code so far.
+        radix = max(len(lookup) for lookup in self._levels) + 1
+        if radix ** len(self.sensitive) < 2**62:
+            combined = np.zeros(len(frame), dtype=np.int64)
+            for j in range(len(self.sensitive)):
+                combined = combined * radix + codes[:, j]
+            _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        else:  # too many attributes for one integer code
+            _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+        ids = np.array([self._leaves.setdefault(tuple(int(c) for c in codes[i]), len(self._leaves)) for i in first],
                        dtype=np.int64)
         return ids[inverse.reshape(-1)], pd.DataFrame(texts, index=frame.index)
 

@@ -31,8 +31,10 @@ __all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "PoissonRep
 SUM_NAMES = ("n", "pos", "neg", "tp", "fp", "fn", "tn", "log_loss_sum", "brier_sum", "auc_num")
 _ADDITIVE = SUM_NAMES[:-1]
 #: Score bins of the coarsened table used for bootstrap replicates (on the logit scale).
-BOOTSTRAP_BINS = 1 << 11
+BOOTSTRAP_BINS = 1 << 10
 _LOGIT_RANGE = 28.0
+# Leaves x distinct scores up to which AUC pairs are counted on a dense (leaf, score) grid.
+_PAIR_MATRIX_LIMIT = 1 << 18
 _EPS = np.finfo(np.float64).eps
 
 
@@ -51,6 +53,9 @@ class CellStats:
     log_loss: np.ndarray
     brier: np.ndarray
     n_leaves: int
+    #: Dense rank of each cell's score among the table's distinct scores (saves sorting again).
+    rank: np.ndarray
+    n_scores: int
 
     @property
     def n_rows(self) -> int:
@@ -86,7 +91,8 @@ def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarra
     else:
         log_loss, brier = total(losses[0]), total(losses[1])
     return CellStats(leaf=rest // len(values), score=cell_score, y=cell_y, yhat=(keys % 2).astype(np.int8),
-                     count=cell_count, log_loss=log_loss, brier=brier, n_leaves=n_leaves)
+                     count=cell_count, log_loss=log_loss, brier=brier, n_leaves=n_leaves,
+                     rank=rest % len(values), n_scores=len(values))
 
 
 def _row_losses(score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,10 +139,19 @@ def merge(parts: list[CellStats]) -> CellStats:
 
 
 def relabel(cells: CellStats, new_leaf: np.ndarray) -> CellStats:
-    """The table with leaf ``l`` renamed ``new_leaf[l]`` (and cells re-sorted)."""
-    return _compact(np.asarray(new_leaf)[cells.leaf], cells.score, cells.y, cells.yhat, cells.count,
-                    cells.n_leaves if len(new_leaf) == 0 else max(cells.n_leaves, int(np.max(new_leaf)) + 1),
-                    losses=(cells.log_loss, cells.brier))
+    """The table with leaf ``l`` renamed ``new_leaf[l]`` (a permutation of the leaves).
+
+    Cells stay sorted by score within each leaf, so a stable sort on the new
+    leaf numbers restores the (leaf, score) order.
+    """
+    new_leaf = np.asarray(new_leaf, dtype=np.int64)
+    if np.array_equal(new_leaf, np.arange(len(new_leaf))):
+        return cells
+    leaf = new_leaf[cells.leaf]
+    order = np.argsort(leaf, kind="stable")
+    return CellStats(leaf=leaf[order], score=cells.score[order], y=cells.y[order], yhat=cells.yhat[order],
+                     count=cells.count[order], log_loss=cells.log_loss[order], brier=cells.brier[order],
+                     n_leaves=cells.n_leaves, rank=cells.rank[order], n_scores=cells.n_scores)
 
 
 def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
@@ -152,7 +167,27 @@ def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
     else:
         t = np.arcsinh(s)
     b = np.floor((np.clip(t, -_LOGIT_RANGE, _LOGIT_RANGE) + _LOGIT_RANGE) / (2 * _LOGIT_RANGE) * (bins - 1))
-    return _compact(cells.leaf, b, cells.y, cells.yhat, cells.count, cells.n_leaves, losses=(cells.log_loss, cells.brier))
+    b = b.astype(np.int64)
+    space = cells.n_leaves * bins * 4
+    if space > 1 << 26:
+        return _compact(cells.leaf, b.astype(np.float64), cells.y, cells.yhat, cells.count, cells.n_leaves,
+                        losses=(cells.log_loss, cells.brier))
+    # Small key space: counting sort by bincount, no comparison sort of the (large) exact table.
+    key = ((cells.leaf * bins + b) * 2 + cells.y) * 2 + cells.yhat
+    occupied = np.bincount(key, minlength=space) > 0
+    keys = np.flatnonzero(occupied)
+    slot = np.cumsum(occupied) - 1
+    inverse = slot[key]
+
+    def total(w: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=w, minlength=len(keys))
+
+    rest = keys // 4
+    used_bins, rank = np.unique(rest % bins, return_inverse=True)
+    return CellStats(leaf=rest // bins, score=(rest % bins).astype(np.float64), y=((keys // 2) % 2).astype(np.int8),
+                     yhat=(keys % 2).astype(np.int8), count=total(cells.count), log_loss=total(cells.log_loss),
+                     brier=total(cells.brier), n_leaves=cells.n_leaves, rank=rank.reshape(-1),
+                     n_scores=len(used_bins))
 
 
 class PoissonReplicates:
@@ -186,13 +221,17 @@ class LeafSums:
 
     ``auc_pos_all[:, l]`` counts pairs (positive in leaf ``l``, any negative)
     ordered right; ``auc_neg_all[:, l]`` pairs (any positive, negative in ``l``).
-    ``auc_total`` is the overall pair count, shape ``(replicates,)``.
+    ``auc_total`` is the overall pair count, shape ``(replicates,)``. For a
+    table with few distinct scores (the coarsened one), ``pairs[:, a, b]``
+    counts pairs (positive in leaf ``a``, negative in leaf ``b``) ordered
+    right, from which every group's AUC follows without sorting.
     """
 
     sums: dict[str, np.ndarray]
     auc_pos_all: np.ndarray
     auc_neg_all: np.ndarray
     auc_total: np.ndarray
+    pairs: np.ndarray | None = None
 
 
 def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
@@ -224,21 +263,36 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
         summed = np.asarray(design.T.dot(weights.T).T).reshape(reps, cells.n_leaves, k)
         sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
 
-    # Pairs against the whole population: one sort by score serves every leaf.
-    order = np.argsort(cells.score, kind="stable")
-    s_sorted = cells.score[order]
-    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-    key_of_cell = np.empty(n_cells, dtype=np.int64)
-    key_of_cell[order] = np.cumsum(np.r_[True, s_sorted[1:] != s_sorted[:-1]]) - 1
-    w_sorted = weights[:, order]
-    y_sorted = y[order]
-    pos = np.add.reduceat(w_sorted * y_sorted, starts, axis=1) if n_cells else np.zeros((len(weights), 0))
-    neg = np.add.reduceat(w_sorted * (1 - y_sorted), starts, axis=1) if n_cells else pos
+    if cells.n_leaves * cells.n_scores <= _PAIR_MATRIX_LIMIT:
+        # Positives and negatives per (leaf, score) for every replicate; one batched product then
+        # counts the ordered pairs between every two leaves.
+        grid = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf * cells.n_scores + cells.rank)),
+                                 shape=(n_cells, cells.n_leaves * cells.n_scores))
+        shape = (reps, cells.n_leaves, cells.n_scores)
+        pos = np.asarray(grid.T.dot((weights * y).T).T).reshape(shape)
+        neg = np.asarray(grid.T.dot((weights * (1 - y)).T).T).reshape(shape)
+        below = np.cumsum(neg, axis=2) - 0.5 * neg  # negatives of leaf b scored lower; ties count one half
+        pairs = np.matmul(pos, below.transpose(0, 2, 1))
+        pos_all, neg_all = pairs.sum(axis=2), pairs.sum(axis=1)
+        return LeafSums(sums=sums, auc_pos_all=pos_all, auc_neg_all=neg_all, auc_total=pos_all.sum(axis=1),
+                        pairs=pairs)
+    # Pairs against the whole population: totals per distinct score, cumulated in score order.
+    pos = by_rank(cells, weights * y)
+    neg = by_rank(cells, weights * (1 - y))
     neg_below = np.cumsum(neg, axis=1) - 0.5 * neg  # negatives scored lower, ties count one half
     pos_above = pos.sum(axis=1, keepdims=True) - np.cumsum(pos, axis=1) + 0.5 * pos
-    pos_all = by_leaf(weights * y * neg_below[:, key_of_cell])
-    neg_all = by_leaf(weights * (1 - y) * pos_above[:, key_of_cell])
+    pos_all = by_leaf(weights * y * neg_below[:, cells.rank])
+    neg_all = by_leaf(weights * (1 - y) * pos_above[:, cells.rank])
     return LeafSums(sums=sums, auc_pos_all=pos_all, auc_neg_all=neg_all, auc_total=pos_all.sum(axis=1))
+
+
+def by_rank(cells: CellStats, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (replicates, cells) over cells of equal score: shape (replicates, distinct scores)."""
+    if values.shape[0] == 1:
+        return np.bincount(cells.rank, weights=values[0], minlength=cells.n_scores)[None, :]
+    onehot = sparse.csr_matrix((np.ones(len(cells.rank)), (np.arange(len(cells.rank)), cells.rank)),
+                               shape=(len(cells.rank), cells.n_scores))
+    return np.asarray(onehot.T.dot(values.T).T)
 
 
 def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, leaf_group: np.ndarray,
@@ -251,7 +305,12 @@ def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, lea
     indicator = np.zeros((cells.n_leaves, n_groups))
     indicator[np.arange(cells.n_leaves), leaf_group] = 1.0
     out = {name: per_leaf.sums[name] @ indicator for name in _ADDITIVE}
-    out["auc_num"] = _auc_within(cells, weights, leaf_group[cells.leaf], n_groups)
+    if n_groups == 1:
+        out["auc_num"] = per_leaf.auc_total[:, None]  # one group: its pairs are all pairs
+    elif per_leaf.pairs is not None:
+        out["auc_num"] = np.einsum("lg,rlm,mg->rg", indicator, per_leaf.pairs, indicator, optimize=True)
+    else:
+        out["auc_num"] = _auc_within(cells, weights, leaf_group[cells.leaf], n_groups)
     return out
 
 
@@ -272,10 +331,13 @@ def _auc_within(cells: CellStats, weights: np.ndarray, gid: np.ndarray, n_groups
     out = np.zeros((weights.shape[0], n_groups))
     if len(gid) == 0:
         return out
-    order = np.lexsort((cells.score, gid))
+    # Cells are sorted by (leaf, score): for any grouping the keys below form one presorted run per
+    # leaf, which a stable (merge-based) sort joins in little more than linear time.
+    key = gid.astype(np.int64) * cells.n_scores + cells.rank
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
     g_sorted = gid[order]
-    s_sorted = cells.score[order]
-    starts = np.flatnonzero(np.r_[True, (g_sorted[1:] != g_sorted[:-1]) | (s_sorted[1:] != s_sorted[:-1])])
+    starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
     w = weights[:, order]
     y = cells.y[order].astype(np.float64)
     pos = np.add.reduceat(w * y, starts, axis=1)
