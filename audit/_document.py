@@ -38,9 +38,11 @@ def _estimate(e: Estimate) -> dict[str, Any]:
             "reason": e.reason}
 
 
-def _rest(r: RestComparison) -> dict[str, Any]:
+def _rest(r: RestComparison, metric: str) -> dict[str, Any]:
+    sign = {"higher": 1, "lower": -1}.get(METRICS[metric].direction, 0)
+    worse = bool(r.significant and r.difference is not None and sign * r.difference < 0)
     return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
-            "p_adjusted": r.p_adjusted, "significant": r.significant}
+            "p_adjusted": r.p_adjusted, "significant": r.significant, "significantly_worse": worse}
 
 
 def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
         "definitions": {m: {"direction": METRICS[m].direction, "description": METRICS[m].description}
                         for m in selected},
         "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
-        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": _rest(gm.versus_rest[m][i])}
+        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": _rest(gm.versus_rest[m][i], m)}
                                        for m in selected}
                                    for i, g in enumerate(gm.groups)} for gm in evaluation.by_grouping},
     }

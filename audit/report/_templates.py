@@ -66,4 +66,5 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
     env.filters["ci"] = _fmt_ci
     env.filters["md"] = _md
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
+    env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
     return env
