@@ -124,8 +124,11 @@ def iter_batches(table: Table, *, batch_rows: int, columns: list[str] | None = N
         if path.name.lower().endswith(_PARQUET):
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
-                yield batch.to_pandas()
+            # pre_buffer=False: pyarrow would otherwise buffer the file's column chunks ahead, and hold
+            # memory in proportion to the file rather than to the batch.
+            with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as parquet:
+                for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+                    yield batch.to_pandas()
         else:
             with pd.read_csv(path, chunksize=batch_rows, usecols=columns, low_memory=False) as reader:
                 yield from reader

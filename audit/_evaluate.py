@@ -361,17 +361,18 @@ def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: fl
     # Group-versus-rest p-values, adjusted per metric across every group of every grouping.
     raw = {m: [_rest_raw(s, m, level) for s in group_series] for m in METRICS}
     eligible_all = [np.asarray(s.sums["n"]) >= min_group_size for s in group_series]
-    adjusted = {}
+    adjusted, testable = {}, {}
     for m in METRICS:
         # Only groups with enough rows, and enough support for this metric, are tested.
-        testable = [el & (_support(s, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
-        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable)])
+        testable[m] = [el & (_support(s, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
+        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable[m])])
         adjusted[m] = np.split(benjamini_hochberg(p), np.cumsum([len(el) for el in eligible_all])[:-1])
 
     by_grouping, fairness = [], []
     for i, (grouping, s) in enumerate(zip(groups.groupings, group_series)):
         eligible = eligible_all[i]
-        versus = {m: tuple(RestComparison(difference=d, ci_low=lo, ci_high=hi, p_value=_num(p),
+        versus = {m: tuple(RestComparison(difference=d, ci_low=lo, ci_high=hi,
+                                          p_value=_num(p) if testable[m][i][g] else None,
                                           p_adjusted=_num(adjusted[m][i][g]),
                                           significant=bool(np.isfinite(adjusted[m][i][g])
                                                            and adjusted[m][i][g] <= 1 - level))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import platform
 import time
@@ -31,6 +32,7 @@ __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
 
 #: Rows kept (a seeded uniform sample) for proxy checks and explanations; statistics use every row.
 PROXY_SAMPLE_ROWS = 50_000
+_MERGE_EVERY = 8
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
              "pydantic", "pyarrow")
@@ -137,7 +139,11 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         probabilistic = probabilistic and preds.probabilistic
         parts.append(cell_stats(leaf=leaf, score=preds.score, y=y, yhat=preds.label, n_leaves=coder.n_leaves))
         sampler.add(frame, y, leaf, labels)
+        if len(parts) >= _MERGE_EVERY:  # fold batch tables together so they never pile up
+            parts = [merge(parts)]
     cells = relabel(replace(merge(parts), n_leaves=coder.n_leaves), coder.leaf_order())
+    del parts, frame, y, leaf, labels, preds
+    gc.collect()  # batch frames sit in reference cycles; free them before the statistics need memory
     sample = sampler.result()
     groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
 

@@ -20,6 +20,7 @@ table was built in one piece, in batches or on a cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from scipy import sparse
@@ -50,16 +51,26 @@ class CellStats:
     y: np.ndarray
     yhat: np.ndarray
     count: np.ndarray
-    log_loss: np.ndarray
-    brier: np.ndarray
     n_leaves: int
     #: Dense rank of each cell's score among the table's distinct scores (saves sorting again).
     rank: np.ndarray
     n_scores: int
+    #: Loss sums of binned cells; exact cells derive theirs from score, label and count (saves memory).
+    loss_sums: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:
         return int(self.count.sum())
+
+    @property
+    def log_loss(self) -> np.ndarray:
+        """Sum of the log loss of the rows of each cell."""
+        return self.loss_sums[0] if self.loss_sums is not None else _row_losses(self.score, self.y)[0] * self.count
+
+    @property
+    def brier(self) -> np.ndarray:
+        """Sum of the Brier loss of the rows of each cell."""
+        return self.loss_sums[1] if self.loss_sums is not None else _row_losses(self.score, self.y)[1] * self.count
 
     def __add__(self, other: "CellStats") -> "CellStats":
         return merge([self, other])
@@ -81,18 +92,15 @@ def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarra
     def total(w: np.ndarray) -> np.ndarray:
         return np.bincount(inverse, weights=w, minlength=len(keys))
 
-    rest = keys // 4
-    cell_y = ((keys // 2) % 2).astype(np.int8)
-    cell_score = values[rest % len(values)]
+    del key
+    loss_sums = None if losses is None else (total(losses[0]), total(losses[1]))
     cell_count = total(count)
-    if losses is None:
-        log_loss, brier = _row_losses(cell_score, cell_y)
-        log_loss, brier = log_loss * cell_count, brier * cell_count
-    else:
-        log_loss, brier = total(losses[0]), total(losses[1])
-    return CellStats(leaf=rest // len(values), score=cell_score, y=cell_y, yhat=(keys % 2).astype(np.int8),
-                     count=cell_count, log_loss=log_loss, brier=brier, n_leaves=n_leaves,
-                     rank=rest % len(values), n_scores=len(values))
+    del inverse
+    rest = keys // 4
+    return CellStats(leaf=(rest // len(values)).astype(np.int32), score=values[rest % len(values)],
+                     y=((keys // 2) % 2).astype(np.int8), yhat=(keys % 2).astype(np.int8), count=cell_count,
+                     n_leaves=n_leaves, rank=(rest % len(values)).astype(np.int32), n_scores=len(values),
+                     loss_sums=loss_sums)
 
 
 def _row_losses(score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,8 +142,8 @@ def merge(parts: list[CellStats]) -> CellStats:
     if len(parts) == 1:
         return parts[0]
     n_leaves = max(p.n_leaves for p in parts)
-    return _compact(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("leaf", "score", "y", "yhat", "count")),
-                    n_leaves=n_leaves)
+    fields = [np.concatenate([getattr(p, f) for p in parts]) for f in ("leaf", "score", "y", "yhat", "count")]
+    return _compact(*fields, n_leaves=n_leaves)
 
 
 def relabel(cells: CellStats, new_leaf: np.ndarray) -> CellStats:
@@ -149,9 +157,10 @@ def relabel(cells: CellStats, new_leaf: np.ndarray) -> CellStats:
         return cells
     leaf = new_leaf[cells.leaf]
     order = np.argsort(leaf, kind="stable")
-    return CellStats(leaf=leaf[order], score=cells.score[order], y=cells.y[order], yhat=cells.yhat[order],
-                     count=cells.count[order], log_loss=cells.log_loss[order], brier=cells.brier[order],
-                     n_leaves=cells.n_leaves, rank=cells.rank[order], n_scores=cells.n_scores)
+    losses = None if cells.loss_sums is None else (cells.loss_sums[0][order], cells.loss_sums[1][order])
+    return CellStats(leaf=leaf[order].astype(np.int32), score=cells.score[order], y=cells.y[order],
+                     yhat=cells.yhat[order], count=cells.count[order], n_leaves=cells.n_leaves,
+                     rank=cells.rank[order], n_scores=cells.n_scores, loss_sums=losses)
 
 
 def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
@@ -184,10 +193,10 @@ def coarsen(cells: CellStats, *, bins: int = BOOTSTRAP_BINS) -> CellStats:
 
     rest = keys // 4
     used_bins, rank = np.unique(rest % bins, return_inverse=True)
-    return CellStats(leaf=rest // bins, score=(rest % bins).astype(np.float64), y=((keys // 2) % 2).astype(np.int8),
-                     yhat=(keys % 2).astype(np.int8), count=total(cells.count), log_loss=total(cells.log_loss),
-                     brier=total(cells.brier), n_leaves=cells.n_leaves, rank=rank.reshape(-1),
-                     n_scores=len(used_bins))
+    return CellStats(leaf=(rest // bins).astype(np.int32), score=(rest % bins).astype(np.float64),
+                     y=((keys // 2) % 2).astype(np.int8), yhat=(keys % 2).astype(np.int8), count=total(cells.count),
+                     n_leaves=cells.n_leaves, rank=rank.reshape(-1).astype(np.int32), n_scores=len(used_bins),
+                     loss_sums=(total(cells.log_loss), total(cells.brier)))
 
 
 class PoissonReplicates:
@@ -236,29 +245,40 @@ class LeafSums:
 
 def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
     """Per-leaf sums for each row of ``weights`` (one row per replicate)."""
-    count = np.where(cells.count > 0, cells.count, 1.0)
-    y = cells.y.astype(np.float64)
-    yhat = cells.yhat.astype(np.float64)
-    per_cell = (np.ones_like(y), y, 1 - y, y * yhat, (1 - y) * yhat, y * (1 - yhat), (1 - y) * (1 - yhat),
-                cells.log_loss / count, cells.brier / count)
-    n_cells = len(y)
+    n_cells = len(cells.y)
     reps = weights.shape[0]
-    onehot = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf)), shape=(n_cells, cells.n_leaves))
+    y = cells.y.astype(np.float64)
+    onehot = None if reps == 1 else sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf)),
+                                                      shape=(n_cells, cells.n_leaves))
 
     def by_leaf(values: np.ndarray) -> np.ndarray:
         # (replicates, cells) -> (replicates, leaves). A single row (the exact table, which can hold
         # millions of cells) is one bincount; many replicate rows are one sparse product.
-        if reps == 1:
+        if onehot is None:
             return np.bincount(cells.leaf, weights=values[0], minlength=cells.n_leaves)[None, :]
         return np.asarray(onehot.T.dot(values.T).T)
 
+    def per_cell() -> Iterator[np.ndarray]:
+        # One statistic at a time, so a table of millions of cells never holds nine copies at once.
+        yhat = cells.yhat.astype(np.float64)
+        count = np.where(cells.count > 0, cells.count, 1.0)
+        yield np.ones_like(y)
+        yield y
+        yield 1 - y
+        yield y * yhat
+        yield (1 - y) * yhat
+        yield y * (1 - yhat)
+        yield (1 - y) * (1 - yhat)
+        yield cells.log_loss / count
+        yield cells.brier / count
+
     if reps == 1:
-        sums = {name: by_leaf(weights * v) for name, v in zip(_ADDITIVE, per_cell)}
+        sums = {name: by_leaf(weights * v) for name, v in zip(_ADDITIVE, per_cell())}
     else:
-        k = len(per_cell)
-        design = sparse.csr_matrix((np.column_stack(per_cell).reshape(-1),
+        k = len(_ADDITIVE)
+        design = sparse.csr_matrix((np.column_stack(list(per_cell())).reshape(-1),
                                     (np.repeat(np.arange(n_cells), k),
-                                     (cells.leaf[:, None] * k + np.arange(k)[None, :]).reshape(-1))),
+                                     (cells.leaf[:, None].astype(np.int64) * k + np.arange(k)[None, :]).reshape(-1))),
                                    shape=(n_cells, cells.n_leaves * k))
         summed = np.asarray(design.T.dot(weights.T).T).reshape(reps, cells.n_leaves, k)
         sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
@@ -266,7 +286,8 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
     if cells.n_leaves * cells.n_scores <= _PAIR_MATRIX_LIMIT:
         # Positives and negatives per (leaf, score) for every replicate; one batched product then
         # counts the ordered pairs between every two leaves.
-        grid = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), cells.leaf * cells.n_scores + cells.rank)),
+        grid = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells),
+                                                     cells.leaf.astype(np.int64) * cells.n_scores + cells.rank)),
                                  shape=(n_cells, cells.n_leaves * cells.n_scores))
         shape = (reps, cells.n_leaves, cells.n_scores)
         pos = np.asarray(grid.T.dot((weights * y).T).T).reshape(shape)
