@@ -174,7 +174,8 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
         raise AuditError(f"`data.target` column {target!r} of {source} has {int(column.isna().sum())} "
                          "missing values; drop those rows or fill them before the audit.")
     values = list(pd.unique(column))
-    known = [v for v in (positive, negative) if v is not None]
+    # Labels met in earlier batches count too (both are known once a negative has been seen).
+    known = [v for v in (positive, negative) if v is not None] if negative is not None else []
     if len(set(map(str, values)) | set(map(str, known))) > 2:
         shown = ", ".join(repr(v) for v in dict.fromkeys([*known, *values]))
         raise AuditError(f"`data.target` column {target!r} of {source} must hold two classes for a binary "

@@ -49,18 +49,18 @@ class Explanation:
 def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarray:
     """Index of the source feature of each transformed column.
 
-    One-hot columns are named ``"<feature>=<value>"``; numeric ones keep the
+    One-hot columns are named ``"<feature>_<value>"``; numeric ones keep the
     feature's name. The longest matching feature name wins.
 
     Examples
     --------
-    >>> fold_columns(["age", "sex=F", "sex=M"], ("sex", "age")).tolist()
+    >>> fold_columns(["age", "sex_F", "sex_M"], ("sex", "age")).tolist()
     [1, 0, 0]
     """
     by_length = sorted(range(len(features)), key=lambda i: -len(features[i]))
     out = np.empty(len(output_names), dtype=np.int64)
     for j, name in enumerate(output_names):
-        out[j] = next((i for i in by_length if name == features[i] or name.startswith(features[i] + "=")), -1)
+        out[j] = next((i for i in by_length if name == features[i] or name.startswith(features[i] + "_")), -1)
         if out[j] < 0:
             raise ValueError(f"transformed column {name!r} has no source feature")
     return out

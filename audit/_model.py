@@ -62,7 +62,7 @@ def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
     and neighbour models converge on raw census-style columns.
 
     Numeric columns keep their names; one-hot columns are named
-    ``"<column>=<value>"`` so they fold back to their source column.
+    ``"<column>_<value>"`` and fold back to their source column.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -79,13 +79,9 @@ def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
     if categorical:
         parts.append(("cat", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False, feature_name_combiner=_onehot_name),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
         ), categorical))
     return ColumnTransformer(parts, verbose_feature_names_out=False)
-
-
-def _onehot_name(feature: str, category: Any) -> str:
-    return f"{feature}={category}"
 
 
 def _categoricals_as_text(frame: pd.DataFrame, features: tuple[str, ...]) -> pd.DataFrame:
