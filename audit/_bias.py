@@ -1,7 +1,7 @@
-"""Data bias, first cut: how strongly each feature stands in for a sensitive attribute.
+"""Data bias: representation against reference shares, missingness by group, proxies, distributions.
 
-Representation and base rates come from the group statistics (``_evaluate``);
-this module adds the proxy association, which needs the feature columns.
+Group counts and base rates come from the group statistics (``_evaluate``);
+this module adds what needs the feature columns.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import pandas as pd
 
 from ._groups import GroupIndex
 
-__all__ = ["ProxyAssociation", "proxy_associations", "cramers_v"]
+__all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest",
+           "representation_test", "Missingness", "missingness", "ProxyModel", "proxy_models", "DistributionGap",
+           "distribution_gaps", "DataBias"]
 
 _NUMERIC_BINS = 10
 _MAX_CATEGORIES = 50
@@ -26,6 +28,32 @@ class ProxyAssociation:
     feature: str
     attribute: str
     cramers_v: float
+    mutual_information: float
+    balanced_accuracy: float
+    chance: float
+
+
+def binned_balanced_accuracy(a: np.ndarray, b: np.ndarray) -> float:
+    """Balanced accuracy of predicting ``b`` from the bins of ``a`` alone (the best rule per bin).
+
+    Each bin predicts the class it is most typical of (largest count over the
+    class's total), which maximises balanced accuracy on these rows.
+
+    Examples
+    --------
+    >>> binned_balanced_accuracy(np.array(["x", "x", "y", "y"]), np.array([0, 0, 1, 1]))
+    1.0
+    >>> binned_balanced_accuracy(np.array(["x", "x", "x", "x"]), np.array([0, 0, 1, 1]))
+    0.5
+    """
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    ia, ib = ia.reshape(-1), ib.reshape(-1)
+    r, c = ia.max() + 1, ib.max() + 1
+    table = np.bincount(ia * c + ib, minlength=r * c).reshape(r, c).astype(float)
+    share = table / table.sum(axis=0, keepdims=True)
+    predicted = np.argmax(share, axis=1)
+    return float(share[np.arange(r), predicted].sum() / c) if c > 1 else 1.0
 
 
 def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
@@ -69,6 +97,208 @@ def proxy_associations(frame: pd.DataFrame, *, features: tuple[str, ...], groups
             continue
         labels = _as_labels(frame[feature])
         for attr in groups.attributes:
-            out.append(ProxyAssociation(feature=feature, attribute=attr,
-                                        cramers_v=cramers_v(labels, groups.labels[attr].to_numpy(dtype=str))))
+            target = groups.labels[attr].to_numpy(dtype=str)
+            out.append(ProxyAssociation(feature=feature, attribute=attr, cramers_v=cramers_v(labels, target),
+                                        mutual_information=mutual_information(labels, target),
+                                        balanced_accuracy=binned_balanced_accuracy(labels, target),
+                                        chance=1 / len(np.unique(target))))
     return tuple(sorted(out, key=lambda p: -p.cramers_v))
+
+
+@dataclass(frozen=True)
+class RepresentationTest:
+    """Observed group shares against reference shares (e.g. census), with a chi-square goodness-of-fit test.
+
+    Groups the reference does not name are pooled as ``"(other)"`` with the remaining share.
+    """
+
+    attribute: str
+    groups: tuple[str, ...]
+    observed: tuple[int, ...]
+    observed_share: tuple[float, ...]
+    reference_share: tuple[float, ...]
+    statistic: float
+    p_value: float
+    most_under_represented: str
+
+
+def representation_test(*, attribute: str, counts: dict[str, int], reference: dict[str, float]) -> RepresentationTest:
+    """Chi-square goodness of fit of group counts to reference shares.
+
+    Examples
+    --------
+    >>> t = representation_test(attribute="sex", counts={"F": 30, "M": 70}, reference={"F": 0.5, "M": 0.5})
+    >>> round(t.statistic, 1), t.most_under_represented
+    (16.0, 'F')
+    """
+    from scipy.stats import chisquare
+
+    total = sum(counts.values())
+    named = [g for g in reference if g in counts or reference[g] > 0]
+    other = [g for g in counts if g not in reference]
+    groups = [*named, *(["(other)"] if other or sum(reference.values()) < 1 - 1e-9 else [])]
+    observed = np.array([counts.get(g, 0) for g in named] + ([sum(counts[g] for g in other)] if len(groups) > len(named) else []),
+                        dtype=float)
+    shares = np.array([reference[g] for g in named] + ([1 - sum(reference.values())] if len(groups) > len(named) else []))
+    shares = np.maximum(shares, 1e-12)
+    expected = shares / shares.sum() * total
+    statistic, p = chisquare(observed, expected)
+    ratio = observed / expected
+    return RepresentationTest(attribute=attribute, groups=tuple(groups), observed=tuple(int(o) for o in observed),
+                              observed_share=tuple(float(o / total) for o in observed),
+                              reference_share=tuple(float(s) for s in shares / shares.sum()),
+                              statistic=float(statistic), p_value=float(p),
+                              most_under_represented=groups[int(np.argmin(ratio))])
+
+
+@dataclass(frozen=True)
+class Missingness:
+    """Share of missing values of one feature in each group of one attribute, and the largest gap."""
+
+    feature: str
+    attribute: str
+    rates: dict[str, float]
+    difference: float
+    groups: tuple[str, str]
+
+
+def missingness(missing_by_leaf: np.ndarray, rows_by_leaf: np.ndarray, *, features: tuple[str, ...],
+                groups: GroupIndex, min_group_size: int) -> tuple[Missingness, ...]:
+    """Missing rates per group from per-leaf counts (additive, so exact over every row), largest gap first."""
+    out = []
+    for grouping in groups.groupings:
+        if len(grouping.attributes) != 1:
+            continue
+        indicator = np.zeros((len(grouping.leaf_group), len(grouping.groups)))
+        indicator[np.arange(len(grouping.leaf_group)), grouping.leaf_group] = 1
+        rows = rows_by_leaf @ indicator
+        missing = missing_by_leaf.T @ indicator  # (features, groups)
+        eligible = rows >= min_group_size
+        if eligible.sum() < 2:
+            continue
+        for j, feature in enumerate(features):
+            if missing[j].sum() == 0:
+                continue
+            rate = missing[j] / np.maximum(rows, 1)
+            hi, lo = np.argmax(np.where(eligible, rate, -1)), np.argmin(np.where(eligible, rate, 2))
+            out.append(Missingness(feature=feature, attribute=grouping.name,
+                                   rates={g: float(r) for g, r, ok in zip(grouping.groups, rate, eligible) if ok},
+                                   difference=float(rate[hi] - rate[lo]),
+                                   groups=(grouping.groups[hi], grouping.groups[lo])))
+    return tuple(sorted(out, key=lambda m: -m.difference))
+
+
+def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    """Mutual information (nats) of two label arrays, from their contingency table.
+
+    Examples
+    --------
+    >>> round(mutual_information(np.array([0, 0, 1, 1]), np.array(["a", "a", "b", "b"])), 4)
+    0.6931
+    """
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    ia, ib = ia.reshape(-1), ib.reshape(-1)
+    r, c = ia.max() + 1, ib.max() + 1
+    joint = np.bincount(ia * c + ib, minlength=r * c).reshape(r, c) / len(ia)
+    outer = joint.sum(axis=1, keepdims=True) @ joint.sum(axis=0, keepdims=True)
+    nz = joint > 0
+    return float(np.sum(joint[nz] * np.log(joint[nz] / outer[nz])))
+
+
+@dataclass(frozen=True)
+class ProxyModel:
+    """How well features predict a sensitive attribute: cross-validated balanced accuracy (chance = 1/levels)."""
+
+    attribute: str
+    features: tuple[str, ...]
+    balanced_accuracy: float
+    chance: float
+
+
+def proxy_models(frame: pd.DataFrame, *, features: tuple[str, ...], groups: GroupIndex, seed: int,
+                 max_rows: int = 10_000) -> tuple[ProxyModel, ...]:
+    """How well all features together predict each sensitive attribute: a depth-6 tree, 3-fold CV."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    from ._model import _categoricals_as_text, build_preprocessor
+
+    rows = np.random.default_rng(seed).permutation(len(frame))[:max_rows]
+    X = _categoricals_as_text(frame.iloc[rows], features)
+    out = []
+    for attribute in groups.attributes:
+        target = groups.labels[attribute].iloc[rows].astype(str).to_numpy()
+        values, counts = np.unique(target, return_counts=True)
+        keep = np.isin(target, values[counts >= 3])  # stratified folds need 3 of each
+        if len(np.unique(target[keep])) < 2:
+            continue
+        others = tuple(f for f in features if f != attribute)
+        model = make_pipeline(build_preprocessor(X[list(others)], others),
+                              DecisionTreeClassifier(max_depth=6, min_samples_leaf=20, random_state=seed))
+        score = cross_val_score(model, X.loc[keep, list(others)], target[keep], scoring="balanced_accuracy",
+                                cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=seed))
+        out.append(ProxyModel(attribute=attribute, features=others, balanced_accuracy=float(score.mean()),
+                              chance=1 / len(np.unique(target[keep]))))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class DistributionGap:
+    """How differently a feature is distributed in one group than in the rest of the data.
+
+    ``measure`` is ``"smd"`` (standardised mean difference, numerics) or
+    ``"tvd"`` (total variation distance of the category shares, categoricals).
+    """
+
+    feature: str
+    attribute: str
+    group: str
+    measure: str
+    value: float
+
+
+def distribution_gaps(frame: pd.DataFrame, *, features: tuple[str, ...], groups: GroupIndex,
+                      min_group_size: int) -> tuple[DistributionGap, ...]:
+    """For each feature and attribute, the group whose distribution differs most from the rest."""
+    out = []
+    for attribute in groups.attributes:
+        labels = groups.labels[attribute].astype(str).to_numpy()
+        names, sizes = np.unique(labels, return_counts=True)
+        names = names[sizes >= min_group_size]
+        for feature in features:
+            if feature == attribute:
+                continue
+            column = frame[feature]
+            best = None
+            for group in names:
+                inside = labels == group
+                if (~inside).sum() < min_group_size:
+                    continue
+                if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                    a, b = column[inside].dropna().to_numpy(float), column[~inside].dropna().to_numpy(float)
+                    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 and len(b) > 1 else 0.0
+                    value, measure = (float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0), "smd"
+                else:
+                    text = column.astype(object).where(column.notna(), "<missing>").map(str)
+                    p = text[inside].value_counts(normalize=True)
+                    q = text[~inside].value_counts(normalize=True)
+                    value, measure = float(0.5 * p.sub(q, fill_value=0).abs().sum()), "tvd"
+                if best is None or abs(value) > abs(best.value):
+                    best = DistributionGap(feature=feature, attribute=attribute, group=str(group), measure=measure,
+                                           value=value)
+            if best is not None:
+                out.append(best)
+    return tuple(sorted(out, key=lambda d: -abs(d.value)))
+
+
+@dataclass(frozen=True)
+class DataBias:
+    """All data bias results that need feature columns (group counts and base rates live in the evaluation)."""
+
+    representation_tests: tuple[RepresentationTest, ...]
+    missingness: tuple[Missingness, ...]
+    proxies: tuple[ProxyAssociation, ...]
+    proxy_models: tuple[ProxyModel, ...]
+    distributions: tuple[DistributionGap, ...]

@@ -42,6 +42,7 @@ class DataConfig(_Strict):
     min_group_size: int = Field(default=30, ge=1)
     test_size: float = Field(default=0.3, gt=0, lt=1)
     batch_rows: int | None = Field(default=None, ge=1000, description="Read the evaluation data in batches.")
+    reference: str | None = Field(default=None, description="Data to measure drift against (often the training data).")
 
     @field_validator("bins")
     @classmethod
@@ -122,10 +123,33 @@ class GroupGapsConfig(_Strict):
 
 class BiasConfig(_Strict):
     representation: bool = True
+    #: Expected share of each group, e.g. census shares: {race: {White: 0.6, Black: 0.13}}.
+    reference_shares: dict[str, dict[str, float]] = Field(default_factory=dict)
     base_rates: bool = True
+    missingness: bool = True
     proxies: bool = True
+    distributions: bool = True
     max_base_rate_difference: float | None = Field(default=None, ge=0, le=1)
+    max_missing_rate_difference: float = Field(default=0.1, gt=0, le=1)
     max_proxy_association: float = Field(default=0.5, gt=0, le=1)
+    max_proxy_balanced_accuracy: float = Field(default=0.8, gt=0, le=1)
+    severity: Severity = "warn"
+
+    @field_validator("reference_shares")
+    @classmethod
+    def _shares(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for attribute, shares in value.items():
+            if any(v < 0 for v in shares.values()) or not 0 < sum(shares.values()) <= 1 + 1e-9:
+                raise ValueError(f"shares of {attribute!r} must be non-negative and sum to at most 1; "
+                                 f"got {shares}")
+        return value
+
+
+class DriftConfig(_Strict):
+    """Drift of the evaluation data against `data.reference` (population stability index, KS, chi-square)."""
+
+    max_psi: float = Field(default=0.2, gt=0)
+    bins: int = Field(default=10, ge=2, le=100)
     severity: Severity = "warn"
 
 
@@ -141,6 +165,7 @@ class ChecksConfig(_Strict):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     group_gaps: GroupGapsConfig = Field(default_factory=GroupGapsConfig)
     bias: BiasConfig = Field(default_factory=BiasConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
 
 

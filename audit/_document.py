@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ._bias import ProxyAssociation
+from ._bias import DataBias
+from ._drift import Drift, FeatureDrift
 from ._evaluate import Estimate, Evaluation, RestComparison
 from ._explain import Explanation
 from ._findings import Finding
@@ -71,19 +72,47 @@ def _fairness(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
     return out
 
 
-def _bias(evaluation: Evaluation, proxies: tuple[ProxyAssociation, ...]) -> dict[str, Any]:
+def _bias(evaluation: Evaluation, bias: DataBias) -> dict[str, Any]:
     total = evaluation.n
     return {
         "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
                                          for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
                            for gm in evaluation.by_grouping},
+        "representation_tests": [
+            {"attribute": t.attribute, "statistic": t.statistic, "p_value": t.p_value,
+             "most_under_represented": t.most_under_represented,
+             "groups": {g: {"n": o, "share": s, "reference_share": r}
+                        for g, o, s, r in zip(t.groups, t.observed, t.observed_share, t.reference_share)}}
+            for t in bias.representation_tests],
         "base_rates": {gm.grouping: {g: _estimate(e) for g, e in zip(gm.groups, gm.base_rate)}
                        for gm in evaluation.by_grouping},
         "base_rate_difference": {gm.grouping: {**_estimate(gm.base_rate_difference),
                                                "groups": list(gm.base_rate_groups) if gm.base_rate_groups else None}
                                  for gm in evaluation.by_grouping},
-        "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v} for p in proxies],
+        "missingness": [{"feature": m.feature, "attribute": m.attribute, "rates": m.rates,
+                         "difference": m.difference, "groups": list(m.groups)} for m in bias.missingness],
+        "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v,
+                     "mutual_information": p.mutual_information, "balanced_accuracy": p.balanced_accuracy,
+                     "chance": p.chance} for p in bias.proxies],
+        "proxy_models": [{"attribute": m.attribute, "features": list(m.features),
+                          "balanced_accuracy": m.balanced_accuracy, "chance": m.chance} for m in bias.proxy_models],
+        "distributions": [{"feature": d.feature, "attribute": d.attribute, "group": d.group, "measure": d.measure,
+                           "value": d.value} for d in bias.distributions],
     }
+
+
+def _drift(drift: Drift | None) -> dict[str, Any] | None:
+    if drift is None:
+        return None
+
+    def one(d: FeatureDrift) -> dict[str, Any]:
+        return {"feature": d.feature, "kind": d.kind, "psi": d.psi, "test": d.test, "statistic": d.statistic,
+                "p_value": d.p_value, "p_adjusted": d.p_adjusted, "worst_group": d.worst_group,
+                "worst_group_psi": d.worst_group_psi}
+
+    return {"reference_rows": drift.reference_rows, "current_rows": drift.current_rows,
+            "features": [one(d) for d in sorted(drift.features, key=lambda d: -d.psi)],
+            "predictions": one(drift.predictions) if drift.predictions else None}
 
 
 def _explainability(explanation: Explanation | None, skipped: str | None) -> dict[str, Any]:
@@ -100,7 +129,7 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
 
 def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
                    performance_metrics: list[str], fairness_metrics: list[str],
-                   proxies: tuple[ProxyAssociation, ...], explanation: Explanation | None,
+                   bias: DataBias, drift: Drift | None, explanation: Explanation | None,
                    explanation_note: str | None, findings: list[Finding], gate: str) -> dict[str, Any]:
     """Assemble the findings document in its stable key order; numbers only, no NaN."""
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
@@ -112,7 +141,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
                                     for gm in evaluation.by_grouping}},
         "metrics": _metrics(evaluation, performance_metrics),
         "fairness": _fairness(evaluation, fairness_metrics),
-        "bias": _bias(evaluation, proxies),
+        "bias": _bias(evaluation, bias),
+        "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),
         "findings": [f.to_dict() for f in findings],
         "summary": counts,

@@ -12,20 +12,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from . import checks
-from ._bias import proxy_associations
+from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
+                    representation_test)
 from ._config import AuditConfig, config_from_dict, load_config
-from ._data import evaluation_batches, load_dataset
+from ._data import evaluation_batches, load_dataset, read_table
+from ._drift import Drift, measure_drift
 from ._document import build_document
 from ._errors import AuditError
-from ._evaluate import evaluate
+from ._evaluate import Evaluation, evaluate
 from ._explain import explain
 from ._findings import Finding, gate
-from ._groups import LeafCoder
+from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
-from ._model import load_model, predict, to_skops_bytes, train_model
+from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
-from ._sample import SampleBuilder
+from ._sample import RowSample, SampleBuilder
 from ._stats import cell_stats, merge, relabel
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
@@ -128,9 +132,14 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     sampler = SampleBuilder(size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS), seed=cfg.seed)
     needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target]))
     parts = []
+    missing_parts: list[np.ndarray] = []  # per batch: missing values per (leaf, feature), additive like the cells
     probabilistic = True
     for frame, y in evaluation_batches(dataset, columns=needed):
         leaf, labels = coder.encode(frame)
+        missing = np.zeros((coder.n_leaves, len(model.features) + 1))
+        np.add.at(missing, leaf, np.column_stack([frame[list(model.features)].isna().to_numpy(dtype=float),
+                                                  np.ones(len(frame))]))
+        missing_parts.append(missing)
         try:
             preds = predict(model, frame)
         except (ValueError, TypeError, KeyError) as exc:
@@ -138,7 +147,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                              "Check that the data has the columns and types the model was trained on.") from None
         probabilistic = probabilistic and preds.probabilistic
         parts.append(cell_stats(leaf=leaf, score=preds.score, y=y, yhat=preds.label, n_leaves=coder.n_leaves))
-        sampler.add(frame, y, leaf, labels)
+        sampler.add(frame, y, leaf, labels, preds.score)
         if len(parts) >= _MERGE_EVERY:  # fold batch tables together so they never pile up
             parts = [merge(parts)]
     cells = relabel(replace(merge(parts), n_leaves=coder.n_leaves), coder.leaf_order())
@@ -146,13 +155,18 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     gc.collect()  # batch frames sit in reference cycles; free them before the statistics need memory
     sample = sampler.result()
     groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
+    missing_by_leaf = np.zeros((coder.n_leaves, len(model.features) + 1))
+    for part in missing_parts:
+        missing_by_leaf[: len(part)] += part
+    missing_by_leaf[coder.leaf_order()] = missing_by_leaf.copy()  # canonical leaf order, as the cells
 
     say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
     evaluation = evaluate(cells, groups, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
                           seed=cfg.seed, min_group_size=cfg.data.min_group_size)
 
-    proxies = (proxy_associations(sample.frame, features=dataset.features, groups=groups)
-               if chk.bias.proxies else ())
+    say("data bias")
+    bias = _data_bias(cfg, sample, groups, model.features, missing_by_leaf, evaluation)
+    drift = _drift(cfg, model, model.features, sample, say) if cfg.data.reference is not None else None
 
     explanation, explanation_note = None, None
     findings: list[Finding] = []
@@ -180,8 +194,11 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     findings += _guarded("fairness", "fairness", chk.fairness.severity,
                          lambda: checks.check_fairness(evaluation=evaluation, config=chk.fairness))
     findings += _guarded("bias", "bias", chk.bias.severity,
-                         lambda: checks.check_bias(evaluation=evaluation, proxies=proxies, config=chk.bias,
+                         lambda: checks.check_bias(evaluation=evaluation, bias=bias, config=chk.bias,
                                                    min_group_size=mgs))
+    if drift is not None:
+        findings += _guarded("drift", "drift", chk.drift.severity,
+                             lambda: checks.check_drift(drift=drift, config=chk.drift))
     if explanation is not None:
         findings += _guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
                              lambda: checks.check_explainability(explanation=explanation,
@@ -225,9 +242,57 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     }
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
-                              fairness_metrics=fair_metrics, proxies=proxies, explanation=explanation,
+                              fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict)
     return AuditResult(document=document, model_bytes=model_bytes, model=model)
+
+
+def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],
+               missing_by_leaf: np.ndarray, evaluation: Evaluation) -> DataBias:
+    """Everything the data bias section shows beyond the group statistics."""
+    chk = cfg.checks.bias
+    tests = []
+    for attribute, shares in chk.reference_shares.items():
+        gm = next((g for g in evaluation.by_grouping if g.grouping == attribute), None)
+        if gm is None:
+            raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
+                             f"Sensitive: {', '.join(cfg.data.sensitive)}.")
+        tests.append(representation_test(attribute=attribute, counts=dict(zip(gm.groups, gm.n)), reference=shares))
+    proxies = proxy_associations(sample.frame, features=features, groups=groups) if chk.proxies else ()
+    joint = proxy_models(sample.frame, features=features, groups=groups, seed=cfg.seed) if chk.proxies else ()
+    return DataBias(
+        representation_tests=tuple(tests),
+        missingness=(missingness(missing_by_leaf[:, :-1], missing_by_leaf[:, -1], features=features, groups=groups,
+                                 min_group_size=cfg.data.min_group_size) if chk.missingness else ()),
+        proxies=proxies, proxy_models=joint,
+        distributions=(distribution_gaps(sample.frame, features=features, groups=groups,
+                                         min_group_size=cfg.data.min_group_size) if chk.distributions else ()))
+
+
+def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], sample: RowSample,
+           say: Callable[[str], None]) -> Drift:
+    """Drift of the (sampled) evaluation rows against ``data.reference``, features and scores."""
+    say("measuring drift")
+    assert cfg.data.reference is not None
+    reference = read_table(cfg, field="data.reference", spec=cfg.data.reference)
+    missing = [c for c in (*features, *cfg.data.sensitive) if c not in reference.columns]
+    if missing:
+        raise AuditError(f"`data.reference` must hold the features and sensitive columns; {reference.name} lacks "
+                         f"{', '.join(map(repr, missing))}.")
+    frame = reference.frame
+    if len(frame) > PROXY_SAMPLE_ROWS:
+        rows = np.sort(np.random.default_rng(cfg.seed).choice(len(frame), PROXY_SAMPLE_ROWS, replace=False))
+        frame = frame.iloc[rows].reset_index(drop=True)
+    coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
+    _, labels = coder.encode(frame)
+    try:
+        scores = predict(model, frame).score
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AuditError(f"The model could not score `data.reference` {reference.name}: "
+                         f"{str(exc).splitlines()[0]}.") from None
+    return measure_drift(frame, sample.frame, features=features, reference_labels=labels,
+                         current_labels=sample.labels, bins=cfg.checks.drift.bins, reference_scores=scores,
+                         current_scores=sample.score, min_group_size=cfg.data.min_group_size)
 
 
 def _plain(value: Any) -> Any:

@@ -18,6 +18,7 @@ class RowSample:
     y: np.ndarray
     leaf: np.ndarray
     labels: pd.DataFrame
+    score: np.ndarray
 
 
 class SampleBuilder:
@@ -30,8 +31,9 @@ class SampleBuilder:
     --------
     >>> frame = pd.DataFrame({"x": range(10)})
     >>> one, two = SampleBuilder(size=4, seed=1), SampleBuilder(size=4, seed=1)
-    >>> one.add(frame, np.zeros(10), np.zeros(10), frame)
-    >>> two.add(frame[:3], np.zeros(3), np.zeros(3), frame[:3]); two.add(frame[3:], np.zeros(7), np.zeros(7), frame[3:])
+    >>> z = np.zeros(10)
+    >>> one.add(frame, z, z, frame, z)
+    >>> two.add(frame[:3], z[:3], z[:3], frame[:3], z[:3]); two.add(frame[3:], z[3:], z[3:], frame[3:], z[3:])
     >>> one.result().frame.x.tolist() == two.result().frame.x.tolist()
     True
     """
@@ -39,15 +41,16 @@ class SampleBuilder:
     def __init__(self, *, size: int, seed: int) -> None:
         self.size = size
         self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A3]))
-        self._parts: list[tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]] = []
+        self._parts: list[tuple] = []
         self._seen = 0
 
-    def add(self, frame: pd.DataFrame, y: np.ndarray, leaf: np.ndarray, labels: pd.DataFrame) -> None:
+    def add(self, frame: pd.DataFrame, y: np.ndarray, leaf: np.ndarray, labels: pd.DataFrame,
+            score: np.ndarray) -> None:
         keys = self._rng.random(len(frame))
         order = np.arange(self._seen, self._seen + len(frame))
         self._seen += len(frame)
         self._parts.append((keys, order, frame.reset_index(drop=True), np.asarray(y), np.asarray(leaf),
-                            labels.reset_index(drop=True)))
+                            labels.reset_index(drop=True), np.asarray(score)))
         self._compact()
 
     def _compact(self) -> None:
@@ -60,14 +63,12 @@ class SampleBuilder:
         for i, part in enumerate(self._parts):
             local = keep[(keep >= offsets[i]) & (keep < offsets[i + 1])] - offsets[i]
             local.sort()
-            picked.append((part[0][local], part[1][local], part[2].iloc[local], part[3][local], part[4][local],
-                           part[5].iloc[local]))
-        self._parts = [(np.concatenate([p[0] for p in picked]), np.concatenate([p[1] for p in picked]),
-                        pd.concat([p[2] for p in picked], ignore_index=True), np.concatenate([p[3] for p in picked]),
-                        np.concatenate([p[4] for p in picked]), pd.concat([p[5] for p in picked], ignore_index=True))]
+            picked.append(tuple(x.iloc[local] if isinstance(x, pd.DataFrame) else x[local] for x in part))
+        self._parts = [tuple(pd.concat([p[i] for p in picked], ignore_index=True) if isinstance(picked[0][i], pd.DataFrame)
+                             else np.concatenate([p[i] for p in picked]) for i in range(len(picked[0])))]
 
     def result(self) -> RowSample:
         """The sample, rows in the order they arrived."""
         self._compact()
-        _, order, frame, y, leaf, labels = self._parts[0]
-        return RowSample(frame=frame, y=y, leaf=leaf, labels=labels)
+        _, _, frame, y, leaf, labels, score = self._parts[0]
+        return RowSample(frame=frame, y=y, leaf=leaf, labels=labels, score=score)

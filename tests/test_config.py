@@ -2,81 +2,225 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from audit import AuditError, config_from_dict, load_config
+from audit import AuditConfig, AuditError, config_from_dict, load_config
+from audit._metrics import FAIRNESS_METRICS, METRICS
+
+_BASE = {"name": "t", "data": {"test": "t.csv", "target": "y", "sensitive": ["sex"]},
+         "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression"}}}
 
 
 def _base() -> dict:
-    return {"name": "t", "data": {"test": "t.csv", "target": "y", "sensitive": ["sex"]},
-            "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression"}}}
+    return copy.deepcopy(_BASE)
 
 
-def _error(raw: dict) -> str:
+def _error(raw: object, source: str = "audit.yaml") -> str:
     with pytest.raises(AuditError) as exc:
-        config_from_dict(raw, source="audit.yaml")
+        config_from_dict(raw, source=source, base_dir="/nowhere")
     return str(exc.value)
 
 
 def test_audit_error_is_a_value_error():
     assert issubclass(AuditError, ValueError)
+    with pytest.raises(ValueError, match="`data.target` is required"):  # callers may catch ValueError
+        config_from_dict({"name": "t", "data": {"test": "t.csv", "sensitive": ["s"]},
+                          "model": {"load": "m.skops"}})
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda r: r.setdefault("checks", {}).update(perfomance={}),
-     "`checks.perfomance` is not a known field (in audit.yaml); remove it or check its spelling."),
-    (lambda r: r["data"].update(min_group_size="ten"),
-     "`data.min_group_size` must be a valid integer, unable to parse string as an integer; got 'ten' (in audit.yaml)."),
-    (lambda r: r["data"].pop("target"), "`data.target` is required (in audit.yaml)."),
-    (lambda r: r["model"].update(load="m.skops"), "`model` must set exactly one of `load` and `train`"),
-    (lambda r: r.update(model={}), "`model` must set exactly one of `load` and `train`"),
-    (lambda r: r.setdefault("checks", {}).update(performance={"min": {"rocauc": 0.9}}),
-     "`checks.performance.min` must name a performance metric; got 'rocauc'. Known: accuracy, balanced_accuracy"),
-    (lambda r: r.setdefault("checks", {}).update(fairness={"max": {"eod": 0.1}}),
-     "`checks.fairness.max` must name a fairness metric; got 'eod'"),
-    (lambda r: r["data"].update(bins={"age": [0, 30, 20]}),
-     "`data.bins` edges of 'age' must be at least two increasing numbers; got [0.0, 30.0, 20.0]"),
-    (lambda r: r["data"].update(sensitive=[]), "`data.sensitive` list should have at least 1 item"),
-    (lambda r: r.setdefault("bootstrap", {}).update(level=1.5), "`bootstrap.level` must be less than 1"),
-    (lambda r: r.setdefault("checks", {}).update(group_gaps={"metrics": ["selection_rate"]}),
-     "must name metrics where higher or lower is better; got 'selection_rate'"),
+def test_a_valid_config_has_the_documented_defaults(tmp_path):
+    cfg = config_from_dict(_base(), source="audit.yaml", base_dir=str(tmp_path))
+    assert isinstance(cfg, AuditConfig)
+    assert (cfg.data.min_group_size, cfg.data.intersections, cfg.data.test_size) == (30, 2, 0.3)
+    assert (cfg.bootstrap.replicates, cfg.bootstrap.level) == (200, 0.95)
+    assert cfg.data.features == "all" and cfg.data.bins == {} and cfg.data.positive_label is None
+    assert cfg.checks.fairness.four_fifths_rule and cfg.checks.fairness.severity == "block"
+    assert cfg.checks.group_gaps.severity == "warn" and not cfg.model.trust and cfg.model.trusted_types == []
+    assert cfg.base_dir == str(tmp_path) and cfg.resolve("t.csv") == tmp_path / "t.csv"
+
+
+@pytest.mark.parametrize("section, path", [
+    ("checks", ["perfomance"]),
+    ("checks", ["performance", "minimum"]),
+    ("data", ["sensitve"]),
+    ("model", ["train", "estimater"]),
+    ("bootstrap", ["replicate"]),
+    ("", ["nmae"]),
 ])
-def test_errors_name_the_field(mutate, expected):
+def test_unknown_keys_are_rejected_with_their_full_path(section, path):
     raw = _base()
-    mutate(raw)
-    assert expected in _error(raw)
+    node = raw.setdefault(section, {}) if section else raw
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = 1
+    full = ".".join([section, *path] if section else path)
+    message = _error(raw)
+    assert message.startswith(f"`{full}` is not a known field (in audit.yaml); remove it or check its spelling.")
+    # Only the misspelt key is blamed, not the section around it.
+    assert message.count("is not a known field") == 1
+
+
+def test_base_dir_cannot_be_smuggled_in_through_the_file():
+    assert _error({**_base(), "base_dir": "/etc"}) == "`base_dir` is not a known field (in audit.yaml); remove it."
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("min_group_size", "ten",
+     "`data.min_group_size` must be a valid integer, unable to parse string as an integer; got 'ten' (in audit.yaml)."),
+    ("min_group_size", 10.5, "`data.min_group_size` must be a valid integer, got a number with a fractional part; "
+                             "got 10.5 (in audit.yaml)."),
+    ("min_group_size", 0, "`data.min_group_size` must be greater than or equal to 1; got 0 (in audit.yaml)."),
+    ("target", 3, "`data.target` must be a valid string; got 3 (in audit.yaml)."),
+    ("sensitive", "sex", "`data.sensitive` must be a valid list; got 'sex' (in audit.yaml)."),
+    ("sensitive", [], "`data.sensitive` list should have at least 1 item after validation, not 0; got [] "
+                      "(in audit.yaml)."),
+    ("intersections", 0, "`data.intersections` must be greater than or equal to 1; got 0 (in audit.yaml)."),
+    ("test_size", 1.0, "`data.test_size` must be less than 1; got 1.0 (in audit.yaml)."),
+    ("batch_rows", 10, "`data.batch_rows` must be greater than or equal to 1000; got 10 (in audit.yaml)."),
+    ("bins", {"age": "young"}, "`data.bins.age` must be a valid list; got 'young' (in audit.yaml)."),
+])
+def test_wrong_types_and_ranges_name_the_field_and_what_was_got(field, value, expected):
+    raw = _base()
+    raw["data"][field] = value
+    assert _error(raw) == expected + " See the config reference in the README."
+
+
+def test_the_source_name_appears_in_the_message():
+    raw = _base()
+    raw["data"]["min_group_size"] = "ten"
+    assert "got 'ten' (in my-audit.yaml)." in _error(raw, source="my-audit.yaml")
+
+
+def test_a_missing_target_is_named():
+    raw = _base()
+    del raw["data"]["target"]
+    assert _error(raw) == "`data.target` is required (in audit.yaml). See the config reference in the README."
+
+
+@pytest.mark.parametrize("model, got", [
+    ({"load": "m.skops", "train": {"estimator": "sklearn.linear_model.LogisticRegression"}}, "got {'load': 'm.skops'"),
+    ({}, "got {}"),
+    ({"trust": True}, "got {'trust': True}"),
+])
+def test_model_needs_exactly_one_of_load_and_train(model, got):
+    message = _error({**_base(), "model": model})
+    assert message.startswith("`model` must set exactly one of `load` and `train`; ")
+    assert got in message and "(in audit.yaml)" in message
+
+
+def test_model_with_only_load_or_only_train_is_valid():
+    assert config_from_dict({**_base(), "model": {"load": "m.skops"}}).model.load == "m.skops"
+    assert config_from_dict(_base()).model.train.estimator == "sklearn.linear_model.LogisticRegression"
+
+
+@pytest.mark.parametrize("section, field, name", [
+    ("performance", "min", "rocauc"),
+    ("performance", "max", "Accuracy"),
+    ("performance", "group_min", "tpr"),
+    ("performance", "metrics", "auc"),
+])
+def test_unknown_performance_metrics_are_named_with_the_known_ones(section, field, name):
+    value = [name] if field == "metrics" else {name: 0.5}
+    message = _error({**_base(), "checks": {section: {field: value}}})
+    known = ", ".join(METRICS)
+    assert message.startswith(f"`checks.{section}.{field}` must name a performance metric; got {name!r}. "
+                              f"Known: {known} (in audit.yaml).")
+    for metric in ("accuracy", "roc_auc", "recall", "brier_score_loss"):
+        assert metric in message
+
+
+def test_unknown_fairness_metrics_are_named_with_the_known_ones():
+    message = _error({**_base(), "checks": {"fairness": {"max": {"eod": 0.1}}}})
+    assert f"`checks.fairness.max` must name a fairness metric; got 'eod'. Known: {', '.join(FAIRNESS_METRICS)}" \
+        in message
+    # A performance metric is not a fairness metric.
+    assert "got 'accuracy'" in _error({**_base(), "checks": {"fairness": {"min": {"accuracy": 0.1}}}})
+
+
+def test_group_gaps_only_take_metrics_with_a_direction():
+    message = _error({**_base(), "checks": {"group_gaps": {"metrics": ["accuracy", "selection_rate"]}}})
+    assert "`checks.group_gaps.metrics` must name metrics where higher or lower is better; got 'selection_rate'" \
+        in message
+
+
+@pytest.mark.parametrize("edges", [[0, 30, 20], [0, 30, 30], [45, 25, 0], [5], []])
+def test_bins_must_increase(edges):
+    raw = _base()
+    raw["data"]["bins"] = {"age": edges}
+    shown = [float(e) for e in edges]
+    assert _error(raw) == (f"`data.bins` edges of 'age' must be at least two increasing numbers; got {shown} "
+                           "(in audit.yaml). See the config reference in the README.")
+
+
+def test_increasing_bins_are_kept_as_floats():
+    raw = _base()
+    raw["data"]["bins"] = {"age": [0, 25, 45.5, 120]}
+    assert config_from_dict(raw).data.bins == {"age": [0.0, 25.0, 45.5, 120.0]}
 
 
 def test_every_error_is_reported_at_once():
     raw = _base()
     raw["data"]["foo"] = 1
     raw["data"]["intersections"] = 0
+    raw["bootstrap"] = {"level": 1.5}
     message = _error(raw)
-    assert "`data.foo` is not a known field" in message and "`data.intersections` must be greater than or equal to 1" in message
+    assert "`data.foo` is not a known field" in message
+    assert "`data.intersections` must be greater than or equal to 1; got 0" in message
+    assert "`bootstrap.level` must be less than 1; got 1.5" in message
 
 
-def test_defaults():
-    cfg = config_from_dict(_base())
-    assert (cfg.data.min_group_size, cfg.data.intersections, cfg.bootstrap.replicates, cfg.bootstrap.level) == (30, 2, 200, 0.95)
-    assert cfg.checks.fairness.four_fifths_rule and cfg.checks.fairness.severity == "block"
+@pytest.mark.parametrize("raw, kind", [(["a", "list"], "list"), (None, "NoneType"), ("text", "str")])
+def test_the_config_must_be_a_mapping(raw, kind):
+    assert _error(raw) == (f"audit.yaml must hold a mapping of settings (name, data, model, checks); got {kind}.")
 
 
-def test_yaml_file_errors(tmp_path):
-    with pytest.raises(AuditError, match="Cannot read config .*missing.yaml"):
-        load_config(tmp_path / "missing.yaml")
-    bad = tmp_path / "audit.yaml"
-    bad.write_text("name: [unclosed\n")
-    with pytest.raises(AuditError, match="audit.yaml is not valid YAML"):
-        load_config(bad)
-    bad.write_text("- just\n- a list\n")
-    with pytest.raises(AuditError, match="must hold a mapping of settings"):
-        load_config(bad)
-
-
-def test_relative_paths_resolve_against_the_config_folder(tmp_path):
+def test_load_config_reads_yaml_and_resolves_paths_against_its_folder(tmp_path):
     path = tmp_path / "sub" / "audit.yaml"
     path.parent.mkdir()
-    path.write_text("name: t\ndata: {test: d/t.csv, target: y, sensitive: [s]}\n"
-                    "model: {train: {estimator: sklearn.linear_model.LogisticRegression}}\n")
+    path.write_text("name: t\ndata: {test: d/t.csv, target: y, sensitive: [s], bins: {s: [0, 10]}}\n"
+                    "model: {load: m.skops, trust: false}\n", encoding="utf-8")
     cfg = load_config(path)
+    assert cfg.name == "t" and cfg.data.bins == {"s": [0.0, 10.0]} and cfg.model.load == "m.skops"
     assert cfg.resolve(cfg.data.test) == path.parent.resolve() / "d" / "t.csv"
+
+
+def test_load_config_names_the_file_in_field_errors(tmp_path):
+    path = tmp_path / "gate.yaml"
+    path.write_text("name: t\ndata: {test: t.csv, target: y, sensitive: [s], min_group_size: ten}\n"
+                    "model: {load: m.skops}\n", encoding="utf-8")
+    with pytest.raises(AuditError, match=r"`data.min_group_size` .*got 'ten' \(in gate\.yaml\)"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("text", ["name: [unclosed\n", "data: {test: t.csv\n", "name: t\n  data: 1\n", "a: b: c\n"])
+def test_invalid_yaml_is_an_audit_error_naming_the_file(tmp_path, text):
+    path = tmp_path / "audit.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AuditError) as exc:
+        load_config(path)
+    message = str(exc.value)
+    assert message.startswith(f"{path} is not valid YAML: ")
+    assert "\n" not in message  # one paragraph
+    assert "line " in message  # the parser's position is kept
+
+
+def test_a_list_in_a_yaml_file_is_not_a_config(tmp_path):
+    path = tmp_path / "audit.yaml"
+    path.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(AuditError, match=r"^audit\.yaml must hold a mapping of settings .*; got list\.$"):
+        load_config(path)
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    missing = tmp_path / "nope" / "audit.yaml"
+    with pytest.raises(AuditError) as exc:
+        load_config(missing)
+    assert str(exc.value).startswith(f"Cannot read config {missing}: No such file or directory. ")
+    assert not missing.exists()
+
+
+def test_a_folder_is_not_a_config_file(tmp_path):
+    with pytest.raises(AuditError, match=f"^Cannot read config {tmp_path}: Is a directory"):
+        load_config(tmp_path)

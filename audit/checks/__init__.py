@@ -1,9 +1,10 @@
 """Checks: pure functions from computed statistics to findings. One check per module."""
 
 from ._bias import check_bias
+from ._drift import check_drift
 from ._explainability import check_explainability
 from ._fairness import FOUR_FIFTHS, check_fairness
 from ._group_gaps import check_group_gaps
 from ._performance import check_performance
 
-__all__ = ["check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_explainability", "FOUR_FIFTHS"]
+__all__ = ["check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "FOUR_FIFTHS"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._bias import ProxyAssociation
+from .._bias import DataBias
 from .._config import BiasConfig
 from .._evaluate import Evaluation
 from .._findings import Finding, Threshold, fmt
@@ -11,10 +11,21 @@ from ._common import estimate_finding
 __all__ = ["check_bias"]
 
 
-def check_bias(*, evaluation: Evaluation, proxies: tuple[ProxyAssociation, ...], config: BiasConfig,
-               min_group_size: int) -> list[Finding]:
-    """Representation (groups too small to judge), base-rate gaps, strongest proxies."""
+def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, min_group_size: int) -> list[Finding]:
+    """Representation (small groups, reference shares), base-rate gaps, missingness, proxies."""
     findings: list[Finding] = []
+    proxies = bias.proxies
+    fdr = 1 - evaluation.level
+    for test in bias.representation_tests:
+        i = test.groups.index(test.most_under_represented)
+        status = "pass" if test.p_value > fdr else ("fail" if config.severity == "block" else "warn")
+        findings.append(Finding(
+            check="representation_vs_reference", category="bias", status=status, severity=config.severity,
+            attribute=test.attribute, value=test.p_value,
+            message=f"{test.attribute}: group shares {'differ from' if status != 'pass' else 'agree with'} the "
+                    f"reference shares (chi-square {fmt(test.statistic)}, p {fmt(test.p_value)}, threshold "
+                    f"p > {fmt(fdr)}); most under-represented: {test.most_under_represented} "
+                    f"({fmt(100 * test.observed_share[i])}% of rows vs {fmt(100 * test.reference_share[i])}%)."))
     single = [gm for gm in evaluation.by_grouping if len(gm.attributes) == 1]
     if config.representation:
         for gm in single:
@@ -39,6 +50,37 @@ def check_bias(*, evaluation: Evaluation, proxies: tuple[ProxyAssociation, ...],
             findings.append(estimate_finding(check="base_rate", category="bias", subject=f"{gm.grouping}{pair}",
                                              estimate=gm.base_rate_difference, threshold=threshold,
                                              level=evaluation.level, attribute=gm.grouping))
+    if config.missingness:
+        limit = config.max_missing_rate_difference
+        threshold = Threshold(metric="missing_rate_difference", op="<=", value=limit, severity=config.severity)
+        large = [m for m in bias.missingness if m.difference > limit]
+        for m in large:
+            findings.append(Finding(
+                check="missingness", category="bias", status="fail" if config.severity == "block" else "warn",
+                severity=config.severity, value=m.difference, threshold=threshold, attribute=m.attribute,
+                message=f"{m.feature} is missing for {fmt(100 * m.rates[m.groups[0]])}% of {m.attribute}={m.groups[0]} "
+                        f"but {fmt(100 * m.rates[m.groups[1]])}% of {m.attribute}={m.groups[1]}: a gap of "
+                        f"{fmt(m.difference)} > {fmt(limit)}. Imputation then treats these groups differently."))
+        if not large:
+            top = bias.missingness[0] if bias.missingness else None
+            findings.append(Finding(
+                check="missingness", category="bias", status="pass", severity=config.severity,
+                value=top.difference if top else 0.0, threshold=threshold,
+                message=(f"No feature's missing rate differs between groups by more than {fmt(limit)}"
+                         + (f" (largest: {top.feature} by {top.attribute}, {fmt(top.difference)})." if top else
+                            "; no feature has missing values."))))
+    if config.proxies:
+        limit = config.max_proxy_balanced_accuracy
+        threshold = Threshold(metric="proxy_balanced_accuracy", op="<=", value=limit, severity=config.severity)
+        for pm in bias.proxy_models:
+            strong = pm.balanced_accuracy > limit
+            findings.append(Finding(
+                check="joint_proxy", category="bias", status=("fail" if config.severity == "block" else "warn")
+                if strong else "pass", severity=config.severity, value=pm.balanced_accuracy, threshold=threshold,
+                attribute=pm.attribute,
+                message=f"The model's other features together predict {pm.attribute} with cross-validated balanced "
+                        f"accuracy {fmt(pm.balanced_accuracy)} (chance {fmt(pm.chance)}); threshold {fmt(limit)}."
+                        + (" The model can infer it without seeing it." if strong else "")))
     if config.proxies:
         limit = config.max_proxy_association
         threshold = Threshold(metric="cramers_v", op="<=", value=limit, severity=config.severity)

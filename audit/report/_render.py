@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ def render_html(document: dict[str, Any], *, template: str | Path | None = None)
 def render_markdown(document: dict[str, Any]) -> str:
     """``summary.md``: a pull-request comment with the verdict, problems and key numbers."""
     return environment().get_template("summary.md.j2").render(doc=document)
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    # XML 1.0 cannot carry most control characters, even escaped: data values may hold them.
+    return _XML_INVALID.sub("\ufffd", value)
 
 
 def render_junit(document: dict[str, Any]) -> str:
@@ -54,4 +63,8 @@ def render_junit(document: dict[str, Any]) -> str:
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)
+    for element in suites.iter():
+        element.text = None if element.text is None else _xml_text(element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _xml_text(value)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,11 +1,19 @@
-"""Renderers: escaping of hostile strings, the JSON contract, golden outputs, atomic writes.
+"""Renderers end to end: hostile strings stay text, the JSON contract, golden outputs, atomic writes.
 
-Golden files live in tests/golden/. After an intended change to a template, regenerate them with
-``AUDIT_UPDATE_GOLDEN=1 python -m pytest tests/report`` and review the diff.
+Golden files
+------------
+``tests/golden/findings_small.json`` is a frozen findings document (a tiny audit of 3,000 Adult rows with
+its run-dependent fields -- ``created``, ``duration_seconds``, ``versions``, explainer timing -- set to
+constants). ``model_card_small.html``, ``summary_small.md`` and ``junit_small.xml`` are what the renderers
+make of it, compared byte for byte. After an intended change to a template or to the document's shape,
+rewrite them all (the fixture is re-made by a fresh audit) and review the diff::
+
+    AUDIT_UPDATE_GOLDEN=1 python -m pytest tests/report/test_report_render.py
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import stat
@@ -13,6 +21,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import jsonschema
 import pandas as pd
 import pytest
@@ -20,158 +29,368 @@ import pytest
 import audit
 from audit import AuditResult
 from audit._document import dumps, load_schema
+from audit._metrics import DEFAULT_PERFORMANCE_METRICS
 from audit.report import render_html, render_junit, render_markdown
-from conftest import ADULT
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+ROOT = Path(__file__).resolve().parents[2]
+ADULT_TEST = ROOT / "examples" / "adult" / "data" / "adult_test.csv.gz"
+GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("AUDIT_UPDATE_GOLDEN") == "1"
+
 SCRIPT = "<script>alert(1)</script>"
+SCRIPT_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 IMG = "<img src=x onerror=alert(2)>"
+IMG_ESCAPED = "&lt;img src=x onerror=alert(2)&gt;"
+BOLD = "<b>x</b>"
+BOLD_ESCAPED = "&lt;b&gt;x&lt;/b&gt;"
+HOSTILE_NAME = "hostile <card> / v1"  # sanitised to the folder name below
+HOSTILE_FOLDER = "hostile-card-v1"
 
 
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class _Page(HTMLParser):
+    """Every start tag with its attributes, the <title> text, and each table's cell texts by section."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.title = ""
+        self.tables: list[tuple[str | None, list[list[str]]]] = []
+        self._section: str | None = None
+        self._in_title = False
+        self._cell: list[str] | None = None
+        self.feed(html)
+        self.close()
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
+        if tag == "section":
+            self._section = dict(attrs).get("id")
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "table":
+            self.tables.append((self._section, []))
+        elif tag == "tr":
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def table(self, section: str, first_header: list[str]) -> list[list[str]]:
+        """Rows (header first) of the table in ``section`` whose header row starts with ``first_header``."""
+        for sec, rows in self.tables:
+            if sec == section and rows and rows[0][: len(first_header)] == first_header:
+                return rows
+        raise AssertionError(f"no table headed {first_header} in section {section!r}")
 
 
-def _small_raw(folder: Path, *, test: str = "test.csv", **overrides) -> dict:
-    raw = {"name": "small card", "data": {"test": test, "train": "train.csv", "target": "income",
-                                          "positive_label": ">50K", "sensitive": ["sex", "race"], "intersections": 1},
-           "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}},
-           "bootstrap": {"replicates": 20},
-           "checks": {"performance": {"metrics": ["accuracy", "recall", "roc_auc"], "min": {"roc_auc": 0.8}},
-                      "fairness": {"metrics": ["demographic_parity_difference", "equalized_odds_difference"],
-                                   "max": {"equalized_odds_difference": 0.2}},
-                      "group_gaps": {"metrics": ["recall"]},
-                      "explainability": {"sample": 200}}}
-    raw.update(overrides)
-    return raw
+def _three(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _no_constants(text: str) -> dict:
+    def refuse(token: str):
+        raise AssertionError(f"{token} in findings.json")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _without_timing(document: dict) -> dict:
+    doc = copy.deepcopy(document)
+    del doc["audit"]["created"], doc["audit"]["duration_seconds"]
+    return doc
+
+
+def _files(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Each file's bytes, inode and mtime: a rename into place changes the inode even for equal bytes."""
+    return {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+# ------------------------------------------------------------------------------ a hostile audit, run once
+
+
+def _hostile_raw(seed: int = 0) -> dict:
+    return {
+        "name": HOSTILE_NAME,
+        "seed": seed,
+        "data": {"test": "hostile.csv", "target": "income", "positive_label": ">50K",
+                 "sensitive": ["sex", "race"], "intersections": 1},
+        "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}},
+        "bootstrap": {"replicates": 20},
+        "checks": {"explainability": {"method": "none"}},
+        "report": {"title": BOLD, "intended_use": BOLD},
+    }
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    path = tmp_path_factory.mktemp("render")
-    pd.read_csv(ADULT / "data/adult_test.csv.gz").head(3000).to_csv(path / "test.csv", index=False)
-    pd.read_csv(ADULT / "data/adult_train.csv.gz").head(3000).to_csv(path / "train.csv", index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def hostile(folder):
-    frame = pd.read_csv(folder / "test.csv")
-    frame.loc[frame.index[:200], "race"] = SCRIPT
-    frame = frame.rename(columns={"occupation": IMG})
+def hostile_dir(tmp_path_factory) -> Path:
+    """3,000 Adult rows; every tenth row's race is a script tag; `relationship` is renamed to an img tag."""
+    folder = tmp_path_factory.mktemp("hostile")
+    frame = pd.read_csv(ADULT_TEST, nrows=3000)
+    frame.loc[frame.index[::10], "race"] = SCRIPT
+    frame = frame.rename(columns={"relationship": IMG})
     frame.to_csv(folder / "hostile.csv", index=False)
-    train = pd.read_csv(folder / "train.csv").rename(columns={"occupation": IMG})
-    train.to_csv(folder / "hostile_train.csv", index=False)
-    raw = _small_raw(folder, test="hostile.csv",
-                     report={"title": "<b>x</b>", "intended_use": "<b>bold</b> & <i>more</i>"})
-    raw["data"]["train"] = "hostile_train.csv"
-    return audit.run(audit.config_from_dict(raw, base_dir=str(folder)))
+    return folder
+
+
+def _hostile_config(folder: Path, seed: int = 0):
+    return audit.config_from_dict(_hostile_raw(seed), source="audit.yaml", base_dir=str(folder))
+
+
+@pytest.fixture(scope="module")
+def hostile(hostile_dir) -> AuditResult:
+    result = audit.run(_hostile_config(hostile_dir))
+    doc = result.document
+    # The payloads really reach the findings document: a group, a feature and the title.
+    assert SCRIPT in doc["data"]["groups"]["race"]
+    assert IMG in doc["model"]["features"]
+    assert doc["audit"]["title"] == BOLD and doc["audit"]["report"]["intended_use"] == BOLD
+    return result
+
+
+# ---------------------------------------------------------------------------------------- 1. escaping
 
 
 def test_html_shows_hostile_strings_as_text(hostile):
     html = render_html(hostile.document)
-    assert SCRIPT in json.dumps(hostile.document)  # the payload really is in the findings
-    assert SCRIPT not in html and IMG not in html and "<b>x</b>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;x&lt;/b&gt;" in html
-    parser = _Elements()
-    parser.feed(html)
-    assert not [t for t, _ in parser.tags if t in ("script", "img", "b", "i")]
-    assert not [a for _, a in parser.tags if any(k.startswith("on") for k in a)]
+    for raw in (SCRIPT, IMG, BOLD, "<card>"):
+        assert raw not in html
+    assert SCRIPT_ESCAPED in html and IMG_ESCAPED in html and BOLD_ESCAPED in html
+    page = _Page(html)
+    names = [tag for tag, _ in page.tags]
+    assert "script" not in names and "img" not in names and "b" not in names
+    assert not [attrs for _, attrs in page.tags if "onerror" in attrs]
+    assert not [attrs for _, attrs in page.tags if any(k.startswith("on") for k in attrs)]
+    # Escaped, not stripped: the browser shows the payloads as the text they are.
+    assert page.title == f"Model card: {BOLD}"
+    factors = page.table("factors", ["Attribute", "Groups (rows)"])
+    race = dict(factors[1:])["race"]
+    assert f"{SCRIPT} ({hostile.document['data']['groups']['race'][SCRIPT]:,})" in race
+    features = dict(row for row in page.table("model-details", ["Model"]) if len(row) == 2)
+    assert IMG in features[f"Features ({len(hostile.document['model']['features'])})"].split(", ")
 
 
-def test_markdown_and_junit_neutralise_hostile_strings(hostile):
-    md = render_markdown(hostile.document)
-    assert SCRIPT not in md and "<b>x</b>" not in md
-    suites = ET.fromstring(render_junit(hostile.document).split("?>", 1)[1])
-    cases = suites.findall("./testsuite/testcase")
-    assert len(cases) == len(hostile.findings)
-    assert len(suites.findall("./testsuite/testcase/failure")) == sum(f["status"] == "fail" for f in hostile.findings)
+def test_markdown_summary_escapes_hostile_strings(hostile):
+    doc = hostile.document
+    md = render_markdown(doc)
+    for raw in (SCRIPT, IMG, BOLD):
+        assert raw not in md
+    assert md.splitlines()[0] == f"## FAIL ❌ Model audit: {BOLD_ESCAPED}"
+    # The proxy finding names the renamed feature, and a race gap is defined by the script group.
+    proxy = [f for f in doc["findings"] if f["check"] == "proxy" and IMG in f["message"]]
+    assert proxy and IMG_ESCAPED in md
+    gaps = doc["fairness"]["by_attribute"]["race"]
+    defined_by_script = [(name, m) for name, m in gaps.items()
+                         if name in ("demographic_parity_difference", "equalized_odds_difference")
+                         and SCRIPT in (m["groups"] or [])]
+    assert defined_by_script, "the data no longer puts the script group in a summary gap"
+    for name, m in defined_by_script:
+        groups = " vs ".join(g.replace("<", "&lt;").replace(">", "&gt;") for g in m["groups"])
+        row = (f"| race | {name} | {m['value']:.3f} | {m['ci_low']:.3f} – {m['ci_high']:.3f} | {groups} |")
+        assert row in md.splitlines()
 
 
-def test_findings_json_follows_its_schema_without_nan(hostile, tmp_path):
-    path = hostile.to_json(tmp_path / "findings.json")
-    text = path.read_text()
+def test_junit_is_well_formed_with_one_case_per_finding(hostile, tmp_path):
+    findings = hostile.findings
+    path = hostile.to_junit(tmp_path / "junit.xml")
+    root = ET.parse(path).getroot()  # raises on malformed XML
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    n_fail = sum(f["status"] == "fail" for f in findings)
+    assert n_fail >= 1  # the four-fifths rule fails on this data
+    assert len(cases) == len(findings) == int(suite.get("tests"))
+    assert len(suite.findall("testcase/failure")) == n_fail == int(suite.get("failures"))
+    assert suite.get("name") == f"audit.{HOSTILE_NAME}"
+    for case, f in zip(cases, findings):
+        failure = case.find("failure")
+        if f["status"] == "fail":
+            assert failure is not None and failure.get("message") == f["message"]
+        else:
+            assert failure is None
+            if f["status"] in ("pass", "warn"):
+                assert case.findtext("system-out") == f"{f['status']}: {f['message']}"
+    # The img payload is character data of a case, never an element.
+    assert any(IMG in (case.findtext("system-out") or "") for case in cases)
+    assert not list(root.iter("img")) and not list(root.iter("script"))
 
-    def refuse(token):
-        raise AssertionError(f"{token} in findings.json")
 
-    document = json.loads(text, parse_constant=refuse)
-    jsonschema.Draft202012Validator(load_schema()).validate(document)
-    assert list(document) == ["schema_version", "audit", "model", "data", "metrics", "fairness", "bias",
-                              "explainability", "findings", "summary", "gate"]
+# ------------------------------------------------------------------------------------ 2. findings.json
 
 
-def test_same_seed_gives_the_same_document(folder):
-    cfg = audit.config_from_dict(_small_raw(folder), base_dir=str(folder))
-    a, b = audit.run(cfg).document, audit.run(cfg).document
-    for doc in (a, b):
-        doc["audit"].pop("created"), doc["audit"].pop("duration_seconds"), doc["explainability"].pop("seconds")
-    assert dumps(a) == dumps(b)
+def test_findings_json_follows_the_schema_without_nan(hostile, tmp_path):
+    text = hostile.to_json(tmp_path / "findings.json").read_text(encoding="utf-8")
+    document = _no_constants(text)
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.Draft202012Validator(schema).iter_errors(document)]
+    assert errors == []
+    assert list(document) == schema["required"]  # top-level keys in the documented order
+    # Small race groups make some metrics undefined: they are null, which is what NaN must become.
+    eskimo = document["metrics"]["by_group"]["race"]["Amer-Indian-Eskimo"]
+    assert any(m["value"] is None for m in eskimo.values())
+    assert document == hostile.document
 
 
-def test_numbers_on_the_card_come_from_the_document(hostile):
-    html = render_html(hostile.document)
-    for name, m in hostile.document["metrics"]["overall"].items():
-        assert f"<td>{name}</td><td class=\"num\">{m['value']:.3f}</td>" in html
+def test_same_seed_gives_the_same_document_in_the_same_key_order(hostile, hostile_dir):
+    again = audit.run(_hostile_config(hostile_dir)).document
+    assert dumps(_without_timing(again)) == dumps(_without_timing(hostile.document))
+    other = audit.run(_hostile_config(hostile_dir, seed=1)).document
+    assert dumps(_without_timing(other)) != dumps(_without_timing(hostile.document))  # the check has teeth
+
+
+def test_overall_metrics_on_the_card_are_the_documents_rounded_values(hostile):
+    doc = hostile.document
+    rows = _Page(render_html(doc)).table("verdict", ["Metric", "Value"])
+    assert rows[0] == ["Metric", "Value", "95.0% interval", "Better"]
+    overall = doc["metrics"]["overall"]
+    assert [r[0] for r in rows[1:]] == list(overall)
+    assert list(overall) == list(DEFAULT_PERFORMANCE_METRICS)  # the config left the default: all 11
+    assert len(overall) == 11
+    for name, value, interval, better in rows[1:]:
+        m = overall[name]
+        assert value == _three(m["value"]) and abs(float(value) - m["value"]) <= 5e-4
+        assert interval == f"{_three(m['ci_low'])} – {_three(m['ci_high'])}"
+        assert m["ci_low"] <= m["value"] <= m["ci_high"]
+        assert better == doc["metrics"]["definitions"][name]["direction"]
+
+
+# ------------------------------------------------------------------------------------ 3. golden files
+
+
+def _small_raw() -> dict:
+    return {
+        "name": "small card",
+        "data": {"test": "small.csv", "target": "income", "positive_label": ">50K",
+                 "sensitive": ["sex", "race"], "intersections": 1},
+        "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 500}}},
+        "bootstrap": {"replicates": 20},
+        "checks": {"performance": {"metrics": ["accuracy", "recall", "roc_auc"], "min": {"roc_auc": 0.8}},
+                   "fairness": {"metrics": ["demographic_parity_difference", "equalized_odds_difference"],
+                                "max": {"equalized_odds_difference": 0.2}},
+                   "group_gaps": {"metrics": ["recall"]},
+                   "explainability": {"sample": 200}},
+        "report": {"title": "Income classifier (small golden audit)", "owners": ["Model risk team"],
+                   "intended_use": "Golden-file test of the renderers; not a real model."},
+    }
+
+
+def _make_fixture(folder: Path) -> dict:
+    pd.read_csv(ADULT_TEST, nrows=3000).to_csv(folder / "small.csv", index=False)
+    doc = audit.run(audit.config_from_dict(_small_raw(), source="audit.yaml", base_dir=str(folder))).document
+    doc["audit"].update(created="2026-01-01T00:00:00+00:00", duration_seconds=1.0,
+                        versions={k: "x.y.z" for k in doc["audit"]["versions"]})
+    if doc["explainability"].get("seconds") is not None:
+        doc["explainability"]["seconds"] = 0.5
+    return doc
 
 
 @pytest.fixture(scope="module")
-def frozen(folder):
-    """A small findings document with its run-dependent fields fixed: the golden files' input."""
+def frozen(tmp_path_factory) -> dict:
+    """The golden files' input: a small findings document with its run-dependent fields fixed."""
     path = GOLDEN / "findings_small.json"
-    if UPDATE or not path.exists():
-        doc = audit.run(audit.config_from_dict(_small_raw(folder), base_dir=str(folder))).document
-        doc["audit"].update(created="2026-01-01T00:00:00+00:00", duration_seconds=1.0,
-                            versions={k: "x.y.z" for k in doc["audit"]["versions"]})
-        doc["audit"]["data"]["test"]["files"] = ["test.csv"]
-        doc["explainability"]["seconds"] = 0.5
-        path.write_text(dumps(doc))
-    return json.loads(path.read_text())
+    if UPDATE:
+        path.write_bytes(dumps(_make_fixture(tmp_path_factory.mktemp("golden"))).encode("utf-8"))
+    if not path.exists():
+        pytest.fail(f"{path} is missing; make it with AUDIT_UPDATE_GOLDEN=1")
+    return _no_constants(path.read_text(encoding="utf-8"))
+
+
+def test_golden_fixture_is_a_valid_small_document(frozen):
+    jsonschema.Draft202012Validator(load_schema()).validate(frozen)
+    assert list(frozen["data"]["groups"]) == ["sex", "race"]  # 2 attributes, no intersections
+    assert list(frozen["metrics"]["overall"]) == ["accuracy", "recall", "roc_auc"]
+    assert frozen["audit"]["created"] == "2026-01-01T00:00:00+00:00"
+    assert set(frozen["audit"]["versions"].values()) == {"x.y.z"}
 
 
 @pytest.mark.parametrize("renderer, name", [(render_html, "model_card_small.html"),
                                             (render_markdown, "summary_small.md"),
                                             (render_junit, "junit_small.xml")])
 def test_rendered_output_matches_golden_file(frozen, renderer, name):
-    out = renderer(frozen)
+    out = renderer(frozen).encode("utf-8")
     path = GOLDEN / name
-    if UPDATE or not path.exists():
-        path.write_text(out)
-    assert out == path.read_text()
+    if UPDATE:
+        path.write_bytes(out)
+    assert path.exists(), f"{path} is missing; make it with AUDIT_UPDATE_GOLDEN=1"
+    assert out == path.read_bytes(), f"{name} differs from the golden file; if intended, AUDIT_UPDATE_GOLDEN=1"
 
 
-def test_write_puts_every_format_in_the_named_folder_readable(hostile, tmp_path):
+# ------------------------------------------------------------------------------- 4. AuditResult.write
+
+
+def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hostile, tmp_path, umask_022):
+    written = hostile.write(tmp_path / "out", formats=("html", "json"))
+    folder = tmp_path / "out" / HOSTILE_FOLDER
+    assert written == {"model": folder / "model.skops", "html": folder / "model_card.html",
+                       "json": folder / "findings.json"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [HOSTILE_FOLDER]
+    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "model.skops", "model_card.html"]
+    for path in written.values():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+    assert written["html"].read_bytes() == render_html(hostile.document).encode("utf-8")
+    assert written["json"].read_bytes() == dumps(hostile.document).encode("utf-8")
+    assert written["model"].read_bytes() == hostile.model_bytes
+
+
+def test_write_of_every_format_matches_the_renderers(hostile, tmp_path, umask_022):
     written = hostile.write(tmp_path)
-    folder = tmp_path / "small-card"
-    assert {p.parent for p in written.values()} == {folder}
-    assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
-                                                   "model.skops"}
-    mode = stat.S_IMODE((folder / "findings.json").stat().st_mode)
-    assert mode == 0o666 & ~_umask()
+    folder = tmp_path / HOSTILE_FOLDER
+    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "junit.xml", "model.skops",
+                                                          "model_card.html", "summary.md"]
+    assert written["md"].read_text(encoding="utf-8") == render_markdown(hostile.document)
+    assert written["junit"].read_text(encoding="utf-8") == render_junit(hostile.document)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in folder.iterdir())
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def test_unknown_format_writes_nothing(hostile, tmp_path):
+    with pytest.raises(ValueError, match="unknown format 'pdf'"):
+        hostile.write(tmp_path, formats=("html", "pdf"))
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failed_render_leaves_the_previous_report_whole(hostile, tmp_path):
+@pytest.mark.parametrize("formats, error", [(("json", "html", "junit", "md"), jinja2.exceptions.UndefinedError),
+                                            (("json", "junit"), KeyError)])
+def test_a_failed_render_leaves_the_previous_report_untouched(hostile, tmp_path, formats, error):
     hostile.write(tmp_path)
-    folder = tmp_path / "small-card"
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    broken = json.loads(json.dumps(hostile.document))
+    folder = tmp_path / HOSTILE_FOLDER
+    before = _files(folder)
+    broken = copy.deepcopy(hostile.document)
     del broken["findings"][0]["message"]
-    with pytest.raises(Exception):
-        AuditResult(document=broken).write(tmp_path)
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing half-written, no temp files
+    with pytest.raises(error, match="message"):
+        AuditResult(document=broken, model_bytes=hostile.model_bytes).write(tmp_path, formats=formats)
+    assert _files(folder) == before  # same bytes, same inodes: not even model.skops was replaced
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
-def test_repr_html_is_the_card(hostile):
-    assert hostile._repr_html_() == render_html(hostile.document)
+# ------------------------------------------------------------------------------------ 5. notebooks
+
+
+def test_repr_html_is_the_card(hostile, tmp_path):
+    html = hostile._repr_html_()
+    assert html == render_html(hostile.document)
+    assert hostile.to_html(tmp_path / "card.html").read_text(encoding="utf-8") == html
