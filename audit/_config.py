@@ -6,6 +6,7 @@ one format: "`data.target` must be a string; got 3 (in audit.yaml)".
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -48,7 +49,7 @@ class DataConfig(_Strict):
     @classmethod
     def _bins_increase(cls, bins: dict[str, list[float]]) -> dict[str, list[float]]:
         for column, edges in bins.items():
-            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+            if len(edges) < 2 or not all(map(math.isfinite, edges)) or any(b <= a for a, b in zip(edges, edges[1:])):
                 raise ValueError(f"edges of {column!r} must be at least two increasing numbers; got {edges}")
         return bins
 
@@ -154,9 +155,15 @@ class DriftConfig(_Strict):
 
 
 class ExplainabilityConfig(_Strict):
+    """SHAP by subgroup. ``permutation`` is SHAP's model-agnostic permutation explainer."""
+
     method: Literal["auto", "tree", "linear", "permutation", "none"] = "auto"
     sample: int = Field(default=2000, ge=10)
+    max_seconds: float = Field(default=60.0, gt=0)
     top_k: int = Field(default=3, ge=1)
+    flip_test: bool = True
+    max_flip_rate: float = Field(default=0.05, ge=0, le=1)
+    min_importance_ratio: float = Field(default=0.5, gt=0, lt=1)
     severity: Severity = "warn"
 
 
@@ -273,7 +280,10 @@ def load_config(path: str | Path) -> AuditConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AuditError(f"Cannot read config {path}: {exc.strerror}. Pass the path of an audit.yaml "
-                         "(`audit init` writes a starter).") from None
+                         "(examples/adult/audit.yaml is a commented example).") from None
+    except UnicodeDecodeError:
+        raise AuditError(f"{path} is not a UTF-8 text file; pass the path of an audit.yaml, not a data "
+                         "or model file.") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -164,7 +164,7 @@ class Dataset:
 
 
 def binary_labels(column: pd.Series, *, target: str, source: str, positive: object,
-                  negative: object = None) -> tuple[np.ndarray, object, object]:
+                  negative: object = None, whole: bool = True) -> tuple[np.ndarray, object, object]:
     """0/1 labels of a target column, and the positive and negative label values.
 
     ``positive`` None infers 1 (or True) for a 0/1 or boolean target; a known
@@ -188,7 +188,8 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
                              f"{', '.join(repr(v) for v in values)}; set it to the favourable outcome.")
     # YAML may give 1 where the column holds "1" (or the reverse): compare as text when no value matches.
     matches = [v for v in values if v == positive] or [v for v in values if str(v) == str(positive)]
-    if not matches and len(values) == 2:
+    # A whole table must hold the positive label; one batch of a larger table may not.
+    if not matches and (len(values) == 2 or whole):
         raise AuditError(f"`data.positive_label` must be one of the values of {target!r} in {source}; "
                          f"got {positive!r}. Values: {', '.join(repr(v) for v in values)}.")
     positive = matches[0] if matches else positive
@@ -234,7 +235,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     else:
         first = next(iter_batches(test, batch_rows=batch, columns=[data.target]))
         _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
-                                              positive=data.positive_label)
+                                              positive=data.positive_label, whole=False)
         y_test = None
     train = None
     y_train = None
@@ -274,5 +275,5 @@ def evaluation_batches(dataset: Dataset, *, columns: list[str]) -> Iterator[tupl
     assert dataset.batch_rows is not None
     for frame in iter_batches(dataset.test, batch_rows=dataset.batch_rows, columns=columns):
         y, _, _ = binary_labels(frame[dataset.target], target=dataset.target, source=dataset.test.name,
-                                positive=dataset.positive_label, negative=dataset.negative_label)
+                                positive=dataset.positive_label, negative=dataset.negative_label, whole=False)
         yield frame, y

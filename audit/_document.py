@@ -120,10 +120,19 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
         return {"status": "skipped", "note": skipped or "not run"}
     return {
         "status": "done", "method": explanation.method, "measure": explanation.measure,
-        "sample_size": explanation.sample_size, "seconds": round(explanation.seconds, 3), "note": explanation.note,
+        "sample_size": explanation.sample_size, "requested_rows": explanation.requested_rows,
+        "seconds": round(explanation.seconds, 3), "note": explanation.note,
         "importances": [{"feature": i.feature, "value": i.value, "ci_low": i.ci_low, "ci_high": i.ci_high}
                         for i in explanation.importances],
         "by_group": explanation.by_group,
+        "group_sizes": explanation.group_sizes,
+        "importance_gaps": [{"feature": g.feature, "attribute": g.attribute, "groups": list(g.groups),
+                             "difference": g.difference, "ci_low": g.ci_low, "ci_high": g.ci_high, "ratio": g.ratio}
+                            for g in explanation.gaps],
+        "flip_test": [{"attribute": f.attribute, "used_by_model": f.used_by_model, "rows": f.rows,
+                       "flip_rate": f.flip_rate, "mean_score_shift": f.mean_shift,
+                       "overall_flip_rate": f.overall_flip_rate, "overall_mean_score_shift": f.overall_mean_shift}
+                      for f in explanation.flips],
     }
 
 

@@ -1,13 +1,18 @@
-"""Explainability, first cut: global and per-group mean |SHAP| in the original columns.
+"""Explainability by subgroup: SHAP in the space of the original columns.
 
-Tree ensembles get SHAP's TreeExplainer, linear models its LinearExplainer;
-any other model gets scikit-learn's permutation importance.
+Tree ensembles get SHAP's TreeExplainer, linear models its LinearExplainer,
+any other model SHAP's model-agnostic permutation explainer within a time
+budget. One-hot columns fold back into their source column (SHAP values are
+additive). Importance overall and per group, the features whose importance
+differs most between groups, and a counterfactual flip test of each
+sensitive attribute.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -16,7 +21,8 @@ from ._evaluate import interval
 from ._groups import GroupIndex
 from ._model import FittedModel, _categoricals_as_text
 
-__all__ = ["FeatureImportance", "Explanation", "explain", "fold_columns"]
+__all__ = ["FeatureImportance", "ImportanceGap", "FlipResult", "Explanation", "explain", "fold_columns",
+           "stratified_rows", "flip_test"]
 
 # Model classes SHAP's TreeExplainer handles (scikit-learn ensembles and trees, LightGBM, XGBoost, CatBoost).
 _TREE_NAMES = ("Forest", "Tree", "GradientBoosting", "LGBM", "XGB", "CatBoost")
@@ -31,6 +37,37 @@ class FeatureImportance:
 
 
 @dataclass(frozen=True)
+class ImportanceGap:
+    """A feature whose importance differs between the groups of an attribute: (highest, lowest) group."""
+
+    feature: str
+    attribute: str
+    groups: tuple[str, str]
+    difference: float
+    ci_low: float | None
+    ci_high: float | None
+    ratio: float
+
+
+@dataclass(frozen=True)
+class FlipResult:
+    """Counterfactual flip test of one sensitive attribute: its value changed, nothing else.
+
+    ``flip_rate[group]`` is the share of (row, other value) pairs whose
+    predicted label changed, for rows of that group; ``mean_shift[group]`` the
+    mean absolute change of the score.
+    """
+
+    attribute: str
+    used_by_model: bool
+    rows: int
+    flip_rate: dict[str, float]
+    mean_shift: dict[str, float]
+    overall_flip_rate: float
+    overall_mean_shift: float
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Importance of each original column, overall and per group of each attribute.
 
@@ -40,8 +77,12 @@ class Explanation:
     method: str
     measure: str
     sample_size: int
+    requested_rows: int
     importances: tuple[FeatureImportance, ...]
     by_group: dict[str, dict[str, dict[str, float]]]
+    group_sizes: dict[str, dict[str, int]]
+    gaps: tuple[ImportanceGap, ...]
+    flips: tuple[FlipResult, ...]
     seconds: float
     note: str
 
@@ -96,67 +137,214 @@ def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int,
     return values
 
 
+def stratified_rows(leaf: np.ndarray, size: int, *, seed: int) -> np.ndarray:
+    """A seeded sample of ``size`` row indices in which every leaf (group combination) is represented.
+
+    Each leaf first gets up to ``size // (2 * leaves)`` rows (at least 1); the
+    rest of the sample is drawn uniformly from the remaining rows.
+
+    Examples
+    --------
+    >>> leaf = np.r_[np.zeros(990, int), np.ones(10, int)]
+    >>> rows = stratified_rows(leaf, 100, seed=0)
+    >>> len(rows), int((leaf[rows] == 1).sum()) >= 10
+    (100, True)
+    """
+    n = len(leaf)
+    if size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    leaves = np.unique(leaf)
+    floor = max(1, size // (2 * len(leaves)))
+    chosen = []
+    for value in leaves:
+        members = np.flatnonzero(leaf == value)
+        chosen.append(rng.choice(members, size=min(floor, len(members)), replace=False))
+    first = np.concatenate(chosen)[:size]
+    rest = np.setdiff1d(np.arange(n), first)
+    extra = rng.choice(rest, size=size - len(first), replace=False)
+    return np.sort(np.concatenate([first, extra]))
+
+
+def _agnostic_values(final: object, Xt: np.ndarray, positive_column: int, *, seed: int,
+                     deadline: float, progress: Callable[[int, int], None]) -> np.ndarray:
+    """SHAP's permutation explainer, chunk by chunk until the time budget runs out."""
+    import shap
+
+    rng = np.random.default_rng(seed)
+    background = Xt[rng.choice(len(Xt), size=min(len(Xt), 20), replace=False)]
+    if hasattr(final, "predict_proba"):
+        def f(X: np.ndarray) -> np.ndarray:
+            return final.predict_proba(X)[:, positive_column]
+    else:
+        def f(X: np.ndarray) -> np.ndarray:
+            return final.decision_function(X)
+    explainer = shap.PermutationExplainer(f, shap.maskers.Independent(background, max_samples=20), seed=seed)
+    out: list[np.ndarray] = []
+    done = 0
+    for chunk in np.array_split(np.arange(len(Xt)), max(1, int(np.ceil(len(Xt) / 25)))):
+        out.append(explainer(Xt[chunk], max_evals=2 * Xt.shape[1] + 1, silent=True).values)
+        done += len(chunk)
+        progress(done, len(Xt))
+        if time.perf_counter() > deadline:
+            break
+    return np.vstack(out)
+
+
+def _importance_gaps(per_row: np.ndarray, labels: pd.DataFrame, features: tuple[str, ...], *, min_rows: int,
+                     replicates: int, level: float, seed: int) -> tuple[ImportanceGap, ...]:
+    """Largest between-group difference of mean |SHAP| per feature and attribute, with paired intervals."""
+    rng = np.random.default_rng(seed)
+    weights = rng.poisson(1.0, size=(replicates, len(per_row))) if replicates else np.zeros((0, len(per_row)))
+    out = []
+    for attribute in labels.columns:
+        names = labels[attribute].astype(str).to_numpy()
+        levels, counts = np.unique(names, return_counts=True)
+        levels = levels[counts >= min_rows]
+        if len(levels) < 2:
+            continue
+        masks = np.stack([names == g for g in levels])  # (groups, rows)
+        means = (masks @ per_row) / masks.sum(axis=1, keepdims=True)  # (groups, features)
+        w = weights[:, None, :] * masks[None, :, :]  # (replicates, groups, rows)
+        boot = np.einsum("rgn,nf->rgf", w, per_row) / np.maximum(w.sum(axis=2, keepdims=True), 1)
+        for j, feature in enumerate(features):
+            hi, lo = int(np.argmax(means[:, j])), int(np.argmin(means[:, j]))
+            diff = float(means[hi, j] - means[lo, j])
+            low, high = interval(boot[:, hi, j] - boot[:, lo, j], level) if replicates else (None, None)
+            out.append(ImportanceGap(feature=feature, attribute=attribute, groups=(str(levels[hi]), str(levels[lo])),
+                                     difference=diff, ci_low=low, ci_high=high,
+                                     ratio=float(means[lo, j] / means[hi, j]) if means[hi, j] > 0 else 1.0))
+    return tuple(sorted(out, key=lambda g: -g.difference))
+
+
+def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, attributes: tuple[str, ...],
+              bins: dict[str, list[float]], max_rows: int, seed: int) -> tuple[FlipResult, ...]:
+    """Change only the sensitive attribute of each row, to each other value, and count changed predictions.
+
+    Binned attributes are set to the median value of each other band. A model
+    that does not read the attribute gives exactly zero: nothing else changes.
+    """
+    from ._groups import band_labels
+    from ._model import predict
+
+    rows = np.sort(np.random.default_rng(seed).permutation(len(frame))[:max_rows])
+    base = frame.iloc[rows].reset_index(drop=True)
+    base_labels = labels.iloc[rows].reset_index(drop=True)
+    original = predict(model, base)
+    out = []
+    for attribute in attributes:
+        column = base[attribute]
+        group = base_labels[attribute].astype(str).to_numpy()
+        if attribute in bins:
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+            candidates = [float(np.nanmedian(values[group == band])) for band in band_labels(bins[attribute])
+                          if (group == band).any()]
+        else:
+            candidates = list(pd.unique(column.dropna()))
+        flips = np.zeros(len(base))
+        shifts = np.zeros(len(base))
+        tries = np.zeros(len(base))
+        for value in candidates:
+            changed = base.copy()
+            changed[attribute] = value
+            if attribute in bins:
+                other = ~np.isclose(column.to_numpy(dtype=float, na_value=np.nan), value)
+            else:
+                other = (column != value).to_numpy(dtype=bool)
+            pred = predict(model, changed)
+            flips += other * (pred.label != original.label)
+            shifts += other * np.abs(pred.score - original.score)
+            tries += other
+        tries = np.maximum(tries, 1)
+        per_row_flip, per_row_shift = flips / tries, shifts / tries
+        out.append(FlipResult(
+            attribute=attribute, used_by_model=attribute in model.features, rows=len(base),
+            flip_rate={g: float(per_row_flip[group == g].mean()) for g in pd.unique(group)},
+            mean_shift={g: float(per_row_shift[group == g].mean()) for g in pd.unique(group)},
+            overall_flip_rate=float(per_row_flip.mean()), overall_mean_shift=float(per_row_shift.mean())))
+    return tuple(out)
+
+
 def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: GroupIndex, *, method: str,
-            sample: int, seed: int, replicates: int, level: float) -> Explanation:
-    """Mean |SHAP| (or permutation importance) per original column, with bootstrap intervals.
+            sample: int, seed: int, replicates: int, level: float, max_seconds: float = 60.0,
+            min_group_size: int = 30, bins: dict[str, list[float]] | None = None, flip_test_rows: int = 1000,
+            progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """SHAP values in the space of the original columns: importance overall and by group, flip test.
 
     Parameters
     ----------
     model : FittedModel
         The audited model.
     frame : DataFrame
-        Evaluation rows.
+        Evaluation rows (or a sample of them).
     y : ndarray
-        0/1 labels of the rows (permutation importance scores against them).
+        0/1 labels of the rows.
     groups : GroupIndex
-        Sensitive groups, for importance per group.
+        Sensitive groups; ``groups.labels`` and ``groups.row_leaf`` align with ``frame``.
     method : {"auto", "tree", "linear", "permutation"}
-        Explainer; ``auto`` picks from the fitted model.
+        Explainer; ``auto`` picks TreeExplainer for tree ensembles, LinearExplainer for linear models and
+        SHAP's model-agnostic permutation explainer otherwise.
     sample : int
-        Rows explained at most (a seeded random sample).
+        Rows explained at most: a seeded sample stratified by group combination.
     seed : int
         Seed of the sample and the intervals.
     replicates, level : int, float
         Bootstrap of the mean over the explained rows.
+    max_seconds : float
+        Time budget; the model-agnostic explainer stops at the first chunk past it.
+    min_group_size : int
+        Groups with fewer explained rows get no importance comparison.
+    bins : dict
+        Band edges of binned sensitive attributes (for the flip test).
+    flip_test_rows : int
+        Rows of the counterfactual flip test (0 to skip it).
+    progress : callable, optional
+        ``progress(done, total)`` while the model-agnostic explainer runs.
     """
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(frame), size=min(sample, len(frame)), replace=False))
+    rows = stratified_rows(groups.row_leaf, min(sample, len(frame)), seed=seed)
     X = _categoricals_as_text(frame.iloc[rows], model.features)
     pre, final = _split(model)
     kind = _kind(final) if method == "auto" else method
     features = model.features
+    Xt = np.asarray(pre.transform(X) if pre is not None else X.to_numpy(dtype=float), dtype=float)
+    names = list(pre.get_feature_names_out()) if pre is not None else list(features)
     if kind in ("tree", "linear"):
-        Xt = pre.transform(X) if pre is not None else X.to_numpy(dtype=float)
-        names = list(pre.get_feature_names_out()) if pre is not None else list(features)
-        values = _shap_values(final, np.asarray(Xt, dtype=float), kind, model.positive_column, seed)
-        source = fold_columns(names, features)
-        folded = np.zeros((values.shape[0], len(features)))
-        np.add.at(folded.T, source, values.T)  # SHAP values are additive: a column's is the sum of its parts
-        per_row = np.abs(folded)
-        measure = "mean |SHAP| (log-odds)" if kind == "tree" else "mean |SHAP|"
-        mean = per_row.mean(axis=0)
-        boot = np.stack([per_row[rng.integers(0, len(per_row), len(per_row))].mean(axis=0)
-                         for _ in range(replicates)]) if replicates else np.empty((0, len(features)))
-        intervals = [interval(boot[:, j], level) for j in range(len(features))]
-        labels = groups.labels.iloc[rows]
-        by_group = {attr: {str(g): dict(zip(features, per_row[(labels[attr] == g).to_numpy()].mean(axis=0).tolist()))
-                           for g in pd.unique(labels[attr])} for attr in groups.attributes}
-        note = f"SHAP {'TreeExplainer' if kind == 'tree' else 'LinearExplainer'} on {len(rows)} sampled rows."
+        values = _shap_values(final, Xt, kind, model.positive_column, seed)
+        explainer = "TreeExplainer" if kind == "tree" else "LinearExplainer"
     else:
-        from sklearn.inspection import permutation_importance
-
-        result = permutation_importance(model.estimator, X, y[rows], scoring="roc_auc", n_repeats=5,
-                                        random_state=seed)
-        mean = result.importances_mean
-        spread = result.importances_std
-        intervals = [(float(m - 2 * s), float(m + 2 * s)) for m, s in zip(mean, spread)]
-        by_group = {}
-        measure = "drop in ROC AUC when permuted"
-        note = f"Permutation importance (5 repeats) on {len(rows)} sampled rows; interval is mean ± 2 sd."
-        kind = "permutation"
-    order = np.argsort(-np.asarray(mean), kind="stable")
+        values = _agnostic_values(final, Xt, model.positive_column, seed=seed, deadline=start + max_seconds,
+                                  progress=progress or (lambda done, total: None))
+        explainer = "PermutationExplainer (model-agnostic)"
+    explained = len(values)
+    rows = rows[:explained]
+    source = fold_columns(names, features)
+    folded = np.zeros((explained, len(features)))
+    np.add.at(folded.T, source, values.T)  # SHAP values are additive: a column's is the sum of its parts
+    per_row = np.abs(folded)
+    mean = per_row.mean(axis=0)
+    boot = np.stack([per_row[rng.integers(0, explained, explained)].mean(axis=0)
+                     for _ in range(replicates)]) if replicates else np.empty((0, len(features)))
+    intervals = [interval(boot[:, j], level) for j in range(len(features))]
+    labels = groups.labels.iloc[rows].reset_index(drop=True)
+    by_group, sizes = {}, {}
+    for attr in groups.attributes:
+        text = labels[attr].astype(str).to_numpy()
+        by_group[attr] = {g: dict(zip(features, per_row[text == g].mean(axis=0).tolist())) for g in pd.unique(text)}
+        sizes[attr] = {g: int((text == g).sum()) for g in pd.unique(text)}
+    gaps = _importance_gaps(per_row, labels, features, min_rows=min_group_size, replicates=replicates, level=level,
+                            seed=seed)
+    flips = (flip_test(model, frame, groups.labels, attributes=groups.attributes, bins=bins or {},
+                       max_rows=flip_test_rows, seed=seed) if flip_test_rows else ())
+    budget = "" if explained == len(X) else f" (the {max_seconds:g} s budget stopped it after {explained} of {len(X)})"
+    measure = "mean |SHAP| (log-odds)" if kind == "tree" else ("mean |SHAP| (probability)" if kind == "permutation"
+                                                               else "mean |SHAP|")
+    order = np.argsort(-mean, kind="stable")
     importances = tuple(FeatureImportance(feature=features[j], value=float(mean[j]), ci_low=intervals[j][0],
                                           ci_high=intervals[j][1]) for j in order)
-    return Explanation(method=kind, measure=measure, sample_size=len(rows), importances=importances,
-                       by_group=by_group, seconds=time.perf_counter() - start, note=note)
+    return Explanation(method=kind, measure=measure, sample_size=explained, requested_rows=len(X),
+                       importances=importances, by_group=by_group, group_sizes=sizes, gaps=gaps, flips=flips,
+                       seconds=time.perf_counter() - start,
+                       note=f"SHAP {explainer} on {explained} rows{budget}, a seeded sample stratified so that every "
+                            f"combination of sensitive groups is represented.")

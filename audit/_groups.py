@@ -84,7 +84,8 @@ def _factorize(column: pd.Series, name: str, edges: list[float] | None, source: 
         codes[missing] = len(labels) - 1
         return codes.astype(np.int64), labels
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    labels = [str(u) for u in uniques]
+    # A value written "missing" is not the same group as an absent value.
+    labels = [f"{MISSING} (as written)" if str(u) == MISSING else str(u) for u in uniques]
     position: dict[str, int] = {}
     remap = np.array([position.setdefault(label, len(position)) for label in labels] + [-1], dtype=np.int64)
     codes = remap[codes]  # -1 (NaN) maps through the trailing -1; equal texts share one code

@@ -197,8 +197,8 @@ def load_model(config: AuditConfig, dataset_features: tuple[str, ...], positive_
         raise AuditError(f"`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
                          f"got {path.name}.")
     if not hasattr(estimator, "predict"):
-        raise AuditError(f"`model.load` file {path.name} holds a {type(estimator).__name__}, not a model with "
-                         "`predict`.")
+        raise AuditError(f"`model.load` file {path.name} holds an object of type {type(estimator).__name__}, "
+                         "not a model with `predict`.")
     features = tuple(getattr(estimator, "feature_names_in_", dataset_features))
     column, cls = _positive_column(estimator, positive_label, path.name)
     return FittedModel(estimator=estimator, source="loaded",
@@ -237,8 +237,13 @@ def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
     X = _categoricals_as_text(frame, model.features)
     est = model.estimator
     if hasattr(est, "predict_proba"):
-        score = np.asarray(est.predict_proba(X))[:, model.positive_column].astype(np.float64)
+        proba = np.asarray(est.predict_proba(X))
+        score = proba[:, model.positive_column].astype(np.float64)
         probabilistic = True
+        if model.source == "trained":
+            # scikit-learn classifiers predict the class of highest probability: skip a second pass.
+            label = (np.argmax(proba, axis=1) == model.positive_column).astype(np.int8)
+            return Predictions(score=score, label=label, probabilistic=probabilistic)
     else:
         raw = np.asarray(est.decision_function(X), dtype=np.float64)
         score = raw if model.positive_column == 1 else -raw

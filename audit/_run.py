@@ -175,9 +175,12 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     else:
         say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
         try:
-            explanation = explain(model, sample.frame, sample.y, groups, method=chk.explainability.method,
-                                  sample=chk.explainability.sample, seed=cfg.seed,
-                                  replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level)
+            xc = chk.explainability
+            explanation = explain(model, sample.frame, sample.y, groups, method=xc.method, sample=xc.sample,
+                                  seed=cfg.seed, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
+                                  max_seconds=xc.max_seconds, min_group_size=cfg.data.min_group_size,
+                                  bins=cfg.data.bins, flip_test_rows=1000 if xc.flip_test else 0,
+                                  progress=lambda done, total: say(f"explained {done} of {total} rows"))
         except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
             explanation_note = f"The explainer failed: {type(exc).__name__}: {exc}"
             findings.append(Finding(check="sensitive_feature_importance", category="explainability",

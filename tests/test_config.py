@@ -224,3 +224,18 @@ def test_a_missing_config_file_is_named(tmp_path):
 def test_a_folder_is_not_a_config_file(tmp_path):
     with pytest.raises(AuditError, match=f"^Cannot read config {tmp_path}: Is a directory"):
         load_config(tmp_path)
+
+
+def test_a_binary_file_is_not_a_config(tmp_path):
+    path = tmp_path / "adult.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)))
+    with pytest.raises(AuditError, match="adult.csv.gz"):
+        load_config(path)
+
+
+def test_nan_bin_edges_are_refused(tmp_path):
+    path = tmp_path / "audit.yaml"
+    path.write_text("name: t\ndata: {test: t.csv, target: y, sensitive: [age], bins: {age: [0, .nan, 120]}}\n"
+                    "model: {load: m.skops}\n", encoding="utf-8")
+    with pytest.raises(AuditError, match="`data.bins` edges of 'age' must be at least two increasing numbers"):
+        load_config(path)

@@ -8,7 +8,7 @@ import pytest
 
 from audit import config_from_dict
 from audit._data import load_dataset
-from audit._explain import _shap_values, _split, explain, fold_columns
+from audit._explain import _shap_values, _split, explain, flip_test, fold_columns, stratified_rows
 from audit._groups import build_groups
 from audit._model import _categoricals_as_text, train_model
 from conftest import adult_config
@@ -79,7 +79,81 @@ def test_linear_and_model_agnostic_explainers(tmp_path):
         model = train_model(cfg, dataset)
         groups = build_groups(dataset.test.frame, sensitive=["sex"], bins={}, intersections=1, source="t")
         ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=300, seed=0,
-                     replicates=20, level=0.95)
+                     replicates=20, level=0.95, max_seconds=2.0, flip_test_rows=200)
         assert ex.method == expected
         assert {i.feature for i in ex.importances} == {"education-num", "hours-per-week", "relationship"}
         assert max(i.value for i in ex.importances) > 0
+
+
+def _train_on(tmp_path, features, estimator="sklearn.ensemble.HistGradientBoostingClassifier", params=None, rows=4000):
+    frame = pd.read_csv(adult_config()["data"]["test"]).head(rows)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    pd.read_csv(adult_config()["data"]["train"]).head(rows).to_csv(tmp_path / "train.csv", index=False)
+    raw = {"name": "x", "data": {"test": "t.csv", "train": "train.csv", "target": "income", "positive_label": ">50K",
+                                 "sensitive": ["sex", "race"], "features": features},
+           "model": {"train": {"estimator": estimator, "params": {"max_iter": 60} if params is None else params}}}
+    cfg = config_from_dict(raw, base_dir=str(tmp_path))
+    dataset = load_dataset(cfg)
+    model = train_model(cfg, dataset)
+    groups = build_groups(dataset.test.frame, sensitive=["sex", "race"], bins={}, intersections=2, source="t")
+    return dataset, model, groups
+
+
+FEATURES = ["age", "education-num", "hours-per-week", "marital-status", "occupation", "capital-gain"]
+
+
+def test_flip_test_is_nonzero_when_the_model_reads_the_attribute(tmp_path):
+    dataset, model, groups = _train_on(tmp_path, FEATURES + ["sex"])
+    flips = {f.attribute: f for f in flip_test(model, dataset.test.frame, groups.labels, attributes=("sex", "race"),
+                                               bins={}, max_rows=1000, seed=0)}
+    assert flips["sex"].used_by_model and flips["sex"].overall_flip_rate > 0
+    assert flips["sex"].overall_mean_shift > 0 and set(flips["sex"].flip_rate) == {"Female", "Male"}
+    assert flips["race"].overall_flip_rate == 0.0 and not flips["race"].used_by_model
+
+
+def test_flip_test_is_exactly_zero_without_the_attribute(tmp_path):
+    dataset, model, groups = _train_on(tmp_path, FEATURES)
+    flips = flip_test(model, dataset.test.frame, groups.labels, attributes=("sex", "race"), bins={}, max_rows=1000,
+                      seed=0)
+    assert all(f.overall_flip_rate == 0.0 and f.overall_mean_shift == 0.0 for f in flips)
+
+
+def test_stratified_sample_represents_every_group_combination(adult_model):
+    _, dataset, _ = adult_model
+    groups = build_groups(dataset.test.frame, sensitive=["sex", "race"], bins={}, intersections=2, source="t")
+    rows = stratified_rows(groups.row_leaf, 500, seed=0)
+    assert len(rows) == 500 and len(np.unique(rows)) == 500
+    counts = np.bincount(groups.row_leaf[rows], minlength=len(groups.leaf_levels))
+    full = np.bincount(groups.row_leaf, minlength=len(groups.leaf_levels))
+    assert (counts >= np.minimum(full, 500 // (2 * len(full)))).all()  # small intersections are not left out
+    np.testing.assert_array_equal(rows, stratified_rows(groups.row_leaf, 500, seed=0))
+
+
+def test_a_black_box_model_is_explained_within_its_budget(tmp_path):
+    # An RBF support vector machine: no tree, no coefficients, scores from decision_function only.
+    dataset, model, groups = _train_on(tmp_path, FEATURES, estimator="sklearn.svm.SVC", params={}, rows=1500)
+    import time
+
+    start = time.perf_counter()
+    ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=400, seed=0,
+                 replicates=20, level=0.95, max_seconds=4.0, flip_test_rows=0)
+    elapsed = time.perf_counter() - start
+    assert ex.method == "permutation" and 0 < ex.sample_size <= 400
+    assert elapsed < 4.0 + 6.0  # the budget plus one chunk and the set-up
+    assert {i.feature for i in ex.importances} == set(FEATURES)
+    assert max(i.value for i in ex.importances) > 0
+    assert "PermutationExplainer" in ex.note
+
+
+def test_importance_gaps_come_with_paired_intervals(adult_model):
+    _, dataset, model = adult_model
+    groups = build_groups(dataset.test.frame, sensitive=["sex"], bins={}, intersections=1, source="t")
+    ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=1500, seed=0,
+                 replicates=100, level=0.95, flip_test_rows=0)
+    gaps = {g.feature: g for g in ex.gaps}
+    assert set(gaps) == set(model.features)
+    rel = gaps["relationship"]
+    expected = abs(ex.by_group["sex"]["Male"]["relationship"] - ex.by_group["sex"]["Female"]["relationship"])
+    assert rel.difference == pytest.approx(expected, rel=1e-9)
+    assert rel.ci_low <= rel.difference <= rel.ci_high
+    assert 0 < rel.ratio <= 1

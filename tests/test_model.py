@@ -1,99 +1,272 @@
-"""Models: trained in the standard pipeline, loaded safely (no unpickling without an explicit opt-in)."""
+"""Models: trained in the standard pipeline, loaded safely (no unpickling without an explicit opt-in).
+
+Every model file here is real: a pickle that would write a file when opened, a joblib-saved scikit-learn
+pipeline, a .skops file holding a class skops does not trust by default.
+"""
 
 from __future__ import annotations
 
-import os
+import pathlib
 import pickle
+import sys
+import textwrap
 from dataclasses import replace
 
 import joblib
 import numpy as np
-import pandas as pd
 import pytest
 import skops.io as sio
-from sklearn.metrics import roc_auc_score
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 import audit
 from audit import AuditError, config_from_dict
-from audit._data import load_dataset
-from audit._model import predict, to_skops_bytes, train_model
-from conftest import ADULT
+from audit._data import load_dataset, sha256_file
+from audit._model import load_model, predict, to_skops_bytes, train_model
+from helpers import adult_rows
+
+ROWS = 3000
+SENSITIVE = ["sex", "race"]
 
 
 class _Payload:
-    """Unpickling this runs ``os.system`` and writes a file: what a hostile model file can do."""
+    """Unpickling this writes a file: what a hostile model file can do (here harmlessly, inside tmp_path)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: pathlib.Path) -> None:
         self.target = target
 
     def __reduce__(self):
-        return (os.system, (f"touch {self.target}",))
+        return (pathlib.Path.write_text, (pathlib.Path(self.target), "pwned"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_openmp_thread():
+    # Gradient boosting spins OpenMP threads; on a busy machine (another test run alongside) that costs
+    # tens of seconds. One thread keeps these tests fast and their timings steady.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 @pytest.fixture(scope="module")
 def adult_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
-    pd.read_csv(ADULT / "data/adult_test.csv.gz").head(3000).to_csv(folder / "test.csv", index=False)
-    pd.read_csv(ADULT / "data/adult_train.csv.gz").head(3000).to_csv(folder / "train.csv", index=False)
+    adult_rows("test", ROWS).to_csv(folder / "test.csv", index=False)
+    adult_rows("train", ROWS).to_csv(folder / "train.csv", index=False)
     return folder
 
 
 def _raw(model: dict) -> dict:
     return {"name": "m", "data": {"test": "test.csv", "train": "train.csv", "target": "income",
-                                  "positive_label": ">50K", "sensitive": ["sex"]},
+                                  "positive_label": ">50K", "sensitive": SENSITIVE},
             "model": model, "bootstrap": {"replicates": 20}, "checks": {"explainability": {"method": "none"}}}
 
 
-@pytest.mark.parametrize("suffix", [".pkl", ".joblib"])
+def _config(folder, model: dict):
+    return config_from_dict(_raw(model), source="audit.yaml", base_dir=str(folder))
+
+
+_HGB = {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier", "params": {"max_iter": 30}}}
+
+
+@pytest.fixture(scope="module")
+def hgb(adult_files):
+    """A gradient-boosted pipeline trained by the toolkit on the Adult slice: config, data and model."""
+    cfg = _config(adult_files, _HGB)
+    ds = load_dataset(cfg)
+    return cfg, ds, train_model(cfg, ds)
+
+
+# --- pickles ---------------------------------------------------------------------------------------------
+
+
+def test_the_payload_is_real(tmp_path):
+    """Control for the tests below: unpickling the payload does write its file."""
+    marker = tmp_path / "pwned"
+    pickle.loads(pickle.dumps(_Payload(marker)))
+    assert marker.read_text() == "pwned"
+
+
+@pytest.mark.parametrize("suffix", [".pkl", ".joblib", ".pickle", ".PKL"])
 def test_a_malicious_pickle_is_refused_without_trust_and_never_runs(adult_files, tmp_path, suffix):
     marker = tmp_path / "pwned"
-    model_file = adult_files / f"evil{suffix}"
-    model_file.write_bytes(pickle.dumps(_Payload(str(marker))))
+    model_file = tmp_path / f"evil{suffix}"
+    model_file.write_bytes(pickle.dumps(_Payload(marker)))
     with pytest.raises(AuditError) as exc:
-        audit.run(config_from_dict(_raw({"load": model_file.name}), base_dir=str(adult_files)))
+        audit.run(_config(adult_files, {"load": str(model_file)}))
     message = str(exc.value)
-    assert f"`model.load` file evil{suffix} is a pickle" in message and "`model.trust: true`" in message
+    assert message.startswith(f"`model.load` file evil{suffix} is a pickle, and loading a pickle runs any code it "
+                              "holds. It was not opened.")
+    assert "`model.trust: true`" in message and ".skops" in message
     assert not marker.exists()
 
 
-def test_a_trusted_joblib_pipeline_is_audited(adult_files):
-    cfg = config_from_dict(_raw({"train": {"estimator": "sklearn.linear_model.LogisticRegression",
-                                           "params": {"max_iter": 1000}}}), base_dir=str(adult_files))
-    model = train_model(cfg, load_dataset(cfg))
-    joblib.dump(model.estimator, adult_files / "model.joblib")
-    result = audit.run(config_from_dict(_raw({"load": "model.joblib", "trust": True}), base_dir=str(adult_files)))
-    assert result.document["model"]["source"] == "loaded"
-    assert result.document["metrics"]["overall"]["roc_auc"]["value"] > 0.8
+def test_load_model_refuses_a_pickle_by_itself(tmp_path):
+    marker = tmp_path / "pwned"
+    (tmp_path / "evil.joblib").write_bytes(pickle.dumps(_Payload(marker)))
+    cfg = _config(tmp_path, {"load": "evil.joblib", "trust": False})
+    with pytest.raises(AuditError, match="is a pickle.*Set `model.trust: true` only if you trust"):
+        load_model(cfg, ("age",), ">50K")
+    assert not marker.exists()
 
 
-def test_skops_refuses_untrusted_types_by_name_and_accepts_them_when_listed(adult_files):
-    cfg = config_from_dict(_raw({"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
-                                           "params": {"max_iter": 20}}}), base_dir=str(adult_files))
-    model = train_model(cfg, load_dataset(cfg))
-    (adult_files / "hgb.skops").write_bytes(to_skops_bytes(model))
-    untrusted = sio.get_untrusted_types(file=adult_files / "hgb.skops")
-    assert "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor" in untrusted
+def test_with_trust_a_pickle_is_opened_and_a_non_model_is_refused(adult_files, tmp_path):
+    """`trust: true` really does unpickle (so the refusals above are what protects); a non-model is named."""
+    marker = tmp_path / "pwned"
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(_Payload(marker)))
     with pytest.raises(AuditError) as exc:
-        audit.run(config_from_dict(_raw({"load": "hgb.skops"}), base_dir=str(adult_files)))
-    assert f"holds types that are not trusted by default: {', '.join(untrusted)}." in str(exc.value)
-    assert "`model.trusted_types`" in str(exc.value)
-    with pytest.raises(AuditError, match="not trusted by default: sklearn.ensemble"):  # trusting some is not enough
-        audit.run(config_from_dict(_raw({"load": "hgb.skops", "trusted_types": untrusted[:1]}),
-                                   base_dir=str(adult_files)))
-    result = audit.run(config_from_dict(_raw({"load": "hgb.skops", "trusted_types": untrusted}),
-                                        base_dir=str(adult_files)))
-    # The loaded model scores exactly as the trained one.
+        audit.run(_config(adult_files, {"load": str(tmp_path / "evil.pkl"), "trust": True}))
+    assert str(exc.value) == "`model.load` file evil.pkl holds an object of type int, not a model with `predict`."
+    assert marker.read_text() == "pwned"
+
+
+@pytest.mark.parametrize("suffix", [".skops", ".pt", ".pkl.gz"])
+def test_a_pickle_under_another_extension_is_never_unpickled(adult_files, tmp_path, suffix):
+    marker = tmp_path / "pwned"
+    model_file = tmp_path / f"evil{suffix}"
+    model_file.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(model_file), "trust": True}))
+    if suffix == ".skops":
+        assert str(exc.value).startswith("`model.load` file evil.skops is not a readable .skops file: ")
+    else:
+        assert str(exc.value) == ("`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
+                                  f"got evil{suffix}.")
+    assert not marker.exists()
+
+
+# --- a trusted joblib pipeline ------------------------------------------------------------------------------
+
+
+def test_a_trusted_joblib_pipeline_loads_and_is_audited(adult_files):
+    """A pipeline built and saved outside the toolkit, fitted on the text labels."""
+    train = adult_rows("train", ROWS)
+    features = [c for c in train.columns if c not in ("income", *SENSITIVE)]
+    numeric = [c for c in features if train[c].dtype.kind in "if"]
+    categorical = [c for c in features if c not in numeric]
+    pipeline = Pipeline([
+        ("columns", ColumnTransformer([
+            ("num", StandardScaler(), numeric),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                  OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
+        ])),
+        ("model", LogisticRegression(max_iter=1000)),
+    ]).fit(train[features].astype({c: object for c in categorical}), train["income"])
+    assert list(pipeline.classes_) == ["<=50K", ">50K"]
+    joblib.dump(pipeline, adult_files / "model.joblib")
+
+    result = audit.run(_config(adult_files, {"load": "model.joblib", "trust": True}))
+    doc = result.document
+    assert doc["model"]["source"] == "loaded" and doc["model"]["type"] == "sklearn.pipeline.Pipeline"
+    assert doc["model"]["features"] == features and doc["model"]["file"] == "model.joblib"
+    assert doc["model"]["sha256"] == sha256_file(adult_files / "model.joblib")
+    assert result.model_bytes is None  # a loaded model is not re-serialised
+
+    test = adult_rows("test", ROWS)
+    y = (test["income"] == ">50K").to_numpy()
+    proba = pipeline.predict_proba(test[features].astype({c: object for c in categorical}))[:, 1]
+    overall = doc["metrics"]["overall"]
+    assert overall["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, proba), abs=1e-9)
+    assert overall["accuracy"]["value"] == pytest.approx(accuracy_score(y, proba > 0.5), abs=1e-12)
+    assert 0.8 < overall["roc_auc"]["value"] < 0.95
+    assert doc["data"]["rows"] == ROWS and doc["data"]["positives"] == int(y.sum())
+
+
+# --- .skops and its trusted types ---------------------------------------------------------------------------
+
+_CUSTOM = '''
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+
+
+class MarkedLogit(LogisticRegression):
+    """A logistic regression that leaves a file behind whenever an instance is rebuilt from a file."""
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if state.get("marker_path"):
+            Path(state["marker_path"]).write_text("constructed")
+'''
+
+
+@pytest.fixture
+def custom_module(tmp_path, monkeypatch):
+    """A module outside every trusted package, importable for this test only."""
+    name = f"audit_test_custom_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(_CUSTOM), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_skops_refuses_a_custom_type_by_name_and_accepts_it_when_listed(adult_files, tmp_path, custom_module):
+    type_name = f"{custom_module}.MarkedLogit"
+    cfg = _config(adult_files, {"train": {"estimator": type_name, "params": {"max_iter": 1000}}})
+    model = train_model(cfg, load_dataset(cfg))
+    marker = tmp_path / "constructed"
+    model.estimator[-1].marker_path = str(marker)
+    (tmp_path / "custom.skops").write_bytes(to_skops_bytes(model))
+    untrusted = sio.get_untrusted_types(file=tmp_path / "custom.skops")
+    assert type_name in untrusted
+    others = [t for t in untrusted if t != type_name]  # what skops does not trust in any such pipeline
+
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(tmp_path / "custom.skops")}))
+    assert str(exc.value) == (
+        f"`model.load` file custom.skops holds types that are not trusted by default: {', '.join(untrusted)}. "
+        "Loading runs code of these types; if you trust where the file came from, list them under "
+        "`model.trusted_types`.")
+    assert not marker.exists()  # refused before anything was built
+    # Trusting everything else is not trusting this type; `trust: true` is for pickles, not for .skops.
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(tmp_path / "custom.skops"), "trust": True,
+                                        "trusted_types": others}))
+    assert f"holds types that are not trusted by default: {type_name}. Loading runs" in str(exc.value)
+    assert not marker.exists()
+
+    result = audit.run(_config(adult_files, {"load": str(tmp_path / "custom.skops"), "trusted_types": untrusted}))
+    assert marker.read_text() == "constructed"
+    assert result.document["model"]["type"] == "sklearn.pipeline.Pipeline"
     ds = load_dataset(cfg)
     trained = predict(model, ds.test.frame)
     assert result.document["metrics"]["overall"]["roc_auc"]["value"] == pytest.approx(
         roc_auc_score(ds.y_test, trained.score), abs=1e-12)
 
 
-def test_trained_model_bytes_are_reproducible_and_load_back(adult_files):
-    cfg = config_from_dict(_raw({"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
-                                           "params": {"max_iter": 20}}}), base_dir=str(adult_files))
-    ds = load_dataset(cfg)
-    model = train_model(cfg, ds)
+def test_skops_names_every_untrusted_scikit_learn_internal_until_all_are_listed(adult_files, tmp_path, hgb):
+    _, _, model = hgb
+    (tmp_path / "hgb.skops").write_bytes(to_skops_bytes(model))
+    tree = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+    untrusted = sio.get_untrusted_types(file=tmp_path / "hgb.skops")
+    assert tree in untrusted
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(tmp_path / "hgb.skops")}))
+    assert f"holds types that are not trusted by default: {', '.join(untrusted)}." in str(exc.value)
+    # Trusting the others is not enough: the one left is named, alone.
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(tmp_path / "hgb.skops"),
+                                        "trusted_types": [t for t in untrusted if t != tree]}))
+    assert f"holds types that are not trusted by default: {tree}. Loading runs" in str(exc.value)
+    result = audit.run(_config(adult_files, {"load": str(tmp_path / "hgb.skops"), "trusted_types": untrusted}))
+    assert result.document["model"]["sha256"] == sha256_file(tmp_path / "hgb.skops")
+    assert result.document["model"]["type"] == "sklearn.pipeline.Pipeline"
+    assert result.document["model"]["source"] == "loaded"
+
+
+def test_a_damaged_skops_file_is_named(adult_files, tmp_path):
+    (tmp_path / "broken.skops").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(AuditError, match=r"^`model.load` file broken.skops is not a readable .skops file: "):
+        audit.run(_config(adult_files, {"load": str(tmp_path / "broken.skops")}))
+
+
+def test_trained_model_bytes_are_reproducible_and_load_back(hgb):
+    cfg, ds, model = hgb
     data = to_skops_bytes(model)
     assert data == to_skops_bytes(train_model(cfg, ds))
     loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
@@ -101,28 +274,63 @@ def test_trained_model_bytes_are_reproducible_and_load_back(adult_files):
     np.testing.assert_array_equal(reloaded.score, predict(model, ds.test.frame).score)
 
 
-def test_predictions_of_a_trained_pipeline(adult_files):
-    cfg = config_from_dict(_raw({"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
-                                           "params": {"max_iter": 20}}}), base_dir=str(adult_files))
-    ds = load_dataset(cfg)
-    preds = predict(train_model(cfg, ds), ds.test.frame)
-    assert preds.probabilistic and ((preds.score >= 0) & (preds.score <= 1)).all()
-    np.testing.assert_array_equal(preds.label, (preds.score > 0.5).astype(np.int8))
+# --- other files ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, content", [
+    ("model.h5", b"\x89HDF\r\n\x1a\n"),
+    ("model.onnx", b"\x08\x07\x12\x07pytorch"),
+    ("model.json", b'{"weights": [1, 2]}'),
+    ("model", b"no extension at all"),
+])
+@pytest.mark.parametrize("trust", [False, True])
+def test_an_unsupported_extension_is_refused(adult_files, tmp_path, name, content, trust):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": str(tmp_path / name), "trust": trust}))
+    assert str(exc.value) == ("`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
+                              f"got {name}.")
+
+
+def test_a_missing_model_file_is_named(adult_files):
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, {"load": "models/model.skops"}))
+    assert str(exc.value) == (f"`model.load` must name an existing model file; got 'models/model.skops' "
+                              f"(looked for {adult_files / 'models' / 'model.skops'}).")
 
 
 @pytest.mark.parametrize("model, expected", [
-    ({"load": "model.onnx.txt"}, "`model.load` must name an existing model file"),
-    ({"train": {"estimator": "sklearn.linear_model.NoSuchModel"}}, "must name an estimator class with `fit`"),
-    ({"train": {"estimator": "nosuchpackage.Model"}}, "names module 'nosuchpackage', which cannot be imported"),
+    ({"train": {"estimator": "sklearn.linear_model.NoSuchModel"}},
+     "`model.train.estimator` must name an estimator class with `fit`; got 'sklearn.linear_model.NoSuchModel'."),
+    ({"train": {"estimator": "nosuchpackage.Model"}},
+     "`model.train.estimator` names module 'nosuchpackage', which cannot be imported"),
+    ({"train": {"estimator": "LogisticRegression"}},
+     "`model.train.estimator` must be an import path such as 'sklearn.ensemble.HistGradientBoostingClassifier'; "
+     "got 'LogisticRegression'."),
     ({"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"depth": 3}}},
-     "`model.train.params` must be parameters of sklearn.linear_model.LogisticRegression"),
+     "`model.train.params` must be parameters of sklearn.linear_model.LogisticRegression; "),
 ])
-def test_model_errors_name_the_field(adult_files, model, expected):
-    with pytest.raises(AuditError, match=expected.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
-        audit.run(config_from_dict(_raw(model), base_dir=str(adult_files)))
+def test_model_train_errors_name_the_field(adult_files, model, expected):
+    with pytest.raises(AuditError) as exc:
+        audit.run(_config(adult_files, model))
+    assert str(exc.value).startswith(expected)
 
 
-def test_unsupported_extension_is_refused(adult_files):
-    (adult_files / "model.h5").write_bytes(b"\x89HDF")
-    with pytest.raises(AuditError, match=r"must be a \.skops file .*got model\.h5"):
-        audit.run(config_from_dict(_raw({"load": "model.h5"}), base_dir=str(adult_files)))
+# --- predictions of a trained model ---------------------------------------------------------------------------
+
+
+def test_predictions_of_a_trained_gradient_boosting_pipeline(hgb):
+    _, ds, model = hgb
+    assert model.source == "trained" and model.type_name == "sklearn.ensemble.HistGradientBoostingClassifier"
+    assert isinstance(model.estimator[-1], HistGradientBoostingClassifier)
+    assert model.estimator[-1].random_state == 0 and model.params == {"max_iter": 30, "random_state": 0}
+    assert model.features == ds.features and not set(SENSITIVE) & set(model.features)
+    preds = predict(model, ds.test.frame)
+    assert preds.probabilistic
+    assert preds.score.shape == preds.label.shape == (ROWS,)
+    assert preds.score.dtype == np.float64 and preds.label.dtype == np.int8
+    assert ((preds.score >= 0) & (preds.score <= 1)).all()
+    np.testing.assert_array_equal(preds.label, (preds.score > 0.5).astype(np.int8))
+    assert 0 < preds.label.mean() < ds.y_test.mean() + 0.1  # both classes predicted
+    assert roc_auc_score(ds.y_test, preds.score) > 0.85
+    assert accuracy_score(ds.y_test, preds.label) > 0.8

@@ -11,7 +11,54 @@ __all__ = ["check_explainability"]
 
 def check_explainability(*, explanation: Explanation, sensitive: tuple[str, ...],
                          config: ExplainabilityConfig) -> list[Finding]:
-    """A sensitive attribute among the ``top_k`` most important features is a finding."""
+    """Sensitive attributes among the top features, large flip rates, importance that differs by group."""
+    return (_sensitive_rank(explanation, sensitive, config) + _flips(explanation, config)
+            + _gaps(explanation, config))
+
+
+def _flips(explanation: Explanation, config: ExplainabilityConfig) -> list[Finding]:
+    threshold = Threshold(metric="flip_rate", op="<=", value=config.max_flip_rate, severity=config.severity)
+    out = []
+    for f in explanation.flips:
+        worst = max(f.flip_rate, key=f.flip_rate.get)
+        bad = f.overall_flip_rate > config.max_flip_rate
+        out.append(Finding(
+            check="counterfactual_flip", category="explainability",
+            status=("fail" if config.severity == "block" else "warn") if bad else "pass", severity=config.severity,
+            value=f.overall_flip_rate, threshold=threshold, attribute=f.attribute,
+            message=f"Changing only {f.attribute} changes {fmt(100 * f.overall_flip_rate)}% of predictions "
+                    f"(mean score shift {fmt(f.overall_mean_shift)}; most for {f.attribute}={worst}: "
+                    f"{fmt(100 * f.flip_rate[worst])}%) over {f.rows} rows; threshold {fmt(config.max_flip_rate)}."
+                    + ("" if f.used_by_model else f" The model does not read {f.attribute}.")))
+    return out
+
+
+def _gaps(explanation: Explanation, config: ExplainabilityConfig) -> list[Finding]:
+    top = {i.feature for i in explanation.importances[: max(config.top_k, 5)]}
+    threshold = Threshold(metric="importance_ratio", op=">=", value=config.min_importance_ratio,
+                          severity=config.severity)
+    out = []
+    for g in explanation.gaps:
+        significant = g.ci_low is not None and g.ci_low > 0
+        if g.feature in top and significant and g.ratio < config.min_importance_ratio:
+            out.append(Finding(
+                check="importance_by_group", category="explainability",
+                status="fail" if config.severity == "block" else "warn", severity=config.severity, value=g.ratio,
+                ci_low=g.ci_low, ci_high=g.ci_high, threshold=threshold, attribute=g.attribute,
+                message=f"The model leans on {g.feature} differently by {g.attribute}: importance "
+                        f"{fmt(g.difference)} higher for {g.groups[0]} than for {g.groups[1]} (interval {fmt(g.ci_low)} "
+                        f"to {fmt(g.ci_high)}); ratio {fmt(g.ratio)} < {fmt(config.min_importance_ratio)}."))
+    if not out:
+        out.append(Finding(
+            check="importance_by_group", category="explainability", status="pass", severity=config.severity,
+            threshold=threshold,
+            message=f"No top feature's importance differs between groups by a ratio under "
+                    f"{fmt(config.min_importance_ratio)} with an interval excluding 0."))
+    return out
+
+
+def _sensitive_rank(explanation: Explanation, sensitive: tuple[str, ...],
+                    config: ExplainabilityConfig) -> list[Finding]:
     ranks = {imp.feature: i + 1 for i, imp in enumerate(explanation.importances)}
     threshold = Threshold(metric="sensitive_feature_rank", op=">=", value=float(config.top_k + 1),
                           severity=config.severity)
