@@ -129,6 +129,7 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
         "importance_gaps": [{"feature": g.feature, "attribute": g.attribute, "groups": list(g.groups),
                              "difference": g.difference, "ci_low": g.ci_low, "ci_high": g.ci_high, "ratio": g.ratio}
                             for g in explanation.gaps],
+        "points": explanation.points,
         "flip_test": [{"attribute": f.attribute, "used_by_model": f.used_by_model, "rows": f.rows,
                        "flip_rate": f.flip_rate, "mean_score_shift": f.mean_shift,
                        "overall_flip_rate": f.overall_flip_rate, "overall_mean_score_shift": f.overall_mean_shift}

@@ -85,6 +85,7 @@ class Explanation:
     flips: tuple[FlipResult, ...]
     seconds: float
     note: str
+    points: dict[str, dict[str, list]]
 
 
 def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarray:
@@ -135,6 +136,43 @@ def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int,
     if values.ndim == 3:
         values = values[:, :, positive_column]
     return values
+
+
+_CHART_FEATURES = 6
+_CHART_POINTS = 300
+
+
+def _chart_points(folded: np.ndarray, X: pd.DataFrame, labels: pd.DataFrame, top: list[str],
+                  features: tuple[str, ...], *, seed: int) -> dict[str, dict[str, list]]:
+    """Up to 300 seeded points per top feature for the summary and dependence charts.
+
+    ``shap`` is the row's SHAP value, ``value`` the feature's value (numbers
+    for numeric features, text otherwise), ``rank`` the value's quantile in
+    [0, 1] (colour of the summary chart), ``group`` the row's group of the
+    first sensitive attribute, ``jitter`` a fixed vertical offset in [-1, 1].
+    """
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.permutation(len(folded))[:_CHART_POINTS])
+    jitter = rng.uniform(-1, 1, len(keep))
+    group = labels.iloc[keep, 0].astype(str).tolist() if labels.shape[1] else [""] * len(keep)
+    out = {}
+    for feature in top:
+        column = X[feature].iloc[keep]
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        values = column.to_numpy(dtype=float) if numeric else column.astype(str).to_numpy()
+        ranks = (pd.Series(values).rank(pct=True).fillna(0.5).to_numpy() if numeric
+                 else pd.Series(values).map(pd.Series(values).value_counts(normalize=True)).fillna(0.5).to_numpy())
+        shap_values = folded[keep, features.index(feature)]
+        finite = values[~np.isnan(values)] if numeric else np.zeros(1)
+        out[feature] = {"numeric": bool(numeric),
+                        "shap_min": float(shap_values.min()), "shap_max": float(shap_values.max()),
+                        "value_min": float(finite.min()) if numeric and len(finite) else None,
+                        "value_max": float(finite.max()) if numeric and len(finite) else None,
+                        "groups": sorted(set(group)),
+                        "shap": [float(v) for v in shap_values],
+                        "value": [None if numeric and np.isnan(v) else (float(v) if numeric else str(v)) for v in values],
+                        "rank": [float(r) for r in ranks], "group": group, "jitter": [float(j) for j in jitter]}
+    return out
 
 
 def stratified_rows(leaf: np.ndarray, size: int, *, seed: int) -> np.ndarray:
@@ -341,10 +379,11 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
     measure = "mean |SHAP| (log-odds)" if kind == "tree" else ("mean |SHAP| (probability)" if kind == "permutation"
                                                                else "mean |SHAP|")
     order = np.argsort(-mean, kind="stable")
+    points = _chart_points(folded, X, labels, [features[j] for j in order[:_CHART_FEATURES]], features, seed=seed)
     importances = tuple(FeatureImportance(feature=features[j], value=float(mean[j]), ci_low=intervals[j][0],
                                           ci_high=intervals[j][1]) for j in order)
     return Explanation(method=kind, measure=measure, sample_size=explained, requested_rows=len(X),
                        importances=importances, by_group=by_group, group_sizes=sizes, gaps=gaps, flips=flips,
                        seconds=time.perf_counter() - start,
                        note=f"SHAP {explainer} on {explained} rows{budget}, a seeded sample stratified so that every "
-                            f"combination of sensitive groups is represented.")
+                            f"combination of sensitive groups is represented.", points=points)
