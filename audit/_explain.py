@@ -11,6 +11,7 @@ sensitive attribute.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -128,7 +129,10 @@ def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int,
     import shap
 
     if kind == "tree":
-        values = shap.TreeExplainer(final).shap_values(Xt, check_additivity=False)
+        with warnings.catch_warnings():
+            # SHAP announces a change of its LightGBM output format; the handling below covers both formats.
+            warnings.filterwarnings("ignore", message="LightGBM binary classifier with TreeExplainer")
+            values = shap.TreeExplainer(final).shap_values(Xt, check_additivity=False)
     else:
         background = Xt[np.random.default_rng(seed).choice(len(Xt), size=min(len(Xt), 200), replace=False)]
         values = shap.LinearExplainer(final, shap.maskers.Independent(background)).shap_values(Xt)

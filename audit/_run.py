@@ -261,7 +261,7 @@ def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features
             raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
                              f"Sensitive: {', '.join(cfg.data.sensitive)}.")
         tests.append(representation_test(attribute=attribute, counts=dict(zip(gm.groups, gm.n)), reference=shares))
-    proxies = proxy_associations(sample.frame, features=features, groups=groups) if chk.proxies else ()
+    proxies = proxy_associations(sample.frame, features=features, groups=groups, seed=cfg.seed) if chk.proxies else ()
     joint = proxy_models(sample.frame, features=features, groups=groups, seed=cfg.seed) if chk.proxies else ()
     return DataBias(
         representation_tests=tuple(tests),

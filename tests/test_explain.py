@@ -157,3 +157,19 @@ def test_importance_gaps_come_with_paired_intervals(adult_model):
     assert rel.difference == pytest.approx(expected, rel=1e-9)
     assert rel.ci_low <= rel.difference <= rel.ci_high
     assert 0 < rel.ratio <= 1
+
+
+def test_lightgbm_inside_the_pipeline_gets_tree_shap_that_adds_up(tmp_path):
+    dataset, model, groups = _train_on(tmp_path, FEATURES, estimator="lightgbm.LGBMClassifier",
+                                       params={"n_estimators": 60, "verbose": -1})
+    ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=500, seed=0,
+                 replicates=20, level=0.95, flip_test_rows=0)
+    assert ex.method == "tree" and {i.feature for i in ex.importances} == set(FEATURES)
+    pre, final = _split(model)
+    X = _categoricals_as_text(dataset.test.frame.head(300), model.features)
+    Xt = np.asarray(pre.transform(X), dtype=float)
+    values = _shap_values(final, Xt, "tree", 1, seed=0)
+    import shap
+
+    base = np.ravel(shap.TreeExplainer(final).expected_value)[-1]
+    np.testing.assert_allclose(values.sum(axis=1) + base, final.predict(Xt, raw_score=True), rtol=0, atol=1e-6)
