@@ -41,9 +41,11 @@ class Estimate:
 class RestComparison:
     """A group's metric minus the same metric on all other rows, with its significance.
 
-    ``p_value`` is two-sided, from the bootstrap standard error; ``p_adjusted``
-    is Benjamini-Hochberg adjusted across every group of every grouping for
-    this metric; ``significant`` is ``p_adjusted <= 1 - level``.
+    ``p_value`` is two-sided, from the bootstrap standard error (a Wald test);
+    ``p_adjusted`` is Benjamini-Hochberg adjusted across every group of every
+    grouping for this metric; ``significant`` is ``p_adjusted <= 1 - level``.
+    Both are None for a group too small to test (rows, or the metric's support,
+    under ``min_group_size``).
     """
 
     difference: float | None
