@@ -182,6 +182,8 @@ class BootstrapConfig(_Strict):
 
 
 class ReportConfig(_Strict):
+    #: A Jinja2 file that extends "model_card.html.j2" and overrides its blocks (relative to the config).
+    template: str | None = None
     title: str | None = None
     description: str | None = None
     version: str | None = None

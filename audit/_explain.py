@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ._evaluate import interval
 from ._groups import GroupIndex
@@ -356,8 +357,10 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
         values = _shap_values(final, Xt, kind, model.positive_column, seed)
         explainer = "TreeExplainer" if kind == "tree" else "LinearExplainer"
     else:
-        values = _agnostic_values(final, Xt, model.positive_column, seed=seed, deadline=start + max_seconds,
-                                  progress=progress or (lambda done, total: None))
+        # Many small predictions: OpenMP thread start-up and spinning would cost more than they save.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            values = _agnostic_values(final, Xt, model.positive_column, seed=seed, deadline=start + max_seconds,
+                                      progress=progress or (lambda done, total: None))
         explainer = "PermutationExplainer (model-agnostic)"
     explained = len(values)
     rows = rows[:explained]
@@ -377,8 +380,9 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
         sizes[attr] = {g: int((text == g).sum()) for g in pd.unique(text)}
     gaps = _importance_gaps(per_row, labels, features, min_rows=min_group_size, replicates=replicates, level=level,
                             seed=seed)
-    flips = (flip_test(model, frame, groups.labels, attributes=groups.attributes, bins=bins or {},
-                       max_rows=flip_test_rows, seed=seed) if flip_test_rows else ())
+    with threadpool_limits(limits=1, user_api="openmp"):
+        flips = (flip_test(model, frame, groups.labels, attributes=groups.attributes, bins=bins or {},
+                           max_rows=flip_test_rows, seed=seed) if flip_test_rows else ())
     budget = "" if explained == len(X) else f" (the {max_seconds:g} s budget stopped it after {explained} of {len(X)})"
     measure = "mean |SHAP| (log-odds)" if kind == "tree" else ("mean |SHAP| (probability)" if kind == "permutation"
                                                                else "mean |SHAP|")

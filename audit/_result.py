@@ -41,11 +41,14 @@ class AuditResult:
         The trained model as ``.skops`` bytes, when the audit trained it.
     model : object
         The fitted model (for further analysis in Python); not serialised.
+    template : str or None
+        A user's model card template (``report.template``), used by the HTML writers.
     """
 
     document: dict[str, Any]
     model_bytes: bytes | None = None
     model: Any = field(default=None, repr=False, compare=False)
+    template: str | None = None
 
     @property
     def gate(self) -> str:
@@ -66,8 +69,8 @@ class AuditResult:
         return atomic_write_text(Path(path), dumps(self.document))
 
     def to_html(self, path: str | Path, *, template: str | Path | None = None) -> Path:
-        """Write the HTML model card atomically."""
-        return atomic_write_text(Path(path), render_html(self.document, template=template))
+        """Write the HTML model card atomically (with ``template``, else the config's, else ours)."""
+        return atomic_write_text(Path(path), render_html(self.document, template=template or self.template))
 
     def to_markdown(self, path: str | Path) -> Path:
         """Write ``summary.md`` atomically."""
@@ -89,7 +92,7 @@ class AuditResult:
             if fmt == "json":
                 rendered[fmt] = dumps(self.document)
             elif fmt == "html":
-                rendered[fmt] = render_html(self.document)
+                rendered[fmt] = render_html(self.document, template=self.template)
             elif fmt == "md":
                 rendered[fmt] = render_markdown(self.document)
             elif fmt == "junit":
@@ -104,4 +107,4 @@ class AuditResult:
         return written
 
     def _repr_html_(self) -> str:
-        return render_html(self.document)
+        return render_html(self.document, template=self.template)

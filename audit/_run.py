@@ -247,7 +247,13 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict)
-    return AuditResult(document=document, model_bytes=model_bytes, model=model)
+    template = None
+    if cfg.report.template is not None:
+        template = str(cfg.resolve(cfg.report.template))
+        if not Path(template).is_file():
+            raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
+                             f"(looked for {template}).")
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=template)
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],

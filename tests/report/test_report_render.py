@@ -394,3 +394,19 @@ def test_repr_html_is_the_card(hostile, tmp_path):
     html = hostile._repr_html_()
     assert html == render_html(hostile.document)
     assert hostile.to_html(tmp_path / "card.html").read_text(encoding="utf-8") == html
+
+
+def test_a_user_template_extends_ours(hostile_dir, tmp_path):
+    (hostile_dir / "brand.html.j2").write_text(
+        '{% extends "model_card.html.j2" %}{% block footer %}<footer>ACME model risk: {{ doc.gate }}</footer>'
+        '{% endblock %}')
+    raw = _hostile_raw()
+    raw["report"] = {"template": "brand.html.j2", "title": "Branded"}
+    result = audit.run(audit.config_from_dict(raw, source="audit.yaml", base_dir=str(hostile_dir)))
+    html = result.write(tmp_path, formats=("html",))["html"].read_text()
+    assert f"<footer>ACME model risk: {result.gate}</footer>" in html
+    assert 'id="fairness"' in html and "Model card: Branded" in html  # the rest of ours is kept
+    assert SCRIPT not in html  # escaping holds in the user's template too
+    raw["report"]["template"] = "missing.html.j2"
+    with pytest.raises(audit.AuditError, match="`report.template` must name an existing Jinja2 file"):
+        audit.run(audit.config_from_dict(raw, source="audit.yaml", base_dir=str(hostile_dir)))
