@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._data import category_text, is_numeric_feature
 from ._groups import GroupIndex
+from ._stats import leaf_indicator
 
 __all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest",
            "representation_test", "Missingness", "missingness", "ProxyModel", "proxy_models", "DistributionGap",
@@ -33,6 +35,17 @@ class ProxyAssociation:
     chance: float
 
 
+def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both label arrays as dense integer codes."""
+    return tuple(np.unique(x, return_inverse=True)[1].reshape(-1) for x in (a, b))  # type: ignore[return-value]
+
+
+def _contingency(ia: np.ndarray, ib: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Counts of each (code of a, code of b) pair."""
+    r, c = shape or (int(ia.max()) + 1, int(ib.max()) + 1)
+    return np.bincount(ia * c + ib, minlength=r * c).reshape(r, c).astype(float)
+
+
 def binned_balanced_accuracy(a: np.ndarray, b: np.ndarray, *, folds: int = 3, seed: int = 0) -> float:
     """Cross-validated balanced accuracy of predicting ``b`` from the bins of ``a`` alone.
 
@@ -49,9 +62,7 @@ def binned_balanced_accuracy(a: np.ndarray, b: np.ndarray, *, folds: int = 3, se
     >>> binned_balanced_accuracy(np.array(["x"] * 60), b)
     0.5
     """
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    ia, ib = ia.reshape(-1), ib.reshape(-1)
+    ia, ib = _codes(a, b)
     r, c = ia.max() + 1, ib.max() + 1
     if c < 2:
         return 1.0
@@ -59,7 +70,7 @@ def binned_balanced_accuracy(a: np.ndarray, b: np.ndarray, *, folds: int = 3, se
     scores = []
     for k in range(folds):
         train, test = fold != k, fold == k
-        table = np.bincount(ia[train] * c + ib[train], minlength=r * c).reshape(r, c).astype(float)
+        table = _contingency(ia[train], ib[train], shape=(r, c))
         share = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
         predicted = np.argmax(share, axis=1)
         hits = predicted[ia[test]] == ib[test]
@@ -78,13 +89,10 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
     >>> cramers_v(np.array(["x", "y", "x", "y"]), np.array([0, 0, 1, 1]))
     0.0
     """
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    ia, ib = ia.reshape(-1), ib.reshape(-1)
-    r, c = ia.max() + 1, ib.max() + 1
+    table = _contingency(*_codes(a, b))
+    r, c = table.shape
     if min(r, c) < 2:
         return 0.0
-    table = np.bincount(ia * c + ib, minlength=r * c).reshape(r, c).astype(float)
     n = table.sum()
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
     chi2 = ((table - expected) ** 2 / expected).sum()
@@ -92,11 +100,10 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _as_labels(column: pd.Series) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column) \
-            and column.nunique() > _NUMERIC_BINS:
+    if is_numeric_feature(column) and column.nunique() > _NUMERIC_BINS:
         bins = pd.qcut(column, _NUMERIC_BINS, labels=False, duplicates="drop")
         return bins.astype("float").fillna(-1).to_numpy()
-    text = column.astype(object).where(column.notna(), "<missing>").map(str)
+    text = category_text(column)
     top = text.value_counts().index[:_MAX_CATEGORIES]
     return text.where(text.isin(top), "<other>").to_numpy(dtype=str)
 
@@ -187,8 +194,7 @@ def missingness(missing_by_leaf: np.ndarray, rows_by_leaf: np.ndarray, *, featur
     for grouping in groups.groupings:
         if len(grouping.attributes) != 1:
             continue
-        indicator = np.zeros((len(grouping.leaf_group), len(grouping.groups)))
-        indicator[np.arange(len(grouping.leaf_group)), grouping.leaf_group] = 1
+        indicator = leaf_indicator(grouping.leaf_group, len(grouping.groups))
         rows = rows_by_leaf @ indicator
         missing = missing_by_leaf.T @ indicator  # (features, groups)
         eligible = rows >= min_group_size
@@ -214,11 +220,8 @@ def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     >>> round(mutual_information(np.array([0, 0, 1, 1]), np.array(["a", "a", "b", "b"])), 4)
     0.6931
     """
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    ia, ib = ia.reshape(-1), ib.reshape(-1)
-    r, c = ia.max() + 1, ib.max() + 1
-    joint = np.bincount(ia * c + ib, minlength=r * c).reshape(r, c) / len(ia)
+    ia, ib = _codes(a, b)
+    joint = _contingency(ia, ib) / len(ia)
     outer = joint.sum(axis=1, keepdims=True) @ joint.sum(axis=0, keepdims=True)
     nz = joint > 0
     return float(np.sum(joint[nz] * np.log(joint[nz] / outer[nz])))
@@ -294,12 +297,12 @@ def distribution_gaps(frame: pd.DataFrame, *, features: tuple[str, ...], groups:
                 inside = labels == group
                 if (~inside).sum() < min_group_size:
                     continue
-                if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                if is_numeric_feature(column):
                     a, b = column[inside].dropna().to_numpy(float), column[~inside].dropna().to_numpy(float)
                     pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 and len(b) > 1 else 0.0
                     value, measure = (float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0), "smd"
                 else:
-                    text = column.astype(object).where(column.notna(), "<missing>").map(str)
+                    text = category_text(column)
                     p = text[inside].value_counts(normalize=True)
                     q = text[~inside].value_counts(normalize=True)
                     value, measure = float(0.5 * p.sub(q, fill_value=0).abs().sum()), "tvd"

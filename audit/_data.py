@@ -14,11 +14,21 @@ import pandas as pd
 from ._config import AuditConfig
 from ._errors import AuditError
 
-__all__ = ["Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+__all__ = ["is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".txt", ".tsv", ".csv.bz2", ".csv.xz", ".csv.zst")
+
+
+def is_numeric_feature(column: pd.Series) -> bool:
+    """Numbers, not booleans: the columns that are binned by value rather than treated as categories."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def category_text(column: pd.Series) -> pd.Series:
+    """Values as text, with absent values as the category ``"<missing>"``."""
+    return column.astype(object).where(column.notna(), "<missing>").map(str)
 
 
 def sha256_file(path: Path) -> str:

@@ -8,15 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ._data import category_text, is_numeric_feature
 from ._evaluate import benjamini_hochberg
 
 __all__ = ["population_stability_index", "FeatureDrift", "Drift", "measure_drift"]
 
 _EPSILON = 1e-4  # share given to an empty bin, so that PSI stays finite
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def population_stability_index(reference: np.ndarray, current: np.ndarray) -> float:
@@ -41,15 +38,14 @@ def _binned_counts(reference: pd.Series, current: pd.Series, bins: int) -> tuple
 
     Missing values are a bin of their own.
     """
-    if _is_numeric(reference) and reference.nunique() > bins:
+    if is_numeric_feature(reference) and reference.nunique() > bins:
         edges = np.unique(np.nanquantile(reference.to_numpy(dtype=float), np.linspace(0, 1, bins + 1)[1:-1]))
         def codes(s: pd.Series) -> np.ndarray:
             v = s.to_numpy(dtype=float, na_value=np.nan)
             return np.where(np.isnan(v), len(edges) + 1, np.searchsorted(edges, v, side="right"))
         size = len(edges) + 2
         return (np.bincount(codes(reference), minlength=size), np.bincount(codes(current), minlength=size))
-    ref = reference.astype(object).where(reference.notna(), "<missing>").map(str)
-    cur = current.astype(object).where(current.notna(), "<missing>").map(str)
+    ref, cur = category_text(reference), category_text(current)
     levels = sorted(set(ref) | set(cur))
     return (ref.value_counts().reindex(levels, fill_value=0).to_numpy(),
             cur.value_counts().reindex(levels, fill_value=0).to_numpy())
@@ -81,7 +77,7 @@ class Drift:
 def _one(name: str, reference: pd.Series, current: pd.Series, bins: int) -> tuple[str, float, str, float, float]:
     r_counts, c_counts = _binned_counts(reference, current, bins)
     psi = population_stability_index(r_counts, c_counts)
-    if _is_numeric(reference):
+    if is_numeric_feature(reference):
         result = sps.ks_2samp(reference.dropna().to_numpy(dtype=float), current.dropna().to_numpy(dtype=float))
         return "numeric", psi, "ks", float(result.statistic), float(result.pvalue)
     keep = (r_counts + c_counts) > 0

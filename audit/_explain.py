@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ._data import is_numeric_feature
 from ._evaluate import interval
 from ._groups import GroupIndex
 from ._model import FittedModel, _categoricals_as_text
@@ -163,7 +164,7 @@ def _chart_points(folded: np.ndarray, X: pd.DataFrame, labels: pd.DataFrame, top
     out = {}
     for feature in top:
         column = X[feature].iloc[keep]
-        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        numeric = is_numeric_feature(column)
         values = column.to_numpy(dtype=float) if numeric else column.astype(str).to_numpy()
         ranks = (pd.Series(values).rank(pct=True).fillna(0.5).to_numpy() if numeric
                  else pd.Series(values).map(pd.Series(values).value_counts(normalize=True)).fillna(0.5).to_numpy())

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import AuditConfig
-from ._data import Dataset, sha256_file
+from ._data import Dataset, is_numeric_feature, sha256_file
 from ._errors import AuditError
 
 __all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor", "to_skops_bytes"]
@@ -69,8 +69,7 @@ def build_preprocessor(frame: pd.DataFrame, features: tuple[str, ...]) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [c for c in features if is_numeric_feature(frame[c])]
     categorical = [c for c in features if c not in numeric]
     parts = []
     if numeric:
@@ -89,7 +88,7 @@ def _categoricals_as_text(frame: pd.DataFrame, features: tuple[str, ...]) -> pd.
     out = frame.loc[:, list(features)].copy()
     for column in features:
         col = out[column]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        if not is_numeric_feature(col):
             out[column] = col.astype(object).where(col.notna(), np.nan).map(
                 lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import platform
 import time
@@ -152,7 +151,6 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
             parts = [merge(parts)]
     cells = relabel(replace(merge(parts), n_leaves=coder.n_leaves), coder.leaf_order())
     del parts, frame, y, leaf, labels, preds
-    gc.collect()  # batch frames sit in reference cycles; free them before the statistics need memory
     sample = sampler.result()
     groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
     missing_by_leaf = np.zeros((coder.n_leaves, len(model.features) + 1))

@@ -42,14 +42,11 @@ class SampleBuilder:
         self.size = size
         self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A3]))
         self._parts: list[tuple] = []
-        self._seen = 0
 
     def add(self, frame: pd.DataFrame, y: np.ndarray, leaf: np.ndarray, labels: pd.DataFrame,
             score: np.ndarray) -> None:
         keys = self._rng.random(len(frame))
-        order = np.arange(self._seen, self._seen + len(frame))
-        self._seen += len(frame)
-        self._parts.append((keys, order, frame.reset_index(drop=True), np.asarray(y), np.asarray(leaf),
+        self._parts.append((keys, frame.reset_index(drop=True), np.asarray(y), np.asarray(leaf),
                             labels.reset_index(drop=True), np.asarray(score)))
         self._compact()
 
@@ -70,5 +67,5 @@ class SampleBuilder:
     def result(self) -> RowSample:
         """The sample, rows in the order they arrived."""
         self._compact()
-        _, _, frame, y, leaf, labels, score = self._parts[0]
+        _, frame, y, leaf, labels, score = self._parts[0]
         return RowSample(frame=frame, y=y, leaf=leaf, labels=labels, score=score)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 
 __all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "PoissonReplicates", "LeafSums", "leaf_sums",
-           "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
+           "leaf_indicator", "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
 #: Additive per-group sums the metric registry reads (``auc_num`` is per group, not additive).
 SUM_NAMES = ("n", "pos", "neg", "tp", "fp", "fn", "tn", "log_loss_sum", "brier_sum", "auc_num")
@@ -316,6 +316,13 @@ def by_rank(cells: CellStats, values: np.ndarray) -> np.ndarray:
     return np.asarray(onehot.T.dot(values.T).T)
 
 
+def leaf_indicator(leaf_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """``(leaves, groups)`` 0/1 matrix: per-leaf sums times it give per-group sums."""
+    indicator = np.zeros((len(leaf_group), n_groups))
+    indicator[np.arange(len(leaf_group)), leaf_group] = 1.0
+    return indicator
+
+
 def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, leaf_group: np.ndarray,
                n_groups: int) -> dict[str, np.ndarray]:
     """Per-group sums, shape ``(replicates, n_groups)``; ``leaf_group[leaf]`` is each leaf's group.
@@ -323,8 +330,7 @@ def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, lea
     ``auc_num`` is the Mann-Whitney count of (positive, negative) pairs of the
     group ordered right, ties counting one half: ``roc_auc = auc_num / (pos * neg)``.
     """
-    indicator = np.zeros((cells.n_leaves, n_groups))
-    indicator[np.arange(cells.n_leaves), leaf_group] = 1.0
+    indicator = leaf_indicator(leaf_group, n_groups)
     out = {name: per_leaf.sums[name] @ indicator for name in _ADDITIVE}
     if n_groups == 1:
         out["auc_num"] = per_leaf.auc_total[:, None]  # one group: its pairs are all pairs
@@ -338,8 +344,7 @@ def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, lea
 def rest_sums(groups: dict[str, np.ndarray], per_leaf: LeafSums, *, leaf_group: np.ndarray,
               n_groups: int) -> dict[str, np.ndarray]:
     """Sums of the complement of each group (all other rows), from the group and overall sums."""
-    indicator = np.zeros((len(leaf_group), n_groups))
-    indicator[np.arange(len(leaf_group)), leaf_group] = 1.0
+    indicator = leaf_indicator(leaf_group, n_groups)
     out = {name: per_leaf.sums[name].sum(axis=1, keepdims=True) - groups[name] for name in _ADDITIVE}
     # Pairs with neither member in g: all pairs, less those with the positive or the negative in g,
     # plus those with both in g (subtracted twice).
