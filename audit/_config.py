@@ -7,6 +7,7 @@ one format: "`data.target` must be a string; got 3 (in audit.yaml)".
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -196,6 +197,51 @@ class ReportConfig(_Strict):
     recommendations: str | None = None
 
 
+#: Check names a gate policy may name (``gate.severity`` keys, ``gate.exceptions[].check``).
+GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", "four_fifths_rule", "base_rate",
+               "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
+               "feature_drift", "prediction_drift", "counterfactual_flip", "importance_by_group",
+               "sensitive_feature_importance", "baseline_regression")
+
+
+def _gate_check(name: str) -> str:
+    if name not in GATE_CHECKS:
+        raise ValueError(f"must name a check; got {name!r}. Known: {', '.join(GATE_CHECKS)}")
+    return name
+
+
+class GateException(_Strict):
+    """An accepted, time-limited exception: matching findings do not fail the gate until ``expires``."""
+
+    check: str
+    attribute: str | None = None
+    group: str | None = None
+    reason: str = Field(min_length=1)
+    expires: date
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, value: str) -> str:
+        return _gate_check(value)
+
+
+class GateConfig(_Strict):
+    """Gate policy: what fails the gate, per-check severity, exceptions (see audit/_policy.py)."""
+
+    fail_on: Literal["any_fail", "significant_regression", "any_fail_or_regression"] = "any_fail"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    min_change: float = Field(default=0.0, ge=0)
+    severity: dict[str, Severity] = Field(default_factory=dict)
+    exceptions: list[GateException] = Field(default_factory=list)
+
+    @field_validator("severity")
+    @classmethod
+    def _known_checks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            _gate_check(name)
+        return value
+
+
 class AuditConfig(_Strict):
     """The whole audit, as read from ``audit.yaml``.
 
@@ -219,6 +265,7 @@ class AuditConfig(_Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:

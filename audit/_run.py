@@ -26,6 +26,7 @@ from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
+from ._policy import apply_policy, load_findings
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
@@ -70,7 +71,8 @@ def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Fin
 
 
 def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
-        progress: Callable[[str], None] | None = None) -> AuditResult:
+        progress: Callable[[str], None] | None = None,
+        baseline: dict[str, Any] | str | Path | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
 
     Parameters
@@ -81,6 +83,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         Overrides ``seed`` of the config.
     progress : callable, optional
         Called with a short text at the start of each step.
+    baseline : dict or path, optional
+        Findings document (or its ``findings.json``) of an earlier audit: adds the ``comparison`` key
+        and lets the ``gate`` policy judge regressions (see :mod:`audit._policy`).
 
     Returns
     -------
@@ -99,6 +104,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     ('pass', 0)
     """
     started = time.perf_counter()
+    baseline_source = "baseline" if baseline is None or isinstance(baseline, dict) else Path(baseline).name
+    if baseline is not None and not isinstance(baseline, dict):
+        baseline = load_findings(baseline)  # read first: a bad baseline fails before the long run
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     cfg = _as_config(config)
     if seed is not None:
@@ -245,6 +253,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict)
+    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
     template = None
     if cfg.report.template is not None:
         template = str(cfg.resolve(cfg.report.template))

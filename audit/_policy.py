@@ -1,0 +1,188 @@
+"""Gate policy: per-check severity, comparison with a baseline, exceptions with an expiry, the verdict.
+
+Applied to a finished findings document (plain data in, plain data out), after the checks ran.
+
+- ``gate.severity`` sets the severity of every finding of a check. Lowering it to ``warn`` turns a
+  ``fail`` into ``warn``; raising it to ``block`` turns a ``warn`` into ``fail`` only where the finding
+  has a threshold that the value clearly misses (a "too close to call" warning stays a warning, and
+  so do advisory warnings without a threshold).
+- With a baseline, the ``comparison`` key is added (see :mod:`audit._compare`) and every significant
+  regression becomes a ``baseline_regression`` finding: blocking when ``fail_on`` counts regressions,
+  a warning otherwise. ``min_change`` ignores significant changes smaller than it.
+- An active exception (``expires`` today or later) keeps the matching findings' status, marks them with
+  ``"exception": {"reason", "expires", "index"}``, and they no longer fail the gate. An expired
+  exception adds a blocking ``exception_expired`` finding that names it, so the gate fails until the
+  exception is renewed or removed.
+- ``fail_on``: ``any_fail`` (a blocking finding failed or erred), ``significant_regression`` (only
+  significant regressions against the baseline, expired exceptions and crashed blocking checks fail
+  the gate; without a baseline the policy falls back to ``any_fail`` and says so), or
+  ``any_fail_or_regression`` (both).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ._compare import Comparison, compare
+from ._config import GateConfig
+from ._errors import AuditError
+from ._findings import Finding, Threshold, fmt, judge
+
+__all__ = ["apply_policy", "load_findings"]
+
+_STATUSES = ("pass", "fail", "warn", "insufficient_data", "error")
+
+
+def load_findings(path: str | Path) -> dict[str, Any]:
+    """Read a ``findings.json``; a clear :class:`AuditError` when it is missing or not one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AuditError(f"Cannot read findings {path}: {exc.strerror}. Pass the findings.json of an earlier "
+                         "`audit run`.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditError(f"{path} is not JSON ({exc}); pass the findings.json of an earlier `audit run`.") from None
+    if not isinstance(doc, dict) or "metrics" not in doc or "findings" not in doc or "audit" not in doc:
+        raise AuditError(f"{path} is not a findings document (no audit, metrics and findings keys); pass the "
+                         "findings.json of an earlier `audit run`.")
+    return doc
+
+
+def _override(f: dict[str, Any], severity: str) -> dict[str, Any]:
+    if f["severity"] == severity:
+        return f
+    f = {**f, "severity": severity}
+    t = f.get("threshold")
+    if t is not None:
+        f["threshold"] = {**t, "severity": severity}
+    if severity == "warn" and f["status"] == "fail":
+        f["status"] = "warn"
+    elif severity == "block" and f["status"] == "warn" and t is not None and f.get("value") is not None:
+        f["status"] = judge(f["value"], f.get("ci_low"), f.get("ci_high"),
+                            Threshold(metric=t["metric"], op=t["op"], value=t["value"], severity="block"))
+    f["message"] = f"{f['message']} Severity set to {severity} by gate.severity."
+    return f
+
+
+def _regression_findings(comparison: Comparison, *, blocking: bool, min_change: float) -> list[dict[str, Any]]:
+    out = []
+    when = comparison.baseline["created"]
+    for c in comparison.regressions:
+        if abs(c.change or 0.0) < min_change:
+            continue
+        what = "gap" if c.kind == "fairness" else "metric"
+        out.append(Finding(
+            check="baseline_regression", category="comparison", status="fail" if blocking else "warn",
+            severity="block" if blocking else "warn", value=c.change, attribute=c.attribute, group=c.group,
+            message=f"{c.subject}: {what} {c.metric} went from {fmt(c.old)} to {fmt(c.new)} ({c.change:+.4g}, "
+                    f"{c.direction} is better), a significant regression against the baseline of {when} "
+                    f"(adjusted p {fmt(c.p_adjusted)} < alpha {fmt(comparison.alpha)}).").to_dict())
+    return out
+
+
+def _matches(f: dict[str, Any], exc: Any) -> bool:
+    return (f["check"] == exc.check and (exc.attribute is None or f.get("attribute") == exc.attribute)
+            and (exc.group is None or f.get("group") == exc.group))
+
+
+def _describe(i: int, exc: Any) -> str:
+    scope = "".join(f", {k} {v!r}" for k, v in (("attribute", exc.attribute), ("group", exc.group)) if v is not None)
+    return f"gate.exceptions[{i}] (check {exc.check!r}{scope})"
+
+
+def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict[str, Any] | None = None,
+                 today: date | None = None, baseline_source: str = "baseline") -> dict[str, Any]:
+    """The document with the gate policy applied: severities, comparison, exceptions, verdict.
+
+    A document with the default policy and no baseline is returned unchanged (no ``policy`` key).
+
+    Parameters
+    ----------
+    document : dict
+        A findings document as :func:`audit._document.build_document` makes it.
+    policy : GateConfig
+        The config's ``gate`` section.
+    baseline : dict, optional
+        The findings document of an earlier audit to compare with.
+    today : date, optional
+        The date exceptions expire against (default: today in UTC).
+    baseline_source : str
+        The baseline's file name, for messages.
+
+    Examples
+    --------
+    >>> doc = json.load(open("tests/golden/findings_small.json"))
+    >>> apply_policy(doc, policy=GateConfig()) is doc
+    True
+    >>> out = apply_policy(doc, policy=GateConfig(fail_on="significant_regression"), baseline=doc)
+    >>> out["gate"], out["comparison"]["summary"]["significant_regressions"], out["policy"]["effective"]
+    ('pass', 0, 'significant_regression')
+    """
+    if baseline is None and policy == GateConfig():
+        return document
+    today = today or datetime.now(timezone.utc).date()
+    doc = copy.deepcopy(document)
+    findings = [_override(f, policy.severity[f["check"]]) if f["check"] in policy.severity else f
+                for f in doc["findings"]]
+
+    effective = policy.fail_on
+    note = None
+    comparison = None
+    if baseline is not None:
+        doc["findings"] = findings  # flips are judged on the statuses after severity overrides
+        comparison = compare(baseline, doc, alpha=policy.alpha, old_source=baseline_source)
+        counted = policy.fail_on != "any_fail"
+        findings += [_override(f, policy.severity["baseline_regression"])
+                     if "baseline_regression" in policy.severity else f
+                     for f in _regression_findings(comparison, blocking=counted, min_change=policy.min_change)]
+    elif policy.fail_on != "any_fail":
+        effective = "any_fail"
+        note = (f"gate.fail_on is {policy.fail_on} but no baseline was given (`audit run --baseline "
+                "FINDINGS.json`): the gate falls back to any_fail.")
+
+    exceptions = []
+    for i, exc in enumerate(policy.exceptions):
+        expired = exc.expires < today
+        matched = 0
+        if not expired:
+            for j, f in enumerate(findings):
+                if f["status"] in ("fail", "warn", "error") and "exception" not in f and _matches(f, exc):
+                    findings[j] = {**f, "exception": {"index": i, "reason": exc.reason,
+                                                      "expires": exc.expires.isoformat()}}
+                    matched += 1
+        else:
+            findings.append(Finding(
+                check="exception_expired", category="policy", status="fail", severity="block",
+                message=f"{_describe(i, exc)} expired on {exc.expires.isoformat()} (reason: {exc.reason}). "
+                        "Renew it with a new expiry date and reason, or remove it and fix what it covered.",
+            ).to_dict())
+        exceptions.append({"index": i, "check": exc.check, "attribute": exc.attribute, "group": exc.group,
+                           "reason": exc.reason, "expires": exc.expires.isoformat(),
+                           "status": "expired" if expired else "active", "matched": matched})
+
+    def gating(f: dict[str, Any]) -> bool:
+        if f["severity"] != "block" or f["status"] not in ("fail", "error") or "exception" in f:
+            return False
+        if effective == "significant_regression":
+            return f["check"] in ("baseline_regression", "exception_expired") or f["status"] == "error"
+        return True
+
+    blocking = [f for f in findings if gating(f)]
+    doc.pop("findings"), doc.pop("summary"), doc.pop("gate")
+    if comparison is not None:
+        doc["comparison"] = comparison.to_dict()
+    doc["policy"] = {
+        "fail_on": policy.fail_on, "effective": effective, "alpha": policy.alpha, "min_change": policy.min_change,
+        "severity": dict(policy.severity), "exceptions": exceptions, "note": note,
+        "baseline": None if baseline is None else baseline_source,
+        "gating_findings": len(blocking),
+    }
+    doc["findings"] = findings
+    doc["summary"] = {s: sum(f["status"] == s for f in findings) for s in _STATUSES}
+    doc["gate"] = "fail" if blocking else "pass"
+    return doc
