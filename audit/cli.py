@@ -1,4 +1,4 @@
-"""Command line: ``audit run``, ``audit validate``.
+"""Command line: ``audit run``, ``audit validate``, ``audit compare``, ``audit init``.
 
 Exit codes: 0 every blocking check passed; 1 a blocking check failed (the
 report is still written); 2 bad input (config, data, model); 3 internal error.
@@ -13,10 +13,14 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ._compare import compare
 from ._config import load_config
 from ._data import load_dataset
-from ._errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AuditError
+from ._errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._groups import build_groups
+from ._history import record_run
+from ._init import write_config
+from ._policy import load_findings
 from ._result import FORMATS, report_folder_name
 from ._run import run
 
@@ -45,9 +49,42 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"comma-separated outputs among {','.join(FORMATS)} (default: all)")
     p_run.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p_run.add_argument("--baseline", type=Path, default=None,
+                       help="findings.json of an earlier audit: adds 'changes since last audit' and lets the "
+                            "gate policy judge regressions")
+    p_run.add_argument("--no-history", action="store_true",
+                       help="do not keep a copy under OUT/<name>/history/ nor update OUT/<name>/index.html")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
-    p_val.add_argument("config", type=Path)
+    p_val.add_argument("config", type=Path, nargs="+", help="one or more audit.yaml files")
+    p_cmp = sub.add_parser("compare", help="what changed between two audits' findings.json")
+    p_cmp.add_argument("old", type=Path, help="findings.json of the baseline audit")
+    p_cmp.add_argument("new", type=Path, help="findings.json of the newer audit")
+    p_cmp.add_argument("--alpha", type=float, default=None,
+                       help="significance level (default: the newer audit's gate.alpha, else 0.05)")
+    p_cmp.add_argument("--out", type=Path, default=None, help="folder to write comparison.{json,md,html} into")
+    p_cmp.add_argument("--format", type=_compare_formats, default=("json", "md", "html"),
+                       help="with --out: comma-separated among json,md,html (default: all)")
+    p_cmp.add_argument("--fail-on", choices=("significant_regression", "never"), default="significant_regression",
+                       help="exit 1 when a change is a significant regression (default), or never")
+    p_cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p_init = sub.add_parser("init", help="write a commented starter audit.yaml for a data file")
+    p_init.add_argument("path", type=Path, nargs="?", default=Path("."),
+                        help="a CSV/Parquet file, or a folder holding one (default: the current folder)")
+    p_init.add_argument("--output", type=Path, default=None,
+                        help="where to write (default: audit.yaml beside the data)")
+    p_init.add_argument("--target", default=None, help="the target column, instead of a guess")
+    p_init.add_argument("--force", action="store_true", help="replace an existing audit.yaml")
     return parser
+
+
+_COMPARE_FORMATS = {"json": "comparison.json", "md": "comparison.md", "html": "comparison.html"}
+
+
+def _compare_formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not chosen or any(f not in _COMPARE_FORMATS for f in chosen):
+        raise argparse.ArgumentTypeError(f"--format takes a comma-separated list of json, md, html; got {text!r}")
+    return chosen
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:
@@ -57,24 +94,69 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    result = run(args.config, seed=args.seed, progress=_progress(args.quiet))
+    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), baseline=args.baseline)
     written = result.write(args.out, formats=args.format)
+    if not args.no_history:
+        folder = args.out / report_folder_name(result.document["audit"]["name"])
+        run_dir, index = record_run(folder, written=written, document=result.document)
+        written = {**written, "history": run_dir, "index": index}
     if not args.quiet:
         s = result.document["summary"]
         print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
               f"{s['insufficient_data']} insufficient data, {s['error']} errors")
+        comparison = result.document.get("comparison")
+        if comparison is not None:
+            cs = comparison["summary"]
+            print(f"since the baseline: {cs['significant_regressions']} significant regressions, "
+                  f"{cs['significant_improvements']} significant improvements, {cs['flipped_checks']} checks "
+                  "changed status")
         for path in written.values():
             print(f"  wrote {path}")
     return result.exit_code
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    dataset = load_dataset(cfg)
-    groups = build_groups(dataset.test.frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
-                          intersections=cfg.data.intersections, source=dataset.test.name)
-    print(f"{args.config}: valid. {len(dataset.test.frame)} evaluation rows, {len(dataset.features)} features, "
-          f"{len(groups.groupings)} groupings; reports go to reports/{report_folder_name(cfg.name)}/.")
+    for config in args.config:
+        cfg = load_config(config)
+        dataset = load_dataset(cfg)
+        groups = build_groups(dataset.test.frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
+                              intersections=cfg.data.intersections, source=dataset.test.name)
+        print(f"{config}: valid. {len(dataset.test.frame)} evaluation rows, {len(dataset.features)} features, "
+              f"{len(groups.groupings)} groupings; reports go to reports/{report_folder_name(cfg.name)}/.")
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from ._document import dumps
+    from .report import atomic_write_text
+    from .report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
+
+    old, new = load_findings(args.old), load_findings(args.new)
+    alpha = args.alpha
+    if alpha is None:
+        alpha = new["audit"].get("config", {}).get("gate", {}).get("alpha", 0.05)
+    comparison = compare(old, new, alpha=alpha, old_source=args.old.name, new_source=args.new.name).to_dict()
+    sensitive = list(new["data"].get("sensitive", []))
+    if not args.quiet:
+        print(render_comparison_text(comparison, sensitive=sensitive), end="")
+    if args.out is not None:
+        render = {"json": lambda: dumps(comparison),
+                  "md": lambda: render_comparison_markdown(comparison, sensitive=sensitive),
+                  "html": lambda: render_comparison_html(comparison, sensitive=sensitive)}
+        texts = {fmt: render[fmt]() for fmt in args.format}  # render all before writing any
+        for fmt, text in texts.items():
+            path = atomic_write_text(args.out / _COMPARE_FORMATS[fmt], text)
+            if not args.quiet:
+                print(f"  wrote {path}")
+    regressions = comparison["summary"]["significant_regressions"]
+    return EXIT_GATE_FAILED if regressions and args.fail_on == "significant_regression" else EXIT_OK
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force)
+    sensitive = ", ".join(s.column for s in proposal.sensitive) or "none found"
+    print(f"wrote {out}: target {proposal.target!r}, sensitive {sensitive}. Read its comments, then "
+          f"`audit validate {out}`.")
     return EXIT_OK
 
 
@@ -82,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audit`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return {"run": _cmd_run, "validate": _cmd_validate}[args.command](args)
+        return {"run": _cmd_run, "validate": _cmd_validate, "compare": _cmd_compare,
+                "init": _cmd_init}[args.command](args)
     except AuditError as exc:
         print(f"audit: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

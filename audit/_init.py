@@ -1,0 +1,338 @@
+"""``audit init``: look at a data file and write a commented starter ``audit.yaml``.
+
+It proposes, and says why in a comment next to each choice:
+
+- the target: a two-valued column named like a label (``income``, ``target``, ``y``, ``default``, ...), else
+  the last two-valued column that is not sensitive; and its positive value (``>50K``, ``yes``, ``1``, ``good``,
+  ... else the rarer value, flagged for checking);
+- sensitive attributes by name (sex, gender, race, ethnicity, age, religion, marital status, nationality,
+  disability, ...) and by values (a column holding ``Male``/``Female``, ``White``/``Black``, ``Married``/
+  ``Divorced``, ...);
+- bands for continuous sensitive columns (the usual 25/45/65 age bands for an age, quartiles otherwise);
+- features: all columns, without identifier-like columns (unique integers, names like ``id``).
+
+Nothing is overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._data import _CSV, _PARQUET, _read_one
+from ._errors import AuditError
+from .report import atomic_write_text
+
+__all__ = ["Sensitive", "Proposal", "propose", "render_config", "write_config"]
+
+_TARGET_NAMES = ("target", "label", "y", "class", "outcome", "income", "default", "risk", "churn", "response",
+                 "approved", "approval", "result", "two_year_recid", "is_recid", "readmitted", "pass", "first_pf",
+                 "credit_risk", "bad", "fraud")
+_POSITIVE_VALUES = (">50k", "yes", "y", "true", "1", "good", "approved", "positive", "pass", "passed",
+                    "accepted", "default", "churn", "fraud", "bad", "readmitted", "<30")
+_SENSITIVE_NAMES = {
+    "sex": "sex", "gender": "gender", "race": "race", "ethnicity": "ethnicity", "ethnic": "ethnicity",
+    "age": "age", "religion": "religion", "religious": "religion", "marital": "marital status",
+    "married": "marital status", "nationality": "nationality", "native": "national origin",
+    "citizenship": "citizenship", "citizen": "citizenship", "disability": "disability", "disabled": "disability",
+    "pregnant": "pregnancy", "pregnancy": "pregnancy", "orientation": "sexual orientation", "skin": "skin colour",
+    "colour": "skin colour", "caste": "caste", "foreign": "national origin",
+}
+_SENSITIVE_VALUES = {
+    "sex": {"male", "female", "man", "woman", "men", "women", "non-binary", "nonbinary"},
+    "race": {"white", "black", "asian", "hispanic", "latino", "amer-indian-eskimo", "asian-pac-islander",
+             "african-american", "caucasian", "native american", "pacific islander"},
+    "marital status": {"married", "single", "divorced", "widowed", "never-married", "separated",
+                       "married-civ-spouse", "married-spouse-absent", "married-af-spouse"},
+    "religion": {"christian", "muslim", "jewish", "hindu", "buddhist", "atheist", "catholic", "protestant"},
+}
+_ID_NAMES = {"id", "uuid", "index", "row", "rowid", "unnamed"}
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A proposed sensitive attribute, why it was proposed, and its bands when continuous."""
+
+    column: str
+    reason: str
+    bins: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What ``audit init`` proposes for one data set."""
+
+    test: Path
+    train: Path | None
+    name: str
+    rows_read: int
+    target: str
+    target_reason: str
+    positive_label: str | int | float | bool | None
+    positive_reason: str
+    sensitive: tuple[Sensitive, ...]
+    excluded: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+def _tokens(name: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+
+
+def _data_files(folder: Path) -> list[Path]:
+    found = []
+    for where in (folder, folder / "data"):
+        if where.is_dir():
+            found += [p for p in sorted(where.iterdir()) if p.is_file() and p.name.lower().endswith((*_CSV, *_PARQUET))
+                      and not p.name.startswith(".")]
+    return found
+
+
+def _pick_files(path: Path) -> tuple[Path, Path | None]:
+    if path.is_file():
+        train = None
+        if "test" in path.name.lower():
+            sibling = path.with_name(path.name.lower().replace("test", "train"))
+            twin = next((p for p in path.parent.iterdir() if p.name.lower() == sibling.name), None)
+            train = twin
+        return path, train
+    if not path.is_dir():
+        raise AuditError(f"`audit init` needs a data file (CSV or Parquet) or a folder holding one; {path} does "
+                         "not exist.")
+    files = _data_files(path)
+    if not files:
+        raise AuditError(f"`audit init` found no CSV (.csv, .csv.gz) or Parquet file in {path} or {path / 'data'}; "
+                         "pass the data file itself: `audit init path/to/data.csv`.")
+    test = next((p for p in files if "test" in p.name.lower()), files[0])
+    train = next((p for p in files if "train" in p.name.lower() and p != test), None)
+    return test, train
+
+
+def _values(column: pd.Series) -> set[str]:
+    return {str(v).strip().lower() for v in column.dropna().unique()[:200]}
+
+
+def _is_binary(column: pd.Series) -> bool:
+    return column.dropna().nunique() == 2
+
+
+def _sensitive(frame: pd.DataFrame, target: str | None) -> list[Sensitive]:
+    out = []
+    for col in frame.columns:
+        if col == target:
+            continue
+        series = frame[col]
+        named = next((_SENSITIVE_NAMES[t] for t in _tokens(str(col)) if t in _SENSITIVE_NAMES), None)
+        reason = f"its name suggests {named}" if named else None
+        if reason is None and not pd.api.types.is_numeric_dtype(series) and series.nunique() <= 50:
+            values = _values(series)
+            for what, known in _SENSITIVE_VALUES.items():
+                hits = sorted(values & known)
+                if len(hits) >= 2 or (what == "sex" and values and values <= {"m", "f", "male", "female"}):
+                    shown = [str(v) for v in series.dropna().unique() if str(v).strip().lower() in known][:3]
+                    reason = f"its values look like {what} ({', '.join(shown or sorted(values)[:3])})"
+                    break
+        if reason is None:
+            continue
+        bins = None
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) and series.nunique() > 10:
+            bins = _bins(series.dropna().astype(float), age=named == "age")
+            reason += "; continuous, so grouped into bands"
+        out.append(Sensitive(column=str(col), reason=reason, bins=bins))
+    return out
+
+
+def _nice(x: float) -> float:
+    if x == 0 or not math.isfinite(x):
+        return 0.0
+    digits = 2 - int(math.floor(math.log10(abs(x)))) - 1
+    return float(round(x, max(digits, 0)))
+
+
+def _bins(values: pd.Series, *, age: bool) -> tuple[float, ...]:
+    lo, hi = math.floor(values.min()), math.floor(values.max()) + 1
+    inner = [25, 45, 65] if age else sorted({_nice(q) for q in np.quantile(values, [0.25, 0.5, 0.75])})
+    edges = [float(lo)] + [float(e) for e in inner if lo < e < hi] + [float(hi)]
+    return tuple(dict.fromkeys(edges))
+
+
+def _target(frame: pd.DataFrame, chosen: str | None) -> tuple[str, str]:
+    if chosen is not None:
+        if chosen not in frame.columns:
+            raise AuditError(f"--target must name a column of the data; got {chosen!r}. Columns: "
+                             f"{', '.join(map(str, frame.columns))}.")
+        if not _is_binary(frame[chosen]):
+            raise AuditError(f"--target {chosen!r} has {frame[chosen].nunique()} distinct values; the audit needs a "
+                             "binary target (two values).")
+        return chosen, "chosen with --target"
+    binary = [c for c in frame.columns if _is_binary(frame[c])]
+    for c in binary:
+        if any(t in _TARGET_NAMES for t in _tokens(str(c))) or str(c).lower() in _TARGET_NAMES:
+            return str(c), "two values and a name like a label"
+    candidates = [c for c in binary if not any(t in _SENSITIVE_NAMES for t in _tokens(str(c)))
+                  and not (_values(frame[c]) & _SENSITIVE_VALUES["sex"])]
+    if not candidates:
+        raise AuditError("`audit init` found no column with exactly two values to use as the target; name it with "
+                         "--target COLUMN (the audit covers binary classification).")
+    return str(candidates[-1]), "the last two-valued column (no name looked like a label): check it"
+
+
+def _positive(column: pd.Series) -> tuple[str | int | float | bool | None, str]:
+    values = list(column.dropna().unique())
+    if pd.api.types.is_bool_dtype(column) or set(values) <= {0, 1}:
+        return None, "0/1 or boolean target: 1 (true) is the positive class"
+    for v in values:
+        if str(v).strip().lower().rstrip(".") in _POSITIVE_VALUES:
+            return _plain(v), "a value that usually means the positive outcome"
+    counts = column.value_counts()
+    return _plain(counts.index[-1]), "the rarer value (no value looked positive): check it"
+
+
+def _plain(v: object) -> str | int | float | bool:
+    return v.item() if hasattr(v, "item") else v  # type: ignore[return-value]
+
+
+def _id_like(frame: pd.DataFrame) -> list[str]:
+    out = []
+    for col in frame.columns:
+        s = frame[col]
+        named = bool(set(_tokens(str(col))) & _ID_NAMES) and not str(col).lower().startswith("paid")
+        unique_ints = pd.api.types.is_integer_dtype(s) and s.is_unique and len(s) > 50
+        if named or unique_ints:
+            out.append(str(col))
+    return out
+
+
+def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) -> Proposal:
+    """Look at the data file (or the data files in a folder) and propose an audit.
+
+    Parameters
+    ----------
+    path : path
+        A CSV/Parquet file, or a folder holding some (also looked for under ``data/``). A file named
+        ``*test*`` is the evaluation data; a ``*train*`` file beside it is the training data.
+    target : str, optional
+        The target column, when the guess should not be made.
+    rows : int
+        Rows read for the proposal (the first ones).
+
+    Examples
+    --------
+    >>> p = propose("examples/adult/data/adult_test.csv.gz", rows=2000)
+    >>> p.target, p.positive_label, [s.column for s in p.sensitive]
+    ('income', '>50K', ['age', 'marital-status', 'race', 'sex', 'native-country'])
+    """
+    test, train = _pick_files(Path(path))
+    frame = _read_one(test, "data.test").head(rows)
+    if frame.empty:
+        raise AuditError(f"{test} holds no rows; `audit init` needs data to look at.")
+    frame.columns = [str(c) for c in frame.columns]
+    excluded = _id_like(frame)
+    column, target_reason = _target(frame.drop(columns=[c for c in excluded if c != target]), target)
+    positive, positive_reason = _positive(frame[column])
+    sensitive = _sensitive(frame.drop(columns=excluded), column)
+    stem = re.sub(r"(\.csv|\.gz|\.parquet|\.pq|\.tsv|\.txt)+$", "", test.name, flags=re.I)
+    name = re.sub(r"[^a-z0-9]+", "-", re.sub(r"[_-]?test[_-]?", "", stem, flags=re.I).lower()).strip("-") or "audit"
+    return Proposal(test=test, train=train, name=name, rows_read=len(frame), target=column,
+                    target_reason=target_reason, positive_label=positive, positive_reason=positive_reason,
+                    sensitive=tuple(sensitive), excluded=tuple(excluded), columns=tuple(frame.columns))
+
+
+def _q(value: object) -> str:
+    # JSON scalars are valid YAML flow scalars: quoting and escaping come out right for any column name.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _edges(bins: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{b:g}" for b in bins) + "]"
+
+
+def render_config(p: Proposal, *, config_dir: Path) -> str:
+    """The commented ``audit.yaml`` text for a proposal; paths are written relative to ``config_dir``."""
+    rel = lambda f: _q(Path(os.path.relpath(f.resolve(), config_dir.resolve())).as_posix())  # noqa: E731
+    lines = [f"# Starter audit written by `audit init` from {p.test.name} ({p.rows_read:,} rows looked at).",
+             "# Every choice below is a guess: read the comments, then `audit validate` and `audit run` this file.",
+             f"name: {_q(p.name)}",
+             "task: binary",
+             "seed: 0",
+             "data:",
+             f"  test: {rel(p.test)}   # evaluation data; paths are relative to this file"]
+    if p.train is not None:
+        lines += [f"  train: {rel(p.train)}   # training data for model.train",
+                  f"  reference: {rel(p.train)}   # drift is measured against it"]
+    else:
+        lines += ["  # train: ...        # without training data, the test file is split (data.test_size)"]
+    lines.append(f"  target: {_q(p.target)}   # {p.target_reason}")
+    if p.positive_label is None:
+        lines.append(f"  # positive_label: 1   # {p.positive_reason}")
+    else:
+        lines.append(f"  positive_label: {_q(p.positive_label)}   # {p.positive_reason}")
+    if p.excluded:
+        kept = [c for c in p.columns if c not in p.excluded and c != p.target]
+        lines.append(f"  # left out as identifiers: {', '.join(p.excluded)}")
+        lines.append(f"  features: [{', '.join(_q(c) for c in kept)}]")
+    else:
+        lines.append("  features: all   # every column but the target; sensitive ones are left out unless listed")
+    if p.sensitive:
+        lines.append("  sensitive:")
+        lines += [f"    - {_q(s.column)}   # {s.reason}" for s in p.sensitive]
+    else:
+        lines += ["  # No column looked sensitive by name or values: name at least one (e.g. sex, race, age).",
+                  "  sensitive: []"]
+    binned = [s for s in p.sensitive if s.bins]
+    if binned:
+        lines.append("  bins:                # bands [a, b) of continuous sensitive columns")
+        lines += [f"    {_q(s.column)}: {_edges(s.bins)}" for s in binned]  # type: ignore[arg-type]
+    lines += ["  intersections: 2      # pairs of sensitive attributes too (1 = none)",
+              "  min_group_size: 30    # smaller groups are reported as insufficient data",
+              "model:",
+              "  train:                # or `load: model.skops` to audit a model you already have",
+              "    estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+              "    params: {max_iter: 200}",
+              "checks:",
+              "  performance: {metrics: [accuracy, balanced_accuracy, precision, recall, f1, roc_auc, selection_rate],",
+              "                min: {roc_auc: 0.75}}   # set the thresholds your use case needs",
+              "  fairness:",
+              "    max: {equalized_odds_difference: 0.10}",
+              "    four_fifths_rule: true   # demographic_parity_ratio >= 0.8",
+              "    severity: block",
+              "  explainability: {method: auto, sample: 1000}",
+              "bootstrap: {replicates: 200, level: 0.95}",
+              "gate:",
+              "  fail_on: any_fail     # or significant_regression (with `audit run --baseline old/findings.json`)",
+              "  # exceptions:",
+              "  #   - {check: four_fifths_rule, attribute: sex, reason: \"remediation planned\", expires: 2026-12-31}",
+              "report:",
+              f"  title: {_q(p.name)}",
+              "  owners: []",
+              "  intended_use: \"\"",
+              "  limitations: \"\""]
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: str | Path, *, output: str | Path | None = None, target: str | None = None,
+                 force: bool = False) -> tuple[Path, Proposal]:
+    """Propose an audit for ``path`` and write it to ``output`` (default: ``audit.yaml`` beside the data).
+
+    Raises
+    ------
+    AuditError
+        The output exists and ``force`` is false, or the data cannot be read or has no binary column.
+    """
+    source = Path(path)
+    out = Path(output) if output is not None else (source if source.is_dir() else source.parent) / "audit.yaml"
+    if out.is_dir():
+        out = out / "audit.yaml"
+    if out.exists() and not force:
+        raise AuditError(f"{out} already exists; `audit init` never overwrites it. Pass --force to replace it, or "
+                         "--output to write elsewhere.")
+    proposal = propose(source, target=target)
+    atomic_write_text(out, render_config(proposal, config_dir=out.parent))
+    return out, proposal
