@@ -7,8 +7,9 @@ Applied to a finished findings document (plain data in, plain data out), after t
   has a threshold that the value clearly misses (a "too close to call" warning stays a warning, and
   so do advisory warnings without a threshold).
 - With a baseline, the ``comparison`` key is added (see :mod:`audit._compare`) and every significant
-  regression becomes a ``baseline_regression`` finding: blocking when ``fail_on`` counts regressions,
-  a warning otherwise. ``min_change`` ignores significant changes smaller than it.
+  regression is named in a ``baseline_regression`` finding, one per grouping (``overall``, ``sex``,
+  ``sex&race``, ...; its value is the number of regressions): blocking when ``fail_on`` counts
+  regressions, a warning otherwise. ``min_change`` ignores significant changes smaller than it.
 - An active exception (``expires`` today or later) keeps the matching findings' status, marks them with
   ``"exception": {"reason", "expires", "index"}``, and they no longer fail the gate. An expired
   exception adds a blocking ``exception_expired`` finding that names it, so the gate fails until the
@@ -70,18 +71,23 @@ def _override(f: dict[str, Any], severity: str) -> dict[str, Any]:
 
 
 def _regression_findings(comparison: Comparison, *, blocking: bool, min_change: float) -> list[dict[str, Any]]:
-    out = []
-    when = comparison.baseline["created"]
+    """One finding per grouping (``overall`` first) that has significant regressions, naming each of them."""
+    by_grouping: dict[str | None, list[Any]] = {}
     for c in comparison.regressions:
-        if abs(c.change or 0.0) < min_change:
-            continue
-        what = "gap" if c.kind == "fairness" else "metric"
+        if abs(c.change or 0.0) >= min_change:
+            by_grouping.setdefault(c.attribute, []).append(c)
+    out = []
+    for attribute, changes in sorted(by_grouping.items(), key=lambda kv: kv[0] is not None):
+        shown = "; ".join(f"{c.subject if c.group is not None else ''}{' ' if c.group is not None else ''}"
+                          f"{c.metric} {fmt(c.old)} → {fmt(c.new)} ({c.change:+.3g}, adjusted p {fmt(c.p_adjusted)})"
+                          for c in changes[:5])
+        more = f"; and {len(changes) - 5} more" if len(changes) > 5 else ""
         out.append(Finding(
             check="baseline_regression", category="comparison", status="fail" if blocking else "warn",
-            severity="block" if blocking else "warn", value=c.change, attribute=c.attribute, group=c.group,
-            message=f"{c.subject}: {what} {c.metric} went from {fmt(c.old)} to {fmt(c.new)} ({c.change:+.4g}, "
-                    f"{c.direction} is better), a significant regression against the baseline of {when} "
-                    f"(adjusted p {fmt(c.p_adjusted)} < alpha {fmt(comparison.alpha)}).").to_dict())
+            severity="block" if blocking else "warn", value=float(len(changes)), attribute=attribute,
+            message=f"{attribute or 'overall'}: {len(changes)} significant regression(s) against the baseline of "
+                    f"{comparison.baseline['created']} (adjusted p < alpha {fmt(comparison.alpha)}): {shown}{more}."
+        ).to_dict())
     return out
 
 
