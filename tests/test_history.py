@@ -1,0 +1,104 @@
+"""Report history: one folder per run, never overwritten, and an index page with a trend chart."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+from threadpoolctl import threadpool_limits
+
+from audit._history import read_history, record_run
+from audit.cli import main
+from helpers import adult_rows
+
+
+def _config(tmp_path: Path, *, seed_rows: int) -> Path:
+    adult_rows("test", 2500).to_csv(tmp_path / "test.csv", index=False)
+    adult_rows("train", seed_rows).to_csv(tmp_path / "train.csv", index=False)
+    raw = {"name": "history-demo", "data": {"test": "test.csv", "train": "train.csv", "target": "income",
+                                            "positive_label": ">50K", "sensitive": ["sex", "race"],
+                                            "intersections": 1},
+           "model": {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
+                               "params": {"max_iter": 10}}},
+           "checks": {"explainability": {"method": "none"}, "bias": {"proxies": False}},
+           "bootstrap": {"replicates": 10},
+           "report": {"title": "History <script>alert(1)</script>"}}
+    path = tmp_path / "audit.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class _Svg(HTMLParser):
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self.scripts += tag == "script"
+
+
+def test_three_runs_make_three_history_entries_and_keep_earlier_ones_intact(tmp_path):
+    out = tmp_path / "reports"
+    folder = out / "history-demo"
+    seen: dict[str, str] = {}
+    for i, rows in enumerate((3000, 2000, 1500)):  # less training data each time: the metrics move
+        config = _config(tmp_path, seed_rows=rows)
+        with threadpool_limits(limits=1):
+            code = main(["run", str(config), "--out", str(out), "--quiet"])
+        assert code in (0, 1)
+        runs = sorted(p.name for p in (folder / "history").iterdir())
+        assert len(runs) == i + 1
+        now = _digests(folder / "history")
+        assert all(now[name] == digest for name, digest in seen.items()), "an earlier run was rewritten"
+        seen = now
+    for run in runs:
+        assert re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", run)
+        assert {"model_card.html", "findings.json", "junit.xml", "summary.md", "model.skops"} <= {
+            p.name for p in (folder / "history" / run).iterdir()}
+    # The latest run's copy equals the report at the top of the folder.
+    assert (folder / "history" / runs[-1] / "findings.json").read_bytes() == (folder / "findings.json").read_bytes()
+
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    page = _Svg(index)
+    assert page.scripts == 0 and "History &lt;script&gt;alert(1)&lt;/script&gt;" in index
+    rows = re.findall(r'<a href="history/([^"]+)/model_card.html">', index)
+    assert rows == runs
+    svgs = [a for t, a in page.tags if t == "svg"]
+    assert len(svgs) == 2  # key metrics, fairness gaps
+    polylines = [a for t, a in page.tags if t == "polyline"]
+    assert polylines and all(len(a["points"].split()) == 3 for a in polylines)  # three runs on every line
+    aucs = [json.loads((folder / "history" / r / "findings.json").read_text())["metrics"]["overall"]["roc_auc"]["value"]
+            for r in runs]
+    history = read_history(folder)
+    assert [r.metrics["roc_auc"] for r in history.runs] == aucs
+    assert history.gap_names == ("sex: demographic_parity_difference", "sex: equalized_odds_difference",
+                                 "race: demographic_parity_difference", "race: equalized_odds_difference")
+
+
+def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
+    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    card = tmp_path / "model_card.html"
+    card.write_text("<p>card</p>", encoding="utf-8")
+    when = datetime(2026, 11, 25, 7, 12, 0, tzinfo=timezone.utc)
+    first, _ = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
+    before = _digests(first)
+    card.write_text("<p>second card</p>", encoding="utf-8")
+    second, index = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
+    assert (first.name, second.name) == ("20261125T071200Z", "20261125T071200Z-2")
+    assert _digests(first) == before and (second / "model_card.html").read_text() == "<p>second card</p>"
+    # findings.json is kept even when only the card was written: the index is built from it.
+    assert (first / "findings.json").is_file() and index.read_text(encoding="utf-8").count("<tr>") == 3
+    assert not list((tmp_path / "r" / "history").glob("*/.*.tmp"))
