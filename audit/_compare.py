@@ -269,8 +269,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, ol
 
     Examples
     --------
-    >>> import json
-    >>> doc = json.load(open("tests/golden/findings_small.json"))
+    >>> import json, pathlib
+    >>> doc = json.loads(pathlib.Path("tests/golden/findings_small.json").read_text(encoding="utf-8"))
     >>> c = compare(doc, doc)
     >>> c.summary()["significant_regressions"], all(ch.change in (0, None) for ch in c.metrics)
     (0, True)

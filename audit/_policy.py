@@ -122,7 +122,7 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
 
     Examples
     --------
-    >>> doc = json.load(open("tests/golden/findings_small.json"))
+    >>> doc = json.loads(Path("tests/golden/findings_small.json").read_text(encoding="utf-8"))
     >>> apply_policy(doc, policy=GateConfig()) is doc
     True
     >>> out = apply_policy(doc, policy=GateConfig(fail_on="significant_regression"), baseline=doc)

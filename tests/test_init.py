@@ -1,0 +1,98 @@
+"""`audit init`: proposals from real data, a config that `audit validate` accepts, no silent overwrite."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from audit import load_config
+from audit._init import propose
+from audit.cli import main
+from helpers import ADULT_DATA, adult_rows
+
+
+@pytest.fixture()
+def adult_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    adult_rows("test", 3000).to_csv(data / "adult_test.csv.gz", index=False)
+    adult_rows("train", 3000).to_csv(data / "adult_train.csv.gz", index=False)
+    return tmp_path
+
+
+def test_init_on_a_folder_writes_a_config_that_validates(adult_folder, capsys):
+    assert main(["init", str(adult_folder)]) == 0
+    config = adult_folder / "audit.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "target: \"income\"   # two values and a name like a label" in text
+    assert "positive_label: \">50K\"" in text and text.count("#") > 15
+    cfg = load_config(config)
+    assert cfg.data.target == "income" and cfg.data.positive_label == ">50K"
+    assert cfg.data.test == "data/adult_test.csv.gz" and cfg.data.train == "data/adult_train.csv.gz"
+    assert set(cfg.data.sensitive) == {"age", "marital-status", "race", "sex", "native-country"}
+    assert cfg.data.bins["age"][1:-1] == [25, 45, 65]
+    ages = adult_rows("test", 3000)["age"]
+    assert cfg.data.bins["age"][0] <= ages.min() and cfg.data.bins["age"][-1] > ages.max()
+    capsys.readouterr()
+    assert main(["validate", str(config)]) == 0
+    assert "valid." in capsys.readouterr().out
+
+
+def test_init_never_overwrites_without_force(adult_folder, capsys):
+    config = adult_folder / "audit.yaml"
+    config.write_text("name: mine\n", encoding="utf-8")
+    assert main(["init", str(adult_folder)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err
+    assert config.read_text(encoding="utf-8") == "name: mine\n"
+    assert main(["init", str(adult_folder), "--force"]) == 0
+    assert load_config(config).data.target == "income"
+
+
+def test_sensitive_columns_are_found_by_their_values(tmp_path):
+    # Columns renamed so that only their values can give them away; written as Parquet.
+    frame = adult_rows("test", 2000).rename(columns={"sex": "s1", "race": "grp", "marital-status": "ms",
+                                                     "income": "outcome", "age": "years"})
+    frame.to_parquet(tmp_path / "scored.parquet")
+    p = propose(tmp_path / "scored.parquet")
+    reasons = {s.column: s.reason for s in p.sensitive}
+    assert reasons["s1"].startswith("its values look like sex") and "Male" in reasons["s1"]
+    assert reasons["grp"].startswith("its values look like race")
+    assert reasons["ms"].startswith("its values look like marital status")
+    assert "years" not in reasons  # a number named `years` is not an age without a hint
+    assert (p.target, p.positive_label) == ("outcome", ">50K")
+
+
+def test_numeric_target_and_identifier_columns(tmp_path):
+    frame = adult_rows("test", 1500)
+    frame.insert(0, "id", range(100_000, 100_000 + len(frame)))
+    frame["label"] = (frame.pop("income") == ">50K").astype(int)
+    frame.to_csv(tmp_path / "loans.csv", index=False)
+    (tmp_path / "cfg").mkdir()  # --output may name a folder: audit.yaml goes inside
+    assert main(["init", str(tmp_path / "loans.csv"), "--output", str(tmp_path / "cfg")]) == 0
+    raw = yaml.safe_load((tmp_path / "cfg" / "audit.yaml").read_text(encoding="utf-8"))
+    assert raw["data"]["target"] == "label" and "positive_label" not in raw["data"]
+    assert "id" not in raw["data"]["features"] and "education-num" in raw["data"]["features"]
+    assert raw["data"]["test"] == "../loans.csv"
+    assert main(["validate", str(tmp_path / "cfg" / "audit.yaml")]) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "nope"], "--target must name a column of the data; got 'nope'"),
+    (["--target", "age"], "--target 'age' has"),
+])
+def test_bad_target_choice_is_a_clear_error(tmp_path, capsys, args, message):
+    shutil.copy(ADULT_DATA / "adult_test.csv.gz", tmp_path / "adult_test.csv.gz")
+    assert main(["init", str(tmp_path / "adult_test.csv.gz"), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_folder_without_data_is_a_clear_error(tmp_path, capsys):
+    assert main(["init", str(tmp_path)]) == 2
+    assert "found no CSV" in capsys.readouterr().err
+    pd.DataFrame({"a": [1, 2, 3], "b": [1.5, 2.5, 3.5]}).to_csv(tmp_path / "x.csv", index=False)
+    assert main(["init", str(tmp_path / "x.csv")]) == 2
+    assert "no column with exactly two values" in capsys.readouterr().err
