@@ -26,8 +26,8 @@ from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
-from ._policy import apply_policy, load_findings
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
+from ._policy import apply_policy, load_findings
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
 from ._stats import cell_stats, merge, relabel

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
@@ -102,3 +104,31 @@ def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
     # findings.json is kept even when only the card was written: the index is built from it.
     assert (first / "findings.json").is_file() and index.read_text(encoding="utf-8").count("<tr>") == 3
     assert not list((tmp_path / "r" / "history").glob("*/.*.tmp"))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (sh tests/setup.sh installs it)")
+def test_index_page_in_a_real_browser(tmp_path):
+    # Three runs of the golden document with a falling ROC AUC: the browser lays out three rows and the charts.
+    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    card = tmp_path / "model_card.html"
+    card.write_text("<p>card</p>", encoding="utf-8")
+    for i in range(3):
+        doc["metrics"]["overall"]["roc_auc"]["value"] -= 0.01
+        doc["audit"]["created"] = f"2026-0{i + 1}-01T00:00:00+00:00"
+        record_run(tmp_path / "r", written={"html": card}, document=doc,
+                   now=datetime(2026, i + 1, 1, tzinfo=timezone.utc))
+    done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                           (tmp_path / "r" / "index.html").as_uri()], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = _Svg(done.stdout)
+    assert [a["href"] for t, a in page.tags if t == "a"] == [
+        f"history/2026{m:02d}01T000000Z/model_card.html" for m in (1, 2, 3)]
+    assert sum(t == "svg" for t, _ in page.tags) == 2 and page.scripts == 0
+    auc = next(a for t, a in page.tags if t == "g" and a.get("data-name") == "roc_auc")
+    assert auc is not None
+    ys = [float(p.split(",")[1]) for t, a in page.tags if t == "polyline" for p in a["points"].split()][:3]
+    assert ys == sorted(ys)  # falling AUC: each point lower on the page (larger y) than the one before

@@ -111,3 +111,13 @@ def test_yaml_dates_parse():
     cfg = config_from_dict(adult_config(gate={"exceptions": [
         {"check": "proxy", "attribute": "sex", "reason": "known", "expires": date(2026, 12, 31)}]}))
     assert cfg.gate.exceptions[0].expires == date(2026, 12, 31)
+
+
+def test_missing_baseline_is_bad_input_before_anything_runs(tmp_path, capsys):
+    from audit.cli import main
+
+    code = main(["run", str(ROOT / "examples/ci/audit.yaml"), "--out", str(tmp_path), "--baseline",
+                 str(tmp_path / "old" / "findings.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Cannot read findings" in err and "findings.json" in err
+    assert not any(tmp_path.iterdir())
