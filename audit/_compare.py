@@ -17,7 +17,8 @@ so the variance of the difference is smaller than the sum used here: the test is
 (it can miss a real change, it does not invent one). A paired test would need both models'
 predictions row by row, which findings documents do not hold. Changes without intervals (no
 bootstrap replicates), undefined values, and groups under ``min_group_size`` in either run are
-reported with ``significant: null`` and never count as significant.
+reported with ``significant: null`` and never count as significant; so are changes whose intervals have zero
+width in both runs.
 """
 
 from __future__ import annotations
@@ -186,9 +187,12 @@ def _raw_change(*, kind: str, metric: str, attribute: str | None, group: str | N
         note = "group under min_group_size in a run: not tested"
     elif se_a is None or se_b is None:
         note = "no bootstrap interval in a run: not tested"
+    elif se_a + se_b == 0:
+        # Zero-width intervals (a bootstrap that never varied, e.g. a ratio stuck at 0) claim a certainty the
+        # data cannot have: such a change is reported, not tested.
+        note = "zero-width intervals in both runs: not tested"
     else:
-        se = math.hypot(se_a, se_b)
-        p = (0.0 if change != 0 else 1.0) if se == 0 else float(2 * stats.norm.sf(abs(change) / se))
+        p = float(2 * stats.norm.sf(abs(change) / math.hypot(se_a, se_b)))
     fields = dict(kind=kind, metric=metric, attribute=attribute, group=group, direction=direction, old=a, new=b,
                   change=change, old_ci_low=old.get("ci_low"), old_ci_high=old.get("ci_high"),
                   new_ci_low=new.get("ci_low"), new_ci_high=new.get("ci_high"), note=note)
