@@ -7,13 +7,17 @@ Layout::
     reports/<name>/history/20261125T071200Z/      a copy of one run's files (findings.json always)
     reports/<name>/history/20261125T071200Z-2/    a second run within the same second
 
-A run's history folder is claimed with ``mkdir`` (which fails when the folder exists), so two runs
-never share one, and nothing in an earlier run's folder is ever written again.
+A run's files are copied into a hidden folder that is then renamed to its timestamp, never onto an existing
+run's folder: a run appears whole or not at all, two runs never share a folder, and nothing in an earlier
+run's folder is ever written again.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +25,7 @@ from typing import Any
 
 from ._document import dumps
 from .report import atomic_write_bytes, atomic_write_text
+from .report._io import _umask
 
 __all__ = ["HistoryRun", "HistoryIndex", "record_run", "read_history", "KEY_METRICS", "KEY_GAPS"]
 
@@ -60,16 +65,20 @@ def _stamp(now: datetime) -> str:
     return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _claim(history: Path, stamp: str) -> Path:
-    history.mkdir(parents=True, exist_ok=True)
+def _publish(history: Path, incoming: Path, stamp: str) -> Path:
+    """Rename the filled ``incoming`` folder to ``stamp`` (or ``stamp-2``, ...), never onto an existing run."""
     for i in range(1, 10_000):
         folder = history / (stamp if i == 1 else f"{stamp}-{i}")
+        if folder.exists():
+            continue
         try:
-            folder.mkdir()
-        except FileExistsError:
+            # rename(2) of a folder fails onto a non-empty folder, and every published run holds files: two
+            # runs racing for one name cannot replace each other.
+            os.rename(incoming, folder)
+        except OSError:
             continue
         return folder
-    raise RuntimeError(f"could not claim a history folder for {stamp} in {history}")
+    raise RuntimeError(f"could not publish a history folder for {stamp} in {history}")
 
 
 def _run_of(folder: Path, doc: dict[str, Any]) -> HistoryRun:
@@ -93,6 +102,8 @@ def read_history(folder: str | Path) -> HistoryIndex:
     runs = []
     name = title = folder.name
     for run_dir in sorted((folder / "history").iterdir() if (folder / "history").is_dir() else []):
+        if run_dir.name.startswith("."):  # a run still being copied
+            continue
         try:
             doc = json.loads((run_dir / "findings.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -130,10 +141,19 @@ def record_run(folder: str | Path, *, written: dict[str, Path], document: dict[s
     from .report._history_page import render_index  # the renderer reads the index data only
 
     folder = Path(folder)
-    run_dir = _claim(folder / "history", _stamp(now or datetime.now(timezone.utc)))
-    for path in written.values():
-        atomic_write_bytes(run_dir / Path(path).name, Path(path).read_bytes())
-    if not (run_dir / "findings.json").exists():
-        atomic_write_text(run_dir / "findings.json", dumps(document))
+    history = folder / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    # Filled under a hidden name, then renamed: a run's folder appears whole or not at all.
+    incoming = Path(tempfile.mkdtemp(dir=history, prefix=".incoming-"))
+    os.chmod(incoming, 0o777 & ~_umask())  # mkdtemp makes 0700; a report folder is as readable as any
+    try:
+        for path in written.values():
+            atomic_write_bytes(incoming / Path(path).name, Path(path).read_bytes())
+        if not (incoming / "findings.json").exists():
+            atomic_write_text(incoming / "findings.json", dumps(document))
+        run_dir = _publish(history, incoming, _stamp(now or datetime.now(timezone.utc)))
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
     index = atomic_write_text(folder / "index.html", render_index(read_history(folder)))
     return run_dir, index

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import json
 import re
 import subprocess
@@ -132,3 +134,12 @@ def test_index_page_in_a_real_browser(tmp_path):
     assert auc is not None
     ys = [float(p.split(",")[1]) for t, a in page.tags if t == "polyline" for p in a["points"].split()][:3]
     assert ys == sorted(ys)  # falling AUC: each point lower on the page (larger y) than the one before
+
+
+def test_history_folders_are_readable_like_any_report(tmp_path):
+    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    run_dir, _ = record_run(tmp_path / "r", written={}, document=doc)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o777 & ~mask
+    assert [p.name for p in (tmp_path / "r" / "history").iterdir()] == [run_dir.name]  # no hidden leftovers
