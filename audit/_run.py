@@ -27,7 +27,7 @@ from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
-from ._regulatory import regulatory_views
+from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
 from ._stats import cell_stats, merge, relabel
@@ -105,6 +105,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     say = progress or (lambda _text: None)
+    if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
+        ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
     dataset = load_dataset(cfg)
