@@ -10,7 +10,7 @@ from typing import Any
 
 from ._document import dumps
 from ._errors import EXIT_GATE_FAILED, EXIT_OK
-from ._mlflow import MlflowRun, log_audit
+from ._mlflow_logging import MlflowRun, log_audit
 from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
                      render_markdown, render_mct)
 

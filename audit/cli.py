@@ -17,7 +17,7 @@ from ._config import load_config
 from ._data import load_dataset
 from ._errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._groups import build_groups
-from ._mlflow import MlflowRun, default_tracking_uri, resolve_tracking_uri
+from ._mlflow_logging import MlflowRun, default_tracking_uri, resolve_tracking_uri
 from ._result import FORMATS, AuditResult, report_folder_name
 from ._run import run
 

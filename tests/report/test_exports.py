@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from audit._mlflow import metric_name, run_metrics
+from audit._mlflow_logging import metric_name, run_metrics
 from audit._result import FORMATS
 from audit.cli import main
 from audit.report import render_hf_card, to_mct
@@ -195,3 +195,15 @@ def test_unreachable_tracking_server_is_bad_input_after_the_reports_are_written(
     err = capsys.readouterr().err
     assert "unknown-scheme://nowhere" in err and "reports are written" in err and "Traceback" not in err
     assert (tmp_path / "out/no-server/findings.json").is_file()
+
+
+def test_without_mlflow_installed_the_error_names_the_extra(result, monkeypatch):
+    import sys
+
+    from audit._mlflow_logging import require_mlflow
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # what Python does for a package that is not installed
+    with pytest.raises(ImportError, match=r"pip install 'rai-audit\[mlflow\]'"):
+        require_mlflow()
+    with pytest.raises(ImportError, match=r"rai-audit\[mlflow\]"):
+        result.log_to_mlflow(tracking_uri="file:///nowhere")
