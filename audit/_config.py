@@ -196,6 +196,13 @@ class ReportConfig(_Strict):
     recommendations: str | None = None
 
 
+class DaskConfig(_Strict):
+    """Where the dask engine (``engine: dask``) runs: a running scheduler, or a local cluster."""
+
+    scheduler: str | None = Field(default=None, description="Address of a running scheduler, e.g. tcp://host:8786.")
+    workers: int | None = Field(default=None, ge=1, description="Workers of the local cluster (no scheduler).")
+
+
 class AuditConfig(_Strict):
     """The whole audit, as read from ``audit.yaml``.
 
@@ -219,6 +226,9 @@ class AuditConfig(_Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    #: ``local`` reads the data in this process; ``dask`` on a dask cluster (the ``dask`` extra).
+    engine: Literal["local", "dask"] = "local"
+    dask: DaskConfig = Field(default_factory=DaskConfig)
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:
