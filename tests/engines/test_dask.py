@@ -62,7 +62,7 @@ def adult(tmp_path_factory):
         "model": {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
                             "params": {"max_iter": 30}}},
         "bootstrap": {"replicates": 40},
-        "checks": {"explainability": {"sample": 200}, "fairness": {"max": {"equalized_odds_difference": 0.1}}},
+        "checks": {"explainability": {"sample": 200, "flip_test": False}, "fairness": {"max": {"equalized_odds_difference": 0.1}}},
     }
     return folder, raw, audit.run(config_from_dict(raw, base_dir=str(folder)))
 
@@ -151,21 +151,22 @@ def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, clu
     assert remote.missing_by_leaf[:, -1].sum() == 3000
 
 
-def test_command_line_runs_on_a_scheduler_and_a_scheduler_needs_the_dask_engine(adult, cluster, tmp_path, capsys):
-    folder, raw, _ = adult
-    config = folder / "audit.yaml"
-    config.write_text(json.dumps(raw))
-    code = main(["run", str(config), "--engine", "dask", "--scheduler", cluster, "--out", str(tmp_path),
+def test_command_line_runs_on_a_scheduler_and_a_scheduler_needs_the_dask_engine(cluster, tmp_path, capsys):
+    _generated(tmp_path, rows=1000, seed=2)
+    config = tmp_path / "audit.yaml"
+    config.write_text(json.dumps(GENERATED))
+    code = main(["run", str(config), "--engine", "dask", "--scheduler", cluster, "--out", str(tmp_path / "out"),
                  "--format", "json", "--quiet"])
     assert code in (0, 1)
-    written = json.loads((tmp_path / "adult-dask" / "findings.json").read_text())
-    assert written["audit"]["engine"]["scheduler"] == cluster
+    written = json.loads((tmp_path / "out" / "generated" / "findings.json").read_text())
+    assert written["audit"]["engine"] == {"name": "dask", "scheduler": cluster, "workers": 2, "partitions": 3}
     assert main(["run", str(config), "--scheduler", cluster, "--quiet"]) == 2
     assert "only used by the dask engine; add `--engine dask`" in capsys.readouterr().err
 
 
-def test_local_engine_never_imports_dask(adult):
-    folder, raw, _ = adult
+def test_local_engine_never_imports_dask(tmp_path):
+    _generated(tmp_path, rows=1000, seed=1)
+    folder, raw = tmp_path, GENERATED
     script = (f"import json, sys, audit; raw = json.loads({json.dumps(json.dumps(raw))})\n"
               "def loaded(): return sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
               "print(loaded())\n"
