@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ from sklearn.metrics import roc_auc_score
 import audit
 from audit._config import config_from_dict
 from audit._data import evaluation_batches, load_dataset
+from audit._document import load_schema
 from audit._model import train_model
 from audit.cli import main
 from audit.engines import PassSettings, dask_pass, local_pass
@@ -160,6 +162,7 @@ def test_command_line_runs_on_a_scheduler_and_a_scheduler_needs_the_dask_engine(
     assert code in (0, 1)
     written = json.loads((tmp_path / "out" / "generated" / "findings.json").read_text())
     assert written["audit"]["engine"] == {"name": "dask", "scheduler": cluster, "workers": 2, "partitions": 3}
+    jsonschema.Draft202012Validator(load_schema()).validate(written)
     assert main(["run", str(config), "--scheduler", cluster, "--quiet"]) == 2
     assert "only used by the dask engine; add `--engine dask`" in capsys.readouterr().err
 
