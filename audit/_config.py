@@ -201,6 +201,7 @@ class DaskConfig(_Strict):
 
     scheduler: str | None = Field(default=None, description="Address of a running scheduler, e.g. tcp://host:8786.")
     workers: int | None = Field(default=None, ge=1, description="Workers of the local cluster (no scheduler).")
+    partition_rows: int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
 
 
 class AuditConfig(_Strict):

@@ -146,7 +146,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     cluster: DaskRun | None = None
     if engine == "dask":
         done, cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
-                                  scheduler=scheduler, workers=cfg.dask.workers, progress=say)
+                                  scheduler=scheduler, workers=cfg.dask.workers,
+                                  partition_rows=cfg.dask.partition_rows, progress=say)
     else:
         say("predicting and counting")
         done = local_pass(batches=evaluation_batches(dataset, columns=needed), model=model, settings=settings)

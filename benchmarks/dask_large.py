@@ -86,7 +86,7 @@ def _child(folder: Path, test: str, engine: str, workers: int, batch_rows: int) 
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit="4GiB",
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             start = time.perf_counter()
             result = audit.run(audit.config_from_dict(raw, base_dir=str(folder)), scheduler=cluster.scheduler_address)
             out["seconds"] = time.perf_counter() - start

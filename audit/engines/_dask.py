@@ -9,8 +9,9 @@ holds the exact scores, so ROC AUC, like every other metric, is exact.
 
 The row sample equals the local engine's: row ``i`` of the data (files in
 name order, rows in file order) gets the ``i``-th key of the seeded stream,
-whichever partition holds it, so a first, cheap pass counts the rows of each
-partition to give every partition its first row's position.
+whichever partition holds it, so every partition needs its first row's
+position: Parquet partitions are planned from the files' footers (row groups),
+CSV partitions are counted in a first, cheap pass on the cluster.
 
 dask itself is imported only here, and only when this engine runs.
 """
@@ -112,24 +113,76 @@ def _combine(parts: list[_Part], settings: PassSettings) -> _Part:
                  probabilistic=all(p.probabilistic for p in parts), partitions=sum(p.partitions for p in parts))
 
 
-def _read(dd: Any, dataset: Dataset, columns: list[str]) -> Any:
-    """The evaluation files as one dask DataFrame, in the local engine's file order (name order)."""
+def _parquet_pieces(files: list[str], partition_rows: int) -> list[tuple[str, tuple[int, ...], int]]:
+    """Partitions of Parquet files: consecutive row groups of one file, up to ``partition_rows`` rows.
+
+    Planned from the files' footers, so every partition's first row is known
+    without reading the data; files in name order, as the local engine reads them.
+    """
+    import pyarrow.parquet as pq
+
+    pieces = []
+    for path in files:
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (OSError, ValueError) as exc:
+            raise AuditError(f"`data.test` file {path} could not be read: {exc}. Check that it is a valid "
+                             "Parquet file.") from None
+        groups: list[int] = []
+        rows = 0
+        for index in range(meta.num_row_groups):
+            count = meta.row_group(index).num_rows
+            if groups and rows + count > partition_rows:
+                pieces.append((path, tuple(groups), rows))
+                groups, rows = [], 0
+            groups.append(index)
+            rows += count
+        if rows:
+            pieces.append((path, tuple(groups), rows))
+    return pieces
+
+
+def _read_piece(path: str, row_groups: tuple[int, ...], columns: list[str]) -> pd.DataFrame:
+    """One partition of a Parquet file, read on a worker (pandas types, as the local engine reads them)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path, pre_buffer=False) as parquet:
+            return parquet.read_row_groups(list(row_groups), columns=columns).to_pandas()
+    except (OSError, ValueError) as exc:
+        raise AuditError(f"`data.test` file {path} could not be read on a dask worker: "
+                         f"{str(exc).splitlines()[0]}. The workers must reach the data under the same path "
+                         "as the machine that runs `audit`.") from None
+
+
+def _pieces(dask: Any, dd: Any, dataset: Dataset, columns: list[str],
+            partition_rows: int) -> tuple[list[Any], list[int] | None]:
+    """The evaluation data as dask tasks, one per partition, in the local engine's row order.
+
+    Returns the tasks and, for Parquet, each partition's row count (None for CSV,
+    whose partitions are byte ranges: their rows are counted on the cluster).
+    """
     files = list(dataset.test.files)
     parquet = [f.lower().endswith(_PARQUET) for f in files]
     if any(parquet) and not all(parquet):
         raise AuditError(f"`data.test` must match only Parquet or only CSV files for the dask engine; "
                          f"{dataset.test.name} matches both. Narrow the glob.")
+    if all(parquet):
+        # Planned here rather than with dd.read_parquet, which orders files by natural sort ("part-2" before
+        # "part-10") where the local engine sorts names as text: the sample follows row order.
+        pieces = _parquet_pieces(files, partition_rows)
+        return [dask.delayed(_read_piece)(path, groups, columns) for path, groups, _ in pieces], \
+            [rows for _, _, rows in pieces]
+    compressed = any(f.lower().endswith(_COMPRESSED) for f in files)
+    sep = "\t" if files[0].lower().endswith(".tsv") else ","
     try:
-        if all(parquet):
-            return dd.read_parquet(files, columns=columns)
-        compressed = any(f.lower().endswith(_COMPRESSED) for f in files)
-        sep = "\t" if files[0].lower().endswith(".tsv") else ","
-        # Compressed CSV cannot be split: one partition per file.
-        return dd.read_csv(files, usecols=columns, sep=sep, low_memory=False,
-                           blocksize=None if compressed else "64MB")
+        # Compressed CSV cannot be split: one partition per file. dd.read_csv keeps the files' order.
+        frame = dd.read_csv(files, usecols=columns, sep=sep, low_memory=False,
+                            blocksize=None if compressed else "64MB")
     except (OSError, ValueError) as exc:
         raise AuditError(f"`data.test` {dataset.test.name} could not be read with dask: "
                          f"{str(exc).splitlines()[0]}.") from None
+    return list(frame.to_delayed()), None
 
 
 @contextlib.contextmanager
@@ -145,13 +198,13 @@ def _client(distributed: Any, scheduler: str | None, workers: int | None) -> Ite
             yield client, scheduler
         return
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client, "local cluster"
 
 
 def dask_pass(*, dataset: Dataset, model: FittedModel, columns: list[str], settings: PassSettings,
-              scheduler: str | None, workers: int | None,
+              scheduler: str | None, workers: int | None, partition_rows: int,
               progress: Callable[[str], None]) -> tuple[EvaluationPass, DaskRun]:
     """The pass over ``dataset``'s evaluation files on a dask cluster.
 
@@ -169,6 +222,8 @@ def dask_pass(*, dataset: Dataset, model: FittedModel, columns: list[str], setti
         Address of a running scheduler (``tcp://host:8786``); None starts a local cluster.
     workers : int, optional
         Workers of the local cluster (default: one per core).
+    partition_rows : int
+        Most rows of a Parquet partition (whole row groups of one file); CSV is cut in 64 MB blocks.
     progress : callable
         Called with a short text at each step.
 
@@ -178,14 +233,16 @@ def dask_pass(*, dataset: Dataset, model: FittedModel, columns: list[str], setti
         The same statistics and sample as the local engine's pass, and where it ran.
     """
     dask, dd, distributed = import_dask()
-    # Text stays as Python strings (object columns), as pandas reads it locally: the model and the
+    # CSV text stays as Python strings (object columns), as pandas reads it locally: the model and the
     # checks then see the same values and dtypes on either engine.
     with dask.config.set({"dataframe.convert-string": False}), _client(distributed, scheduler, workers) as (
             client, where):
-        frame = _read(dd, dataset, columns)
-        pieces = frame.to_delayed()
-        progress(f"counting the rows of {len(pieces)} partitions on the cluster")
-        lengths = dask.compute(*[dask.delayed(len)(piece) for piece in pieces])
+        pieces, lengths = _pieces(dask, dd, dataset, columns, partition_rows)
+        if lengths is None:
+            progress(f"counting the rows of {len(pieces)} partitions on the cluster")
+            lengths = list(dask.compute(*[dask.delayed(len)(piece) for piece in pieces]))
+        if not pieces:
+            raise AuditError(f"`data.test` {dataset.test.name} holds no rows; an audit needs data.")
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
         shipped = client.scatter(model, broadcast=True, hash=False)
         level = [dask.delayed(_partition)(piece, int(start), shipped, settings)

@@ -33,7 +33,7 @@ ADULT_ROWS = 6000
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as local:
         yield local.scheduler_address
 
@@ -54,8 +54,9 @@ def adult(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dask_adult")
     test = pd.read_csv(ADULT / "data/adult_test.csv.gz").head(ADULT_ROWS)
     (folder / "test").mkdir()
-    for i, chunk in enumerate(np.array_split(np.arange(ADULT_ROWS), 4)):
-        test.iloc[chunk].to_parquet(folder / "test" / f"part-{i:02d}.parquet", index=False)
+    # Names whose text order (the local engine's) is not their natural order: part-1, part-10, part-11, part-2.
+    for i, chunk in zip((1, 10, 11, 2), np.array_split(np.arange(ADULT_ROWS), 4)):
+        test.iloc[chunk].to_parquet(folder / "test" / f"part-{i}.parquet", index=False, row_group_size=500)
     pd.read_csv(ADULT / "data/adult_train.csv.gz").head(4000).to_csv(folder / "train.csv", index=False)
     raw = {
         "name": "adult-dask",
@@ -63,7 +64,7 @@ def adult(tmp_path_factory):
                  "sensitive": ["sex", "race", "age"], "bins": {"age": AGE_BINS}, "intersections": 3},
         "model": {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
                             "params": {"max_iter": 30}}},
-        "bootstrap": {"replicates": 40},
+        "bootstrap": {"replicates": 40}, "dask": {"partition_rows": 1000},  # two partitions per file
         "checks": {"explainability": {"sample": 200, "flip_test": False}, "fairness": {"max": {"equalized_odds_difference": 0.1}}},
     }
     return folder, raw, audit.run(config_from_dict(raw, base_dir=str(folder)))
@@ -73,11 +74,11 @@ def test_adult_on_the_cluster_equals_the_local_audit_exactly(adult, cluster):
     folder, raw, local = adult
     on_cluster = audit.run(config_from_dict(raw, base_dir=str(folder)), engine="dask", scheduler=cluster)
     engine = on_cluster.document["audit"]["engine"]
-    assert engine == {"name": "dask", "scheduler": cluster, "workers": 2, "partitions": 4}
+    assert engine == {"name": "dask", "scheduler": cluster, "workers": 2, "partitions": 8}
     # Counts, metrics, bootstrap intervals, p-values, findings: all equal to the last bit, not just to 1e-9.
     assert _comparable(on_cluster.document) == _comparable(local.document)
     # And right: per-group ROC AUC against scikit-learn on the same rows and the same model's scores.
-    test = pd.concat([pd.read_parquet(p) for p in sorted((folder / "test").glob("*.parquet"))], ignore_index=True)
+    test = pd.read_parquet(folder / "test")
     score = on_cluster.model.estimator.predict_proba(test[list(on_cluster.model.features)])[:, 1]
     by_sex = on_cluster.document["metrics"]["by_group"]["sex"]
     for group, rows in test.groupby("sex").indices.items():
@@ -85,8 +86,8 @@ def test_adult_on_the_cluster_equals_the_local_audit_exactly(adult, cluster):
         assert by_sex[group]["roc_auc"]["value"] == pytest.approx(expected, abs=1e-9)
 
 
-def _generated(folder, *, rows: int, seed: int) -> None:
-    """Three CSV files; a level of ``branch`` that only the last file holds; NaN in sensitive and feature columns."""
+def _generated(folder, *, rows: int, seed: int, fmt: str = "csv") -> None:
+    """Three files; a level of ``branch`` that only the last file holds; NaN in sensitive and feature columns."""
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=rows), rng.normal(size=rows)
     branch = rng.choice(["north", "south", "east"], size=rows).astype(object)
@@ -100,7 +101,10 @@ def _generated(folder, *, rows: int, seed: int) -> None:
                           "income": income, "approved": y})
     (folder / "test").mkdir()
     for i, chunk in enumerate(np.array_split(np.arange(rows), 3)):
-        frame.iloc[chunk].to_csv(folder / "test" / f"part-{i}.csv", index=False)
+        if fmt == "csv":
+            frame.iloc[chunk].to_csv(folder / "test" / f"part-{i}.csv", index=False)
+        else:
+            frame.iloc[chunk].to_parquet(folder / "test" / f"part-{i}.parquet", index=False, row_group_size=300)
     train = frame.sample(frac=0.5, random_state=seed)
     train["x2"] = train["x2"].fillna(0.0)
     train.to_csv(folder / "train.csv", index=False)
@@ -129,9 +133,11 @@ def test_generated_csv_on_the_cluster_equals_the_local_audit(tmp_path, cluster, 
     assert _comparable(on_cluster.document) == _comparable(local.document)
 
 
-def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, cluster):
-    _generated(tmp_path, rows=3000, seed=3)
-    cfg = config_from_dict({**GENERATED, "data": {**GENERATED["data"], "batch_rows": 1000}}, base_dir=str(tmp_path))
+@pytest.mark.parametrize("fmt, partitions", [("csv", 3), ("parquet", 6)])
+def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, cluster, fmt, partitions):
+    _generated(tmp_path, rows=3000, seed=3, fmt=fmt)
+    data = {**GENERATED["data"], "batch_rows": 1000, "test": f"test/part-*.{fmt}"}
+    cfg = config_from_dict({**GENERATED, "data": data}, base_dir=str(tmp_path))
     dataset = load_dataset(cfg)
     model = train_model(cfg, dataset)
     settings = PassSettings(sensitive=("branch", "income"), bins=cfg.data.bins, source=dataset.test.name,
@@ -140,8 +146,9 @@ def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, clu
     columns = ["x1", "x2", "plan", "branch", "income", "approved"]
     local = local_pass(batches=evaluation_batches(dataset, columns=columns), model=model, settings=settings)
     remote, where = dask_pass(dataset=load_dataset(cfg, lazy=True), model=model, columns=columns, settings=settings,
-                              scheduler=cluster, workers=None, progress=lambda _text: None)
-    assert (where.workers, where.partitions) == (2, 3)
+                              scheduler=cluster, workers=None, partition_rows=600,  # two row groups
+                              progress=lambda _text: None)
+    assert (where.workers, where.partitions) == (2, partitions)
     assert len(remote.sample.frame) == 250  # a real subsample of 3,000 rows, drawn on the workers
     pd.testing.assert_frame_equal(remote.sample.frame, local.sample.frame)
     np.testing.assert_array_equal(remote.sample.score, local.sample.score)
