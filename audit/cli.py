@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="also log the audit to MLflow (metrics, parameters, reports as artifacts); URI of a "
                             "tracking store or server, default a local store OUT/mlruns (needs rai-audit[mlflow])")
     p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p_run.add_argument("--engine", choices=("local", "dask"), default=None,
+                       help="where the pass over the evaluation data runs (default: the config's `engine`, local)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")
     p_run.add_argument("--baseline", type=Path, default=None,
                        help="findings.json of an earlier audit: adds 'changes since last audit' and lets the "
                             "gate policy judge regressions")
@@ -98,7 +102,8 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), baseline=args.baseline)
+    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
+                 scheduler=args.scheduler, baseline=args.baseline)
     written = result.write(args.out, formats=args.format)
     recorded: dict[str, Path] = {}
     if not args.no_history:
