@@ -194,6 +194,8 @@ class ReportConfig(_Strict):
     limitations: str | None = None
     ethical_considerations: str | None = None
     recommendations: str | None = None
+    #: Also write model_card.pdf with headless Chromium (as ``audit run --pdf``); skipped with a notice without it.
+    pdf: bool = False
 
 
 class AuditConfig(_Strict):

@@ -19,6 +19,7 @@ from ._errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._groups import build_groups
 from ._result import FORMATS, report_folder_name
 from ._run import run
+from .report._pdf import CHROMIUM_ENV, find_chromium
 
 __all__ = ["main"]
 
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder for reports; they go to OUT/<audit name>/ (default: reports)")
     p_run.add_argument("--format", type=_formats, default=tuple(FORMATS),
                        help=f"comma-separated outputs among {','.join(FORMATS)} (default: all)")
+    p_run.add_argument("--pdf", action="store_true",
+                       help="also print the model card to model_card.pdf with headless Chromium (as report.pdf: "
+                            "true); skipped with a notice when Chromium is not installed")
     p_run.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
@@ -59,6 +63,14 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 def _cmd_run(args: argparse.Namespace) -> int:
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet))
     written = result.write(args.out, formats=args.format)
+    if args.pdf or result.document["audit"]["report"].get("pdf"):
+        pdf = Path(args.out) / report_folder_name(result.document["audit"]["name"]) / "model_card.pdf"
+        if find_chromium() is None:
+            # The audit itself succeeded: say why there is no PDF, keep the gate's exit code.
+            print(f"audit: model_card.pdf skipped: no Chromium found (install Debian's `chromium` package or set "
+                  f"{CHROMIUM_ENV} to a Chromium executable).", file=sys.stderr)
+        else:
+            written["pdf"] = result.to_pdf(pdf)
     if not args.quiet:
         s = result.document["summary"]
         print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
