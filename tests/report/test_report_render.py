@@ -419,3 +419,27 @@ def test_a_user_template_extends_ours(hostile_dir, tmp_path):
     raw["report"]["template"] = "missing.html.j2"
     with pytest.raises(audit.AuditError, match="`report.template` must name an existing Jinja2 file"):
         audit.run(audit.config_from_dict(raw, source="audit.yaml", base_dir=str(hostile_dir)))
+
+
+# --------------------------------------------------------------------------- 6. junit.xml against its schema
+
+
+@pytest.fixture(scope="module")
+def junit_schema():
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit-10.xsd"))))
+
+
+def test_junit_validates_against_the_jenkins_junit_schema(hostile, frozen, junit_schema, tmp_path):
+    from lxml import etree
+
+    for document in (hostile.document, frozen):
+        tree = etree.fromstring(render_junit(document).encode("utf-8"))
+        assert junit_schema.validate(tree), junit_schema.error_log
+    statuses = {f["status"] for f in hostile.findings}
+    assert {"pass", "fail"} <= statuses  # both a passing and a failing case were validated
+    # The schema has teeth: a test case without its required name is refused.
+    tree = etree.fromstring(render_junit(frozen).encode("utf-8"))
+    del tree.find("testsuite/testcase").attrib["name"]
+    assert not junit_schema.validate(tree)
