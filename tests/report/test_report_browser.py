@@ -89,6 +89,8 @@ def test_adult_card_is_small_opens_fast_and_quietly_with_every_section(bundled_a
     assert set(_requests(browser)) == {card.as_uri()}  # the file itself, nothing else: no fonts, images, scripts
     ids = browser.evaluate("Array.from(document.querySelectorAll('main > section[id]')).map(s => s.id)")
     assert ids == SECTIONS
+    every_id = browser.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+    assert len(every_id) == len(set(every_id))  # charts' aria-labelledby point at their own title
     # Every section is laid out and visible, not just present.
     heights = browser.evaluate("Array.from(document.querySelectorAll('main > section[id]'))"
                                ".map(s => s.getBoundingClientRect().height)")
