@@ -27,6 +27,7 @@ import jinja2
 import jsonschema
 import pandas as pd
 import pytest
+import yaml
 
 import audit
 from audit import AuditResult
@@ -207,7 +208,15 @@ def test_markdown_summary_escapes_hostile_strings(hostile):
     md = render_markdown(doc)
     for raw in (SCRIPT, IMG, BOLD):
         assert raw not in md
-    assert md.splitlines()[0] == f"## FAIL ❌ Model audit: {BOLD_ESCAPED}"
+    _, front, body = md.split("---\n", 2)
+    assert body.splitlines()[1] == f"## FAIL ❌ Model audit: {BOLD_ESCAPED}"
+    # The front matter is a Hugging Face style model card header: the title comes back exactly, the metrics
+    # are the document's.
+    meta = yaml.safe_load(front)
+    assert meta["model-index"][0]["name"] == BOLD
+    assert {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]} == {
+        name: m["value"] for name, m in doc["metrics"]["overall"].items() if m["value"] is not None}
+    assert meta["audit"]["gate"] == doc["gate"] == "fail"
     # The proxy finding names the renamed feature, and a race gap is defined by the script group.
     proxy = [f for f in doc["findings"] if f["check"] == "proxy" and IMG in f["message"]]
     assert proxy and IMG_ESCAPED in md
