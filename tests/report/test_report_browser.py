@@ -88,7 +88,8 @@ def test_adult_card_is_small_opens_fast_and_quietly_with_every_section(bundled_a
     assert _problems(browser) == []
     assert set(_requests(browser)) == {card.as_uri()}  # the file itself, nothing else: no fonts, images, scripts
     ids = browser.evaluate("Array.from(document.querySelectorAll('main > section[id]')).map(s => s.id)")
-    assert ids == SECTIONS
+    assert [i for i in ids if i in SECTIONS] == SECTIONS and len(set(ids)) == len(ids)  # sections of other
+    # features (regulatory views, ...) may sit between ours
     every_id = browser.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
     assert len(every_id) == len(set(every_id))  # charts' aria-labelledby point at their own title
     # Every section is laid out and visible, not just present.
@@ -154,7 +155,8 @@ def test_card_reads_without_javascript(small_card, browser):
     assert browser.evaluate("Array.from(document.querySelectorAll('[data-pick]')).every(p => p.offsetHeight > 0)")
     assert browser.evaluate("Array.from(document.querySelectorAll('.pick')).every(p => p.offsetHeight === 0)")
     ids = browser.evaluate("Array.from(document.querySelectorAll('main > section[id]')).map(s => s.id)")
-    assert ids == SECTIONS
+    assert [i for i in ids if i in SECTIONS] == SECTIONS and len(set(ids)) == len(ids)  # sections of other
+    # features (regulatory views, ...) may sit between ours
     assert _problems(browser) == []
 
 
