@@ -59,16 +59,31 @@ class TrainConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class PredictionsConfig(_Strict):
+    """Predictions made elsewhere (a vendor's scores, a production log), read from the evaluation data."""
+
+    predictions: str = Field(description="Column of predicted labels (classes) or predicted values (regression).")
+    scores: str | None = Field(default=None, description="Column of positive-class scores (binary only).")
+
+
 class ModelConfig(_Strict):
+    """Where the model comes from: exactly one of ``load``, ``train`` and ``predictions``.
+
+    ``audit.run(config, model=obj)`` audits a Python object instead; its config then has no ``model``.
+    """
+
     load: str | None = None
     train: TrainConfig | None = None
+    predictions: PredictionsConfig | None = None
     trust: bool = False
     trusted_types: list[str] = Field(default_factory=list)
+    #: Tracking (and registry) URI for ``models:/`` and ``runs:/`` MLflow URIs, e.g. a local ``sqlite:///`` file.
+    tracking_uri: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelConfig":
-        if (self.load is None) == (self.train is None):
-            raise ValueError("must set exactly one of `load` and `train`")
+        if sum(x is not None for x in (self.load, self.train, self.predictions)) != 1:
+            raise ValueError("must set exactly one of `load`, `train` and `predictions`")
         return self
 
 
@@ -212,10 +227,11 @@ class AuditConfig(_Strict):
     """
 
     name: str = Field(min_length=1)
-    task: Literal["binary"] | None = None
+    task: Literal["binary", "multiclass", "regression"] | None = None
     seed: int = 0
     data: DataConfig
-    model: ModelConfig
+    #: Required, except when ``audit.run`` is given the model as a Python object.
+    model: ModelConfig | None = None
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -227,10 +227,16 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         if column not in data.sensitive:
             raise AuditError(f"`data.bins` must only name columns of `data.sensitive`; got {column!r}. "
                              f"Sensitive: {', '.join(data.sensitive)}.")
+    # Columns of predictions made elsewhere (`model.predictions`) are outputs, never features.
+    outputs: list[str] = []
+    if config.model is not None and config.model.predictions is not None:
+        spec = config.model.predictions
+        outputs = [spec.predictions] + ([spec.scores] if spec.scores is not None else [])
+        _require_columns(test, "model.predictions", outputs)
     if model_features is not None:
         features = model_features
     elif data.features == "all":
-        features = tuple(c for c in test.columns if c != data.target and c not in data.sensitive)
+        features = tuple(c for c in test.columns if c != data.target and c not in data.sensitive and c not in outputs)
     else:
         features = tuple(data.features)
     _require_columns(test, "data.features", list(features))
@@ -250,7 +256,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     train = None
     y_train = None
     split = False
-    if config.model.train is not None:
+    if config.model is not None and config.model.train is not None:
         if data.train is not None:
             train = read_table(config, field="data.train", spec=data.train)
             _require_columns(train, "data.train", [data.target, *features])

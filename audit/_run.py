@@ -26,7 +26,8 @@ from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
-from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
+from ._formats import ColumnPredictions
+from ._model import FittedModel, fitted_from_object, load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
 from ._stats import cell_stats, merge, relabel
@@ -69,7 +70,7 @@ def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Fin
                         message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]
 
 
-def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
+def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, seed: int | None = None,
         progress: Callable[[str], None] | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
 
@@ -77,6 +78,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     ----------
     config : AuditConfig, path or mapping
         The audit config, or the path of an ``audit.yaml``.
+    model : object, optional
+        A fitted model with ``predict`` (and ``predict_proba`` for classifier scores), audited as it is;
+        the config then has no ``model`` section.
     seed : int, optional
         Overrides ``seed`` of the config.
     progress : callable, optional
@@ -104,13 +108,34 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     say = progress or (lambda _text: None)
+    given = model
+    if given is not None and cfg.model is not None:
+        raise AuditError("Pass the model either in the config's `model` section or as `model=` to audit.run, "
+                         "not both.")
+    if given is None and cfg.model is None:
+        raise AuditError("`model` is required: set one of `model.load`, `model.train` and `model.predictions`, "
+                         "or pass a fitted model object as `model=` to audit.run.")
 
     say("loading data")
     dataset = load_dataset(cfg)
     chk = cfg.checks
 
     model_bytes: bytes | None = None
-    if cfg.model.train is not None:
+    predictions_only = cfg.model is not None and cfg.model.predictions is not None
+    if given is not None:
+        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=dataset.positive_label,
+                                   source="python", name="The `model` object passed to audit.run", path=None,
+                                   sha256=None)
+        model_sha = None
+    elif predictions_only:
+        assert cfg.model is not None and cfg.model.predictions is not None
+        spec = cfg.model.predictions
+        model = FittedModel(
+            estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores, classes=None),
+            source="predictions", type_name=f"predictions in column {spec.predictions!r}", features=dataset.features,
+            positive_column=1, positive_class=dataset.positive_label, path=None, sha256=None, params={})
+        model_sha = None
+    elif cfg.model.train is not None:
         say(f"training {cfg.model.train.estimator}")
         model = train_model(cfg, dataset)
         model_bytes = to_skops_bytes(model)
@@ -129,7 +154,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     say("predicting and counting")
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name)
     sampler = SampleBuilder(size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS), seed=cfg.seed)
-    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target]))
+    outputs = [] if not predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores) if c]
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs]))
     parts = []
     missing_parts: list[np.ndarray] = []  # per batch: missing values per (leaf, feature), additive like the cells
     probabilistic = True
@@ -164,11 +190,17 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
 
     say("data bias")
     bias = _data_bias(cfg, sample, groups, model.features, missing_by_leaf, evaluation)
-    drift = _drift(cfg, model, model.features, sample, say) if cfg.data.reference is not None else None
+    drift = _drift(cfg, model, model.features, sample, say, score_reference=not predictions_only) \
+        if cfg.data.reference is not None else None
 
     explanation, explanation_note = None, None
     findings: list[Finding] = []
-    if chk.explainability.method == "none":
+    if predictions_only:
+        explanation_note = ("Explainability was skipped: this audit has the model's predictions only "
+                            "(`model.predictions`), not the model, so nothing can be asked why it predicted them.")
+        findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
+                                severity=chk.explainability.severity, message=explanation_note))
+    elif chk.explainability.method == "none":
         explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
     else:
         say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
@@ -231,7 +263,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         "type": model.type_name, "task": "binary", "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
         "negative_label": _plain(dataset.negative_label), "probabilistic": probabilistic,
-        "file": "model.skops" if model_bytes is not None else Path(model.path or "").name, "sha256": model_sha,
+        "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
+        "sha256": model_sha,
     }
     data_meta = {
         "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
@@ -277,7 +310,7 @@ def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features
 
 
 def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], sample: RowSample,
-           say: Callable[[str], None]) -> Drift:
+           say: Callable[[str], None], *, score_reference: bool) -> Drift:
     """Drift of the (sampled) evaluation rows against ``data.reference``, features and scores."""
     say("measuring drift")
     assert cfg.data.reference is not None
@@ -293,13 +326,14 @@ def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], samp
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
     _, labels = coder.encode(frame)
     try:
-        scores = predict(model, frame).score
+        # Predictions made elsewhere exist for the evaluation rows only: no score drift then.
+        scores = predict(model, frame).score if score_reference else None
     except (ValueError, TypeError, KeyError) as exc:
         raise AuditError(f"The model could not score `data.reference` {reference.name}: "
                          f"{str(exc).splitlines()[0]}.") from None
     return measure_drift(frame, sample.frame, features=features, reference_labels=labels,
                          current_labels=sample.labels, bins=cfg.checks.drift.bins, reference_scores=scores,
-                         current_scores=sample.score, min_group_size=cfg.data.min_group_size)
+                         current_scores=sample.score if scores is not None else None, min_group_size=cfg.data.min_group_size)
 
 
 def _plain(value: Any) -> Any:

@@ -104,9 +104,9 @@ def test_a_missing_target_is_named():
     ({}, "got {}"),
     ({"trust": True}, "got {'trust': True}"),
 ])
-def test_model_needs_exactly_one_of_load_and_train(model, got):
+def test_model_needs_exactly_one_source(model, got):
     message = _error({**_base(), "model": model})
-    assert message.startswith("`model` must set exactly one of `load` and `train`; ")
+    assert message.startswith("`model` must set exactly one of `load`, `train` and `predictions`; ")
     assert got in message and "(in audit.yaml)" in message
 
 
