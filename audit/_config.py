@@ -20,6 +20,14 @@ __all__ = ["AuditConfig", "load_config", "config_from_dict"]
 
 Scalar = Union[bool, int, float, str]
 
+# Metric names of the multiclass and regression audits (beyond the binary registry).
+_TASK_METRICS = ("mean_absolute_error", "root_mean_squared_error", "mean_squared_error", "r2_score",
+                 "mean_prediction", "mean_target", "mean_residual", "calibration_error", "macro_precision",
+                 "macro_recall", "macro_f1")
+_TASK_FAIRNESS = ("mean_absolute_error_difference", "root_mean_squared_error_difference",
+                  "mean_prediction_difference", "mean_residual_difference", "calibration_error_difference",
+                  "bounded_group_loss", "accuracy_difference")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -101,7 +109,8 @@ class PerformanceConfig(_Strict):
     @field_validator("metrics", "min", "max", "group_min", "group_max")
     @classmethod
     def _metric_names(cls, value: Any) -> Any:
-        _known(value, METRICS, "a performance metric")
+        # Names of every task are accepted here; the audit checks them against its task.
+        _known(value, {**METRICS, **dict.fromkeys(_TASK_METRICS)}, "a performance metric")
         return value
 
 
@@ -115,7 +124,7 @@ class FairnessConfig(_Strict):
     @field_validator("metrics", "min", "max")
     @classmethod
     def _metric_names(cls, value: Any) -> Any:
-        _known(value, FAIRNESS_METRICS, "a fairness metric")
+        _known(value, {**FAIRNESS_METRICS, **dict.fromkeys(_TASK_FAIRNESS)}, "a fairness metric")
         return value
 
 

@@ -17,7 +17,7 @@ from . import checks
 from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_test)
 from ._config import AuditConfig, config_from_dict, load_config
-from ._data import evaluation_batches, load_dataset, read_table
+from ._data import Dataset, evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
 from ._document import build_document
 from ._errors import AuditError
@@ -119,6 +119,14 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     say("loading data")
     dataset = load_dataset(cfg)
     chk = cfg.checks
+    if dataset.task != "binary":
+        from ._run_task import run_task
+
+        document, trained, fitted = run_task(
+            cfg, dataset, given=given, started=started, created=created, say=say,
+            audit_meta=lambda *, model_sha, duration: _audit_meta(cfg, dataset, created=created, duration=duration,
+                                                                  model_sha=model_sha))
+        return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg))
 
     model_bytes: bytes | None = None
     predictions_only = cfg.model is not None and cfg.model.predictions is not None
@@ -245,22 +253,10 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                                        *(["demographic_parity_ratio"] if chk.fairness.four_fifths_rule else [])]))
     if not probabilistic:
         perf_metrics = [m for m in perf_metrics if m not in ("log_loss", "brier_score_loss")]
-    audit_meta = {
-        "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
-        "duration_seconds": round(time.perf_counter() - started, 3),
-        "bootstrap": {"replicates": cfg.bootstrap.replicates, "level": cfg.bootstrap.level},
-        "versions": package_versions(),
-        "data": {"test": {"name": dataset.test.name, "files": [Path(f).name for f in dataset.test.files],
-                          "sha256": list(dataset.test.sha256)},
-                 "train": None if dataset.train is None else {
-                     "name": dataset.train.name, "files": [Path(f).name for f in dataset.train.files],
-                     "sha256": list(dataset.train.sha256)}},
-        "model_sha256": model_sha,
-        "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
-        "report": cfg.report.model_dump(mode="json"),
-    }
+    audit_meta = _audit_meta(cfg, dataset, created=created, duration=time.perf_counter() - started,
+                             model_sha=model_sha)
     model_meta = {
-        "type": model.type_name, "task": "binary", "source": model.source, "features": list(model.features),
+        "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
         "negative_label": _plain(dataset.negative_label), "probabilistic": probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
@@ -278,13 +274,36 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict)
-    template = None
-    if cfg.report.template is not None:
-        template = str(cfg.resolve(cfg.report.template))
-        if not Path(template).is_file():
-            raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
-                             f"(looked for {template}).")
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=template)
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg))
+
+
+def _template(cfg: AuditConfig) -> str | None:
+    if cfg.report.template is None:
+        return None
+    template = str(cfg.resolve(cfg.report.template))
+    if not Path(template).is_file():
+        raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
+                         f"(looked for {template}).")
+    return template
+
+
+def _audit_meta(cfg: AuditConfig, dataset: Dataset, *, created: str, duration: float,
+                model_sha: str | None) -> dict[str, Any]:
+    """The manifest: name, time, seed, versions, SHA-256 of every data file and of the model, the config."""
+    return {
+        "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
+        "duration_seconds": round(duration, 3),
+        "bootstrap": {"replicates": cfg.bootstrap.replicates, "level": cfg.bootstrap.level},
+        "versions": package_versions(),
+        "data": {"test": {"name": dataset.test.name, "files": [Path(f).name for f in dataset.test.files],
+                          "sha256": list(dataset.test.sha256)},
+                 "train": None if dataset.train is None else {
+                     "name": dataset.train.name, "files": [Path(f).name for f in dataset.train.files],
+                     "sha256": list(dataset.train.sha256)}},
+        "model_sha256": model_sha,
+        "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
+        "report": cfg.report.model_dump(mode="json"),
+    }
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],
