@@ -334,6 +334,11 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     if chk.explainability.method != "none":
         findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
                                 severity=chk.explainability.severity, message=note))
+    if cfg.data.reference is not None:
+        findings.append(Finding(check="drift", category="drift", status="insufficient_data",
+                                severity=chk.drift.severity,
+                                message=f"Drift against `data.reference` is measured in binary audits only; it was "
+                                        f"not measured in this {task} audit."))
     mgs = cfg.data.min_group_size
     findings += _guarded_list("performance", "performance", pc.severity,
                               lambda: checks.check_performance(evaluation=evaluation, config=pc,  # type: ignore[arg-type]
