@@ -40,3 +40,27 @@ def test_the_diabetes_regression_example_runs_to_a_card(tmp_path):
     card = written["html"].read_text(encoding="utf-8")
     assert "Calibration by group" in card and "Diabetes progression regressor" in card
     assert np.isfinite(doc["fairness"]["by_attribute"]["sex"]["mean_residual_difference"]["value"])
+
+
+def test_the_text_example_audits_a_tfidf_model_by_review_length(tmp_path):
+    import importlib.util
+
+    from sklearn.metrics import roc_auc_score
+
+    spec = importlib.util.spec_from_file_location("audit_reviews", ROOT / "examples/text-reviews/audit_reviews.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.train_model()
+    result = audit.run(ROOT / "examples/text-reviews/audit.yaml", model=model)
+    doc = result.document
+    jsonschema.validate(doc, load_schema())
+    test = pd.read_csv(ROOT / "examples/text-reviews/data/testing.csv.gz")
+    score = model.predict_proba(test[["review"]])[:, list(model.classes_).index("great")]
+    y = (test["score"] == "great").to_numpy()
+    assert doc["model"]["source"] == "python" and doc["model"]["features"] == ["review"]
+    assert doc["metrics"]["overall"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, score), abs=1e-9)
+    longest = (test["words"] >= 120).to_numpy()
+    assert doc["metrics"]["by_group"]["words"]["120-2000"]["roc_auc"]["value"] == pytest.approx(
+        roc_auc_score(y[longest], score[longest]), abs=1e-9)
+    assert result.exit_code == 0
+    assert "Review sentiment classifier" in result.write(tmp_path)["html"].read_text(encoding="utf-8")
