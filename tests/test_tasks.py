@@ -275,3 +275,40 @@ def test_non_binary_settings_that_do_not_apply_are_named(diabetes):
     raw["data"]["batch_rows"] = 1000
     with pytest.raises(AuditError, match="`data.batch_rows` reads the data in batches for binary audits only"):
         audit.run(config_from_dict(raw, base_dir=str(folder)))
+
+
+def test_multiclass_predictions_alone_give_the_same_audit_as_the_model(digits_run, digits, tmp_path):
+    result, test, pred = digits_run
+    frame = test.copy()
+    frame["predicted_digit"] = pred
+    frame.to_csv(tmp_path / "scored.csv", index=False)
+    raw = {"name": "digits", "data": {"test": "scored.csv", "target": "digit", "sensitive": ["ink", "half"],
+                                      "features": [c for c in frame.columns if c.startswith("pixel_")]},
+           "model": {"predictions": {"predictions": "predicted_digit"}}, "bootstrap": {"replicates": 30}}
+    doc = audit.run(config_from_dict(raw, base_dir=str(tmp_path))).document
+    assert doc["model"]["source"] == "predictions"
+    assert doc["metrics"] == result.document["metrics"] and doc["multiclass"] == result.document["multiclass"]
+    assert "predictions only" in doc["explainability"]["note"]
+
+
+def test_an_onnx_regressor_gives_the_same_findings_as_the_original(diabetes, tmp_path):
+    pytest.importorskip("onnxruntime")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    folder, frame = diabetes
+    features = [c for c in frame.columns if c not in ("target", "sex", "age")]
+    model = Ridge().fit(frame[features], frame["target"])
+    onx = skl2onnx.to_onnx(model, initial_types=[("X", DoubleTensorType([None, len(features)]))],
+                           target_opset={"": 17, "ai.onnx.ml": 3})
+    (folder / "ridge.onnx").write_bytes(onx.SerializeToString())
+    raw = _regression_config(folder).model_dump(exclude={"base_dir"})
+    exported = audit.run(config_from_dict({**raw, "model": {"load": "ridge.onnx"}}, base_dir=str(folder))).document
+    del raw["model"]
+    original = audit.run(config_from_dict(raw, base_dir=str(folder)), model=model).document
+    for name, e in original["metrics"]["overall"].items():
+        assert exported["metrics"]["overall"][name]["value"] == pytest.approx(e["value"], abs=1e-6), name
+    for attribute, metrics in original["fairness"]["by_attribute"].items():
+        for name, e in metrics.items():
+            assert exported["fairness"]["by_attribute"][attribute][name]["value"] == pytest.approx(e["value"],
+                                                                                                 abs=1e-6)
