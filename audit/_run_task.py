@@ -273,6 +273,11 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     else:
         y_text = pd.Series(dataset.y_test).map(str).to_numpy()
         p_text = pd.Series(pred).map(str).to_numpy()
+        if not set(p_text) & set(y_text):
+            shown = ", ".join(sorted(set(p_text))[:10])
+            raise AuditError(f"The model's predicted classes ({shown}) share none with the values of `data.target` "
+                             f"{dataset.target!r}; a model that predicts class numbers (e.g. a native LightGBM or "
+                             "XGBoost model) needs a target coded the same way.")
         classes = _class_order(y_text, p_text)
         index = {c: i for i, c in enumerate(classes)}
         K = len(classes)

@@ -312,3 +312,25 @@ def test_an_onnx_regressor_gives_the_same_findings_as_the_original(diabetes, tmp
         for name, e in metrics.items():
             assert exported["fairness"]["by_attribute"][attribute][name]["value"] == pytest.approx(e["value"],
                                                                                                  abs=1e-6)
+
+
+def test_a_native_lightgbm_multiclass_model_is_audited_and_disjoint_classes_are_named(digits, tmp_path):
+    lgb = pytest.importorskip("lightgbm")
+    folder, frame = digits
+    features = [c for c in frame.columns if c.startswith("pixel_")]
+    booster = lgb.train({"objective": "multiclass", "num_class": 10, "num_leaves": 7, "verbose": -1,
+                         "num_threads": 1, "seed": 0}, lgb.Dataset(frame[features], label=frame["digit"]),
+                        num_boost_round=5)
+    booster.save_model(str(tmp_path / "digits.txt"))
+    frame.to_csv(tmp_path / "digits.csv", index=False)
+    raw = {"name": "d", "data": {"test": "digits.csv", "target": "digit", "sensitive": ["ink"], "features": features},
+           "model": {"load": "digits.txt"}, "bootstrap": {"replicates": 10}}
+    doc = audit.run(config_from_dict(raw, base_dir=str(tmp_path))).document
+    pred = booster.predict(frame[features]).argmax(axis=1)
+    assert doc["metrics"]["overall"]["macro_f1"]["value"] == pytest.approx(
+        skm.f1_score(frame["digit"], pred, average="macro"), abs=TOL)
+    letters = frame.assign(digit=frame["digit"].map(lambda d: "abcdefghij"[d]))
+    letters.to_csv(tmp_path / "letters.csv", index=False)
+    raw["data"]["test"] = "letters.csv"
+    with pytest.raises(AuditError, match=r"predicted classes \(0, 1, .*share none with the values of `data.target`"):
+        audit.run(config_from_dict(raw, base_dir=str(tmp_path)))
