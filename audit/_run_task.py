@@ -326,7 +326,6 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     fair_selected = _select([*fair_requested, *fc.min, *fc.max], fair_known, fair_known, "checks.fairness", task)
     if not fair_requested:
         fair_selected = list(dict.fromkeys([*fair_known, *fc.min, *fc.max]))
-    four_fifths = fc.four_fifths_rule and "demographic_parity_ratio" in fairness_registry
 
     say("data bias")
     bias = _bias(cfg, frame, groups, model.features if not predictions_only else dataset.features, evaluation)
@@ -348,7 +347,9 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     findings += _guarded_list("performance", "performance", pc.severity,
                               lambda: checks.check_performance(evaluation=evaluation, config=pc,  # type: ignore[arg-type]
                                                                min_group_size=mgs))
-    fair_config = fc.model_copy(update={"four_fifths_rule": four_fifths})
+    # The four-fifths rule is about selecting people for a benefit (binary); a multiclass audit judges the
+    # one-vs-rest ratio only when `fairness.min` names it.
+    fair_config = fc.model_copy(update={"four_fifths_rule": False})
     findings += _guarded_list("fairness", "fairness", fc.severity,
                               lambda: checks.check_fairness(evaluation=evaluation,  # type: ignore[arg-type]
                                                             config=fair_config))
@@ -358,8 +359,6 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
                                                         config=bias_config, min_group_size=mgs))
     verdict = gate(findings)
 
-    if four_fifths and "demographic_parity_ratio" not in fair_selected:
-        fair_selected.append("demographic_parity_ratio")
     meta = audit_meta(model_sha=model_sha, duration=time.perf_counter() - started)
     model_meta = {
         "type": model.type_name, "task": task, "source": model.source, "features": list(model.features),
