@@ -348,17 +348,14 @@ def load_mlflow(uri: str, *, base_dir: Path, tracking_uri: str | None) -> tuple[
 class ColumnPredictions:
     """Predictions made elsewhere, read from columns of the evaluation data.
 
-    ``predict`` returns the ``predictions`` column; with a ``scores`` column, ``predict_proba`` returns
-    ``[1 - score, score]`` (binary) so that score metrics are measured; without one there is no
-    ``predict_proba`` and the label itself is the score.
+    ``predict`` returns the ``predictions`` column and ``score`` the ``scores`` column (binary
+    positive-class scores), or None without one: the audit then scores by the label itself.
     """
 
-    def __init__(self, *, predictions: str, scores: str | None, classes: tuple[Any, Any] | None) -> None:
+    def __init__(self, *, predictions: str, scores: str | None) -> None:
         self.predictions = predictions
         self.scores = scores
         self.feature_names_in_ = np.asarray([], dtype=object)
-        if classes is not None:
-            self.classes_ = np.asarray(list(classes), dtype=object)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return X[self.predictions].to_numpy()

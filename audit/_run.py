@@ -139,7 +139,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         assert cfg.model is not None and cfg.model.predictions is not None
         spec = cfg.model.predictions
         model = FittedModel(
-            estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores, classes=None),
+            estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores),
             source="predictions", type_name=f"predictions in column {spec.predictions!r}", features=dataset.features,
             positive_column=1, positive_class=dataset.positive_label, path=None, sha256=None, params={})
         model_sha = None

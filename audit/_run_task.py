@@ -228,7 +228,7 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
         spec = cfg.model.predictions
         if spec.scores is not None:
             raise AuditError(f"`model.predictions.scores` applies to binary audits; remove it for this {task} audit.")
-        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=None, classes=None),
+        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=None),
                             source="predictions", type_name=f"predictions in column {spec.predictions!r}",
                             features=dataset.features, positive_column=-1, positive_class=None, path=None,
                             sha256=None, params={})
