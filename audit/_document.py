@@ -15,6 +15,7 @@ from ._evaluate import Estimate, Evaluation, RestComparison
 from ._explain import Explanation
 from ._findings import Finding
 from ._metrics import FAIRNESS_METRICS, METRICS
+from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
 
@@ -137,10 +138,44 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
     }
 
 
+def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
+    if reg is None:
+        return None
+    ll = reg.ll144
+    return {
+        "disclaimer": DISCLAIMER,
+        "nyc_ll144": {
+            "sex": ll.sex, "race": ll.race, "min_share": ll.min_share, "rows": ll.rows,
+            "selection": "predicted positive label",
+            "tables": [{"category_type": t.category_type, "grouping": t.grouping,
+                        "highest_category": t.highest_category, "highest_rate": t.highest_rate,
+                        "rows": [{"category": r.category, "n": r.n, "share": r.share,
+                                  "selection_rate": r.selection_rate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                  "impact_ratio": r.impact_ratio, "status": r.status} for r in t.rows]}
+                       for t in ll.tables],
+            "notes": list(ll.notes),
+        },
+        "eu_ai_act": {
+            "checklist": [{"id": i.id, "reference": i.reference, "requirement": i.requirement, "status": i.status,
+                       "evidence": i.evidence} for i in reg.eu_ai_act],
+            "counts": {s: sum(i.status == s for i in reg.eu_ai_act) for s in ("covered", "partial", "owner")},
+        },
+        "eeoc_four_fifths": {
+            "threshold": FOUR_FIFTHS,
+            "by_attribute": {v.grouping: {"intersection": v.intersection, "impact_ratio": v.impact_ratio,
+                                          "ci_low": v.ci_low, "ci_high": v.ci_high,
+                                          "groups": list(v.groups) if v.groups else None, "verdict": v.verdict,
+                                          "below": list(v.below), "excluded_groups": list(v.excluded_groups)}
+                             for v in reg.four_fifths},
+        },
+    }
+
+
 def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
                    performance_metrics: list[str], fairness_metrics: list[str],
                    bias: DataBias, drift: Drift | None, explanation: Explanation | None,
-                   explanation_note: str | None, findings: list[Finding], gate: str) -> dict[str, Any]:
+                   explanation_note: str | None, findings: list[Finding], gate: str,
+                   regulatory: Regulatory | None = None) -> dict[str, Any]:
     """Assemble the findings document in its stable key order; numbers only, no NaN."""
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
     doc = {
@@ -154,6 +189,7 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "bias": _bias(evaluation, bias),
         "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),
+        "regulatory": _regulatory(regulatory),
         "findings": [f.to_dict() for f in findings],
         "summary": counts,
         "gate": gate,

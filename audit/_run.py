@@ -28,6 +28,7 @@ from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
 from ._formats import ColumnPredictions
 from ._model import FittedModel, fitted_from_object, load_model, predict, to_skops_bytes, train_model
+from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
 from ._stats import cell_stats, merge, relabel
@@ -115,6 +116,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     if given is None and cfg.model is None:
         raise AuditError("`model` is required: set one of `model.load`, `model.train` and `model.predictions`, "
                          "or pass a fitted model object as `model=` to audit.run.")
+    if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
+        ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
     dataset = load_dataset(cfg)
@@ -270,10 +273,21 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
         "sample_rows": len(sample.frame),
     }
+    regulatory = None
+    if cfg.regulatory.enabled:
+        ll = cfg.regulatory.ll144
+        regulatory = regulatory_views(
+            evaluation, sensitive=cfg.data.sensitive, sex=ll.sex, race=ll.race, min_share=ll.min_share,
+            report=cfg.report.model_dump(mode="json"),
+            bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
+                       "missingness": chk.bias.missingness},
+            explained=explanation is not None, drift=drift is not None,
+            reference_shares=bool(chk.bias.reference_shares))
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
-                              explanation_note=explanation_note, findings=findings, gate=verdict)
+                              explanation_note=explanation_note, findings=findings, gate=verdict,
+                              regulatory=regulatory)
     return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg))
 
 

@@ -385,6 +385,8 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
         "bias": _bias_doc(evaluation, bias),
         "drift": None,
         "explainability": {"status": "skipped", "note": note},
+        # LL144 impact ratios, the four-fifths rule and the EU checklist are built on binary selection rates.
+        "regulatory": None,
         **extra,
         "findings": [f.to_dict() for f in findings],
         "summary": counts,

@@ -126,6 +126,7 @@ def test_a_regression_audit_writes_every_report(regression_run, tmp_path):
     result, _, _ = regression_run
     jsonschema.validate(result.document, load_schema())
     written = result.write(tmp_path)
+    _assert_valid_mct(written["mct"])
     card = written["html"].read_text(encoding="utf-8")
     assert "Calibration by group" in card and "mean_absolute_error" in card and "bounded_group_loss" in card
     assert "regression" in written["md"].read_text(encoding="utf-8") or "mean_absolute_error" in \
@@ -223,10 +224,21 @@ def test_multiclass_per_class_metrics_and_one_vs_rest_fairness_equal_metricframe
         y[heavy], pred[heavy], labels=list(range(10))).tolist()
 
 
+def _assert_valid_mct(path) -> None:
+    from importlib import resources
+
+    schema = json.loads(resources.files("audit").joinpath("schema/model_card_toolkit.v0.0.2.schema.json")
+                        .read_text("utf-8"))
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(json.loads(path.read_text("utf-8")))]
+    assert errors == []
+
+
 def test_a_multiclass_audit_writes_every_report(digits_run, tmp_path):
     result, _, _ = digits_run
     jsonschema.validate(result.document, load_schema())
     written = result.write(tmp_path)
+    _assert_valid_mct(written["mct"])
+    assert "macro_f1" in written["hf"].read_text(encoding="utf-8")
     card = written["html"].read_text(encoding="utf-8")
     assert "Classes by group" in card and "macro_f1" in card and "demographic_parity_ratio" in card
     assert written["md"].read_text(encoding="utf-8").startswith("## ")
