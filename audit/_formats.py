@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 from pathlib import Path
 from types import ModuleType
@@ -319,6 +320,11 @@ def load_mlflow(uri: str, *, base_dir: Path, tracking_uri: str | None) -> tuple[
         target = str(local if local.is_absolute() else base_dir / local)
     previous = mlflow.get_tracking_uri()
     previous_registry = mlflow.get_registry_uri()
+    # Recent MLflow refuses a local file store unless this is set; reading one is what `tracking_uri` asks for.
+    allow_file_store = bool(tracking_uri and tracking_uri.startswith("file:")
+                            and "MLFLOW_ALLOW_FILE_STORE" not in os.environ)
+    if allow_file_store:
+        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     try:
         if tracking_uri:
             mlflow.set_tracking_uri(tracking_uri)
@@ -343,6 +349,8 @@ def load_mlflow(uri: str, *, base_dir: Path, tracking_uri: str | None) -> tuple[
     finally:
         mlflow.set_tracking_uri(previous)
         mlflow.set_registry_uri(previous_registry)
+        if allow_file_store:
+            del os.environ["MLFLOW_ALLOW_FILE_STORE"]
 
 
 class ColumnPredictions:
