@@ -285,7 +285,7 @@ def test_non_binary_settings_that_do_not_apply_are_named(diabetes):
         audit.run(config_from_dict(raw, base_dir=str(folder)))
     raw["data"]["positive_label"] = None
     raw["data"]["batch_rows"] = 1000
-    with pytest.raises(AuditError, match="`data.batch_rows` reads the data in batches for binary audits only"):
+    with pytest.raises(AuditError, match="`data.batch_rows` and the dask engine read the data in parts for binary audits only"):
         audit.run(config_from_dict(raw, base_dir=str(folder)))
 
 
