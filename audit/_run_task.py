@@ -381,6 +381,9 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     doc = {
         "schema_version": SCHEMA_VERSION, "audit": meta, "model": model_meta, "data": data_meta,
         "metrics": _metrics_doc(evaluation, metrics_registry, perf_selected),
+        # The card's worst-group highlights and ROC/calibration curves are built on the binary cell table.
+        "highlights": {"worst_groups": []},
+        "curves": None,
         "fairness": _fairness_doc(evaluation, fairness_registry, fair_selected),
         "bias": _bias_doc(evaluation, bias),
         "drift": None,
