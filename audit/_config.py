@@ -21,6 +21,14 @@ __all__ = ["AuditConfig", "load_config", "config_from_dict"]
 
 Scalar = Union[bool, int, float, str]
 
+# Metric names of the multiclass and regression audits (beyond the binary registry).
+_TASK_METRICS = ("mean_absolute_error", "root_mean_squared_error", "mean_squared_error", "r2_score",
+                 "mean_prediction", "mean_target", "mean_residual", "calibration_error", "macro_precision",
+                 "macro_recall", "macro_f1")
+_TASK_FAIRNESS = ("mean_absolute_error_difference", "root_mean_squared_error_difference",
+                  "mean_prediction_difference", "mean_residual_difference", "calibration_error_difference",
+                  "bounded_group_loss", "accuracy_difference")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,16 +68,31 @@ class TrainConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class PredictionsConfig(_Strict):
+    """Predictions made elsewhere (a vendor's scores, a production log), read from the evaluation data."""
+
+    predictions: str = Field(description="Column of predicted labels (classes) or predicted values (regression).")
+    scores: str | None = Field(default=None, description="Column of positive-class scores (binary only).")
+
+
 class ModelConfig(_Strict):
+    """Where the model comes from: exactly one of ``load``, ``train`` and ``predictions``.
+
+    ``audit.run(config, model=obj)`` audits a Python object instead; its config then has no ``model``.
+    """
+
     load: str | None = None
     train: TrainConfig | None = None
+    predictions: PredictionsConfig | None = None
     trust: bool = False
     trusted_types: list[str] = Field(default_factory=list)
+    #: Tracking (and registry) URI for ``models:/`` and ``runs:/`` MLflow URIs, e.g. a local ``sqlite:///`` file.
+    tracking_uri: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelConfig":
-        if (self.load is None) == (self.train is None):
-            raise ValueError("must set exactly one of `load` and `train`")
+        if sum(x is not None for x in (self.load, self.train, self.predictions)) != 1:
+            raise ValueError("must set exactly one of `load`, `train` and `predictions`")
         return self
 
 
@@ -87,7 +110,8 @@ class PerformanceConfig(_Strict):
     @field_validator("metrics", "min", "max", "group_min", "group_max")
     @classmethod
     def _metric_names(cls, value: Any) -> Any:
-        _known(value, METRICS, "a performance metric")
+        # Names of every task are accepted here; the audit checks them against its task.
+        _known(value, {**METRICS, **dict.fromkeys(_TASK_METRICS)}, "a performance metric")
         return value
 
 
@@ -101,7 +125,7 @@ class FairnessConfig(_Strict):
     @field_validator("metrics", "min", "max")
     @classmethod
     def _metric_names(cls, value: Any) -> Any:
-        _known(value, FAIRNESS_METRICS, "a fairness metric")
+        _known(value, {**FAIRNESS_METRICS, **dict.fromkeys(_TASK_FAIRNESS)}, "a fairness metric")
         return value
 
 
@@ -296,10 +320,11 @@ class AuditConfig(_Strict):
     """
 
     name: str = Field(min_length=1)
-    task: Literal["binary"] | None = None
+    task: Literal["binary", "multiclass", "regression"] | None = None
     seed: int = 0
     data: DataConfig
-    model: ModelConfig
+    #: Required, except when ``audit.run`` is given the model as a Python object.
+    model: ModelConfig | None = None
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -14,7 +14,7 @@ import pandas as pd
 from ._config import AuditConfig
 from ._errors import AuditError
 
-__all__ = ["is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+__all__ = ["infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
@@ -171,6 +171,8 @@ class Dataset:
     y_train: np.ndarray | None
     train_is_split: bool
     batch_rows: int | None = None
+    #: "binary", "multiclass" or "regression" (``task`` of the config, or inferred from the target).
+    task: str = "binary"
 
 
 def binary_labels(column: pd.Series, *, target: str, source: str, positive: object,
@@ -228,10 +230,16 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         if column not in data.sensitive:
             raise AuditError(f"`data.bins` must only name columns of `data.sensitive`; got {column!r}. "
                              f"Sensitive: {', '.join(data.sensitive)}.")
+    # Columns of predictions made elsewhere (`model.predictions`) are outputs, never features.
+    outputs: list[str] = []
+    if config.model is not None and config.model.predictions is not None:
+        spec = config.model.predictions
+        outputs = [spec.predictions] + ([spec.scores] if spec.scores is not None else [])
+        _require_columns(test, "model.predictions", outputs)
     if model_features is not None:
         features = model_features
     elif data.features == "all":
-        features = tuple(c for c in test.columns if c != data.target and c not in data.sensitive)
+        features = tuple(c for c in test.columns if c != data.target and c not in data.sensitive and c not in outputs)
     else:
         features = tuple(data.features)
     _require_columns(test, "data.features", list(features))
@@ -240,6 +248,12 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     if not features:
         raise AuditError(f"`data.features` leaves no feature columns in {test.name}; list at least one.")
 
+    task = config.task
+    if task is None:
+        task = "binary" if test.frame is None else infer_task(test.frame[data.target],
+                                                              positive_label=data.positive_label)
+    if task != "binary":
+        return _task_dataset(config, test, tuple(features), task)
     if test.frame is not None:
         y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
                                                    positive=data.positive_label)
@@ -251,7 +265,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     train = None
     y_train = None
     split = False
-    if config.model.train is not None:
+    if config.model is not None and config.model.train is not None:
         if data.train is not None:
             train = read_table(config, field="data.train", spec=data.train)
             _require_columns(train, "data.train", [data.target, *features])
@@ -276,6 +290,84 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     return Dataset(test=test, train=train, target=data.target, positive_label=positive,
                    negative_label=negative, features=tuple(features), y_test=y_test, y_train=y_train,
                    train_is_split=split, batch_rows=None if lazy else batch)
+
+
+#: Integer targets with at most this many distinct values are classes; more make a regression.
+MAX_INFERRED_CLASSES = 20
+
+
+def infer_task(column: pd.Series, *, positive_label: object = None) -> str:
+    """The task a target column implies, when the config does not say.
+
+    A ``positive_label``, a boolean column or two distinct values make a binary audit; numbers that are
+    not all integers, or integers with more than 20 distinct values, a regression; anything else
+    (text with three or more values, or a few integer codes) a multiclass audit.
+
+    Examples
+    --------
+    >>> infer_task(pd.Series([">50K", "<=50K"])), infer_task(pd.Series([0.5, 1.25, 3.0]))
+    ('binary', 'regression')
+    >>> infer_task(pd.Series(["a", "b", "c"])), infer_task(pd.Series(range(100)))
+    ('multiclass', 'regression')
+    """
+    values = column.dropna().unique()
+    if positive_label is not None or pd.api.types.is_bool_dtype(column) or len(values) <= 2:
+        return "binary"
+    if is_numeric_feature(column):
+        numbers = np.asarray(values, dtype=float)
+        if not np.all(np.mod(numbers, 1) == 0) or len(values) > MAX_INFERRED_CLASSES:
+            return "regression"
+    return "multiclass"
+
+
+def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], task: str) -> Dataset:
+    """Evaluation (and training) data of a multiclass or regression audit: targets as they are."""
+    data = config.data
+    if test.frame is None:
+        raise AuditError(f"`data.batch_rows` and the dask engine read the data in parts for binary audits only; "
+                         f"remove them for this {task} audit (its data is read whole).")
+    if data.positive_label is not None:
+        raise AuditError(f"`data.positive_label` applies to binary audits; remove it for this {task} audit "
+                         f"(`task: {task}`).")
+
+    def target(table: Table) -> np.ndarray:
+        assert table.frame is not None
+        column = table.frame[data.target]
+        if column.isna().any():
+            raise AuditError(f"`data.target` column {data.target!r} of {table.name} has {int(column.isna().sum())} "
+                             "missing values; drop those rows or fill them before the audit.")
+        if task == "regression":
+            numbers = pd.to_numeric(column, errors="coerce")
+            if numbers.isna().any():
+                raise AuditError(f"`data.target` column {data.target!r} of {table.name} must hold numbers for a "
+                                 f"regression audit; got {column[numbers.isna()].iloc[0]!r}.")
+            return numbers.to_numpy(dtype=np.float64)
+        return column.to_numpy()
+
+    y_test = target(test)
+    train, y_train, split = None, None, False
+    if config.model is not None and config.model.train is not None:
+        if data.train is not None:
+            train = read_table(config, field="data.train", spec=data.train)
+            _require_columns(train, "data.train", [data.target, *features])
+            y_train = target(train)
+        else:
+            from sklearn.model_selection import train_test_split
+
+            counts = pd.Series(y_test).value_counts()
+            stratify = y_test if task == "multiclass" and counts.min() >= 2 else None
+            idx_train, idx_test = train_test_split(np.arange(len(y_test)), test_size=data.test_size,
+                                                   random_state=config.seed, stratify=stratify)
+            frame = test.frame
+            assert frame is not None
+            train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
+                          files=test.files, sha256=test.sha256, columns=test.columns)
+            test = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
+                         files=test.files, sha256=test.sha256, columns=test.columns)
+            y_train, y_test = y_test[idx_train], y_test[idx_test]
+            split = True
+    return Dataset(test=test, train=train, target=data.target, positive_label=None, negative_label=None,
+                   features=features, y_test=y_test, y_train=y_train, train_is_split=split, task=task)
 
 
 def evaluation_batches(dataset: Dataset, *, columns: list[str]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:

@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,10 +163,27 @@ def to_skops_bytes(model: FittedModel) -> bytes:
 
 
 def load_model(config: AuditConfig, dataset_features: tuple[str, ...], positive_label: Any) -> FittedModel:
-    """Load ``model.load``: ``.skops`` with its type check, pickles only with ``trust: true``."""
+    """Load ``model.load`` safely.
+
+    ``.skops`` with its type check; ``.joblib``/``.pkl`` and MLflow models (which MLflow unpickles) only with
+    ``trust: true``; ONNX, LightGBM text and XGBoost JSON/UBJSON files need no trust (no code runs on load).
+    """
+    from . import _formats as fmt
+
+    assert config.model is not None
     spec = config.model.load
     assert spec is not None
     path = config.resolve(spec)
+    if fmt.is_mlflow_uri(spec) or (path / "MLmodel").is_file():
+        if not config.model.trust:
+            raise AuditError(
+                f"`model.load` {spec!r} is an MLflow model, and MLflow unpickles models when it loads them, "
+                "which runs any code they hold. It was not opened. Set `model.trust: true` only if you trust "
+                "where the model came from.")
+        estimator, where, sha = fmt.load_mlflow(spec, base_dir=Path(config.base_dir),
+                                                tracking_uri=config.model.tracking_uri)
+        return fitted_from_object(estimator, dataset_features=dataset_features, positive_label=positive_label,
+                                  source="loaded", name=f"`model.load` {spec!r}", path=where, sha256=sha)
     if not path.is_file():
         raise AuditError(f"`model.load` must name an existing model file; got {spec!r} (looked for {path}).")
     suffix = path.suffix.lower()
@@ -192,18 +210,38 @@ def load_model(config: AuditConfig, dataset_features: tuple[str, ...], positive_
         import joblib
 
         estimator = joblib.load(path)
+    elif suffix == ".onnx":
+        estimator = fmt.load_onnx(path, features=dataset_features)
+    elif suffix == ".txt":
+        estimator = fmt.load_lightgbm(path)
+    elif suffix in (".json", ".ubj"):
+        estimator = fmt.load_xgboost(path)
     else:
-        raise AuditError(f"`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
-                         f"got {path.name}.")
+        raise AuditError(f"`model.load` must be a .skops, .onnx, LightGBM .txt or XGBoost .json/.ubj file, an "
+                         f"MLflow model (or .joblib/.pkl with `model.trust: true`); got {path.name}.")
+    return fitted_from_object(estimator, dataset_features=dataset_features, positive_label=positive_label,
+                              source="loaded", name=f"`model.load` file {path.name}", path=str(path), sha256=sha256_file(path))
+
+
+def fitted_from_object(estimator: Any, *, dataset_features: tuple[str, ...], positive_label: Any, source: str,
+                       name: str, path: str | None, sha256: str | None) -> FittedModel:
+    """Wrap a model object (loaded, or handed to ``audit.run``) with its features and positive class.
+
+    ``name`` says what the model is in messages (e.g. "`model.load` file m.onnx"); ``positive_label``
+    None means a task without one (multiclass, regression).
+    """
     if not hasattr(estimator, "predict"):
-        raise AuditError(f"`model.load` file {path.name} holds an object of type {type(estimator).__name__}, "
+        raise AuditError(f"{name} holds an object of type {type(estimator).__name__}, "
                          "not a model with `predict`.")
     features = tuple(getattr(estimator, "feature_names_in_", dataset_features))
-    column, cls = _positive_column(estimator, positive_label, path.name)
-    return FittedModel(estimator=estimator, source="loaded",
+    if positive_label is None:
+        column, cls = -1, None
+    else:
+        column, cls = _positive_column(estimator, positive_label, name)
+    return FittedModel(estimator=estimator, source=source,
                        type_name=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
                        features=tuple(str(f) for f in features), positive_column=column, positive_class=cls,
-                       path=str(path), sha256=sha256_file(path), params={})
+                       path=path, sha256=sha256, params={})
 
 
 def _positive_column(estimator: Any, positive_label: Any, name: str) -> tuple[int, Any]:
@@ -218,7 +256,7 @@ def _positive_column(estimator: Any, positive_label: Any, name: str) -> tuple[in
         for i, c in enumerate(classes):
             if match(c):
                 return i, c
-    raise AuditError(f"`data.positive_label` {positive_label!r} is not a class of the model in {name}; "
+    raise AuditError(f"`data.positive_label` {positive_label!r} is not a class of the model ({name}); "
                      f"its classes are {classes}.")
 
 
@@ -233,8 +271,12 @@ class Predictions:
 
 def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
     """Score ``frame`` with the model; scores are probabilities when the model has ``predict_proba``."""
-    X = _categoricals_as_text(frame, model.features)
+    from ._formats import ColumnPredictions
+
     est = model.estimator
+    if isinstance(est, ColumnPredictions):
+        return _column_predictions(est, frame, model.positive_class)
+    X = _categoricals_as_text(frame, model.features)
     if hasattr(est, "predict_proba"):
         proba = np.asarray(est.predict_proba(X))
         score = proba[:, model.positive_column].astype(np.float64)
@@ -248,4 +290,36 @@ def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
         score = raw if model.positive_column == 1 else -raw
         probabilistic = False
     label = (np.asarray(est.predict(X)) == model.positive_class).astype(np.int8)
+    return Predictions(score=score, label=label, probabilistic=probabilistic)
+
+
+def positive_mask(values: pd.Series, positive: Any) -> np.ndarray:
+    """Which predicted labels are the positive class: equal to it (also as text), else 1 for 0/1 labels.
+
+    Examples
+    --------
+    >>> positive_mask(pd.Series([">50K", "<=50K"]), ">50K").tolist()
+    [True, False]
+    >>> positive_mask(pd.Series([1, 0, 1]), ">50K").tolist()
+    [True, False, True]
+    """
+    hit = values.eq(positive).to_numpy(dtype=bool) | values.astype(str).eq(str(positive)).to_numpy(dtype=bool)
+    if not hit.any() and values.isin([0, 1, True, False]).all():
+        return values.astype(int).eq(1).to_numpy(dtype=bool)
+    return hit
+
+
+def _column_predictions(est: Any, frame: pd.DataFrame, positive: Any) -> Predictions:
+    raw = frame[est.predictions]
+    if raw.isna().any():
+        raise AuditError(f"`model.predictions` column {est.predictions!r} has {int(raw.isna().sum())} missing "
+                         "values; every evaluated row needs a prediction.")
+    label = positive_mask(raw, positive).astype(np.int8)
+    score = est.score(frame)
+    if score is None:
+        return Predictions(score=label.astype(np.float64), label=label, probabilistic=False)
+    if not np.isfinite(score).all():
+        raise AuditError(f"`model.predictions.scores` column {est.scores!r} must hold numbers for every row; "
+                         f"{int((~np.isfinite(score)).sum())} are missing or not numeric.")
+    probabilistic = bool(((score >= 0) & (score <= 1)).all())
     return Predictions(score=score, label=label, probabilistic=probabilistic)

@@ -17,7 +17,7 @@ from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations
                     representation_test)
 from ._config import AuditConfig, config_from_dict, load_config
 from ._curves import curves
-from ._data import evaluation_batches, load_dataset, read_table
+from ._data import Dataset, evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
 from ._document import build_document
 from ._errors import AuditError
@@ -28,7 +28,8 @@ from ._groups import GroupIndex, LeafCoder
 from ._highlights import worst_groups
 from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
 from ._metrics import METRICS
-from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
+from ._formats import ColumnPredictions
+from ._model import FittedModel, fitted_from_object, load_model, predict, to_skops_bytes, train_model
 from ._policy import apply_policy, load_findings
 from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
@@ -71,7 +72,7 @@ def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Fin
                         message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]
 
 
-def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
+def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, seed: int | None = None,
         progress: Callable[[str], None] | None = None, engine: Literal["local", "dask"] | None = None,
         scheduler: str | None = None, baseline: dict[str, Any] | str | Path | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
@@ -80,6 +81,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     ----------
     config : AuditConfig, path or mapping
         The audit config, or the path of an ``audit.yaml``.
+    model : object, optional
+        A fitted model with ``predict`` (and ``predict_proba`` for classifier scores), audited as it is;
+        the config then has no ``model`` section.
     seed : int, optional
         Overrides ``seed`` of the config.
     progress : callable, optional
@@ -126,15 +130,45 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     if engine == "dask":
         import_dask()  # before any work: a missing extra is reported at once
     say = progress or (lambda _text: None)
+    given = model
+    if given is not None and cfg.model is not None:
+        raise AuditError("Pass the model either in the config's `model` section or as `model=` to audit.run, "
+                         "not both.")
+    if given is None and cfg.model is None:
+        raise AuditError("`model` is required: set one of `model.load`, `model.train` and `model.predictions`, "
+                         "or pass a fitted model object as `model=` to audit.run.")
     if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
         ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask")
     chk = cfg.checks
+    if dataset.task != "binary":
+        from ._run_task import run_task
+
+        document, trained, fitted = run_task(
+            cfg, dataset, given=given, started=started, created=created, say=say,
+            audit_meta=lambda *, model_sha, duration: _audit_meta(cfg, dataset, created=created, duration=duration,
+                                                                  model_sha=model_sha))
+        document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
+        return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg))
 
     model_bytes: bytes | None = None
-    if cfg.model.train is not None:
+    predictions_only = cfg.model is not None and cfg.model.predictions is not None
+    if given is not None:
+        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=dataset.positive_label,
+                                   source="python", name="The `model` object passed to audit.run", path=None,
+                                   sha256=None)
+        model_sha = None
+    elif predictions_only:
+        assert cfg.model is not None and cfg.model.predictions is not None
+        spec = cfg.model.predictions
+        model = FittedModel(
+            estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores),
+            source="predictions", type_name=f"predictions in column {spec.predictions!r}", features=dataset.features,
+            positive_column=1, positive_class=dataset.positive_label, path=None, sha256=None, params={})
+        model_sha = None
+    elif cfg.model.train is not None:
         say(f"training {cfg.model.train.estimator}")
         model = train_model(cfg, dataset)
         model_bytes = to_skops_bytes(model)
@@ -154,7 +188,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                             target=dataset.target, positive_label=dataset.positive_label,
                             negative_label=dataset.negative_label, seed=cfg.seed,
                             sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS))
-    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target]))
+    # Predictions made elsewhere are read from their columns, beside the features.
+    outputs = [] if not predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores) if c]
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs]))
     cluster: DaskRun | None = None
     if engine == "dask":
         done, cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
@@ -174,11 +210,17 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
 
     say("data bias")
     bias = _data_bias(cfg, sample, groups, model.features, missing_by_leaf, evaluation)
-    drift = _drift(cfg, model, model.features, sample, say) if cfg.data.reference is not None else None
+    drift = _drift(cfg, model, model.features, sample, say, score_reference=not predictions_only) \
+        if cfg.data.reference is not None else None
 
     explanation, explanation_note = None, None
     findings: list[Finding] = []
-    if chk.explainability.method == "none":
+    if predictions_only:
+        explanation_note = ("Explainability was skipped: this audit has the model's predictions only "
+                            "(`model.predictions`), not the model, so nothing can be asked why it predicted them.")
+        findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
+                                severity=chk.explainability.severity, message=explanation_note))
+    elif chk.explainability.method == "none":
         explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
     else:
         say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
@@ -223,27 +265,17 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                                        *(["demographic_parity_ratio"] if chk.fairness.four_fifths_rule else [])]))
     if not probabilistic:
         perf_metrics = [m for m in perf_metrics if m not in ("log_loss", "brier_score_loss")]
-    audit_meta = {
-        "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
-        "duration_seconds": round(time.perf_counter() - started, 3),
-        "bootstrap": {"replicates": cfg.bootstrap.replicates, "level": cfg.bootstrap.level},
-        "versions": package_versions(),
-        "data": {"test": {"name": dataset.test.name, "files": [Path(f).name for f in dataset.test.files],
-                          "sha256": list(dataset.test.sha256)},
-                 "train": None if dataset.train is None else {
-                     "name": dataset.train.name, "files": [Path(f).name for f in dataset.train.files],
-                     "sha256": list(dataset.train.sha256)}},
-        "model_sha256": model_sha,
-        "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
-        **({} if cluster is None else {"engine": {"name": "dask", "scheduler": cluster.scheduler,
-                                                  "workers": cluster.workers, "partitions": cluster.partitions}}),
-        "report": cfg.report.model_dump(mode="json"),
-    }
+    audit_meta = _audit_meta(cfg, dataset, created=created, duration=time.perf_counter() - started,
+                             model_sha=model_sha,
+                             engine=None if cluster is None else {"name": "dask", "scheduler": cluster.scheduler,
+                                                                  "workers": cluster.workers,
+                                                                  "partitions": cluster.partitions})
     model_meta = {
-        "type": model.type_name, "task": "binary", "source": model.source, "features": list(model.features),
+        "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
         "negative_label": _plain(dataset.negative_label), "probabilistic": probabilistic,
-        "file": "model.skops" if model_bytes is not None else Path(model.path or "").name, "sha256": model_sha,
+        "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
+        "sha256": model_sha,
     }
     data_meta = {
         "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
@@ -272,13 +304,37 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                               explanation_note=explanation_note, findings=findings, gate=verdict,
                               regulatory=regulatory)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-    template = None
-    if cfg.report.template is not None:
-        template = str(cfg.resolve(cfg.report.template))
-        if not Path(template).is_file():
-            raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
-                             f"(looked for {template}).")
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=template)
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg))
+
+
+def _template(cfg: AuditConfig) -> str | None:
+    if cfg.report.template is None:
+        return None
+    template = str(cfg.resolve(cfg.report.template))
+    if not Path(template).is_file():
+        raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
+                         f"(looked for {template}).")
+    return template
+
+
+def _audit_meta(cfg: AuditConfig, dataset: Dataset, *, created: str, duration: float,
+                model_sha: str | None, engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest: name, time, seed, versions, SHA-256 of every data file and of the model, the config."""
+    return {
+        "name": cfg.name, "title": cfg.report.title or cfg.name, "created": created, "seed": cfg.seed,
+        "duration_seconds": round(duration, 3),
+        "bootstrap": {"replicates": cfg.bootstrap.replicates, "level": cfg.bootstrap.level},
+        "versions": package_versions(),
+        "data": {"test": {"name": dataset.test.name, "files": [Path(f).name for f in dataset.test.files],
+                          "sha256": list(dataset.test.sha256)},
+                 "train": None if dataset.train is None else {
+                     "name": dataset.train.name, "files": [Path(f).name for f in dataset.train.files],
+                     "sha256": list(dataset.train.sha256)}},
+        "model_sha256": model_sha,
+        "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
+        **({} if engine is None else {"engine": engine}),
+        "report": cfg.report.model_dump(mode="json"),
+    }
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],
@@ -304,7 +360,7 @@ def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features
 
 
 def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], sample: RowSample,
-           say: Callable[[str], None]) -> Drift:
+           say: Callable[[str], None], *, score_reference: bool) -> Drift:
     """Drift of the (sampled) evaluation rows against ``data.reference``, features and scores."""
     say("measuring drift")
     assert cfg.data.reference is not None
@@ -320,13 +376,14 @@ def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], samp
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
     _, labels = coder.encode(frame)
     try:
-        scores = predict(model, frame).score
+        # Predictions made elsewhere exist for the evaluation rows only: no score drift then.
+        scores = predict(model, frame).score if score_reference else None
     except (ValueError, TypeError, KeyError) as exc:
         raise AuditError(f"The model could not score `data.reference` {reference.name}: "
                          f"{str(exc).splitlines()[0]}.") from None
     return measure_drift(frame, sample.frame, features=features, reference_labels=labels,
                          current_labels=sample.labels, bins=cfg.checks.drift.bins, reference_scores=scores,
-                         current_scores=sample.score, min_group_size=cfg.data.min_group_size)
+                         current_scores=sample.score if scores is not None else None, min_group_size=cfg.data.min_group_size)
 
 
 def _plain(value: Any) -> Any:

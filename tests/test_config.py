@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from audit import AuditConfig, AuditError, config_from_dict, load_config
+from audit._config import _TASK_FAIRNESS, _TASK_METRICS
 from audit._metrics import FAIRNESS_METRICS, METRICS
 
 _BASE = {"name": "t", "data": {"test": "t.csv", "target": "y", "sensitive": ["sex"]},
@@ -104,9 +105,9 @@ def test_a_missing_target_is_named():
     ({}, "got {}"),
     ({"trust": True}, "got {'trust': True}"),
 ])
-def test_model_needs_exactly_one_of_load_and_train(model, got):
+def test_model_needs_exactly_one_source(model, got):
     message = _error({**_base(), "model": model})
-    assert message.startswith("`model` must set exactly one of `load` and `train`; ")
+    assert message.startswith("`model` must set exactly one of `load`, `train` and `predictions`; ")
     assert got in message and "(in audit.yaml)" in message
 
 
@@ -124,7 +125,7 @@ def test_model_with_only_load_or_only_train_is_valid():
 def test_unknown_performance_metrics_are_named_with_the_known_ones(section, field, name):
     value = [name] if field == "metrics" else {name: 0.5}
     message = _error({**_base(), "checks": {section: {field: value}}})
-    known = ", ".join(METRICS)
+    known = ", ".join([*METRICS, *_TASK_METRICS])  # the metrics of every task
     assert message.startswith(f"`checks.{section}.{field}` must name a performance metric; got {name!r}. "
                               f"Known: {known} (in audit.yaml).")
     for metric in ("accuracy", "roc_auc", "recall", "brier_score_loss"):
@@ -133,7 +134,7 @@ def test_unknown_performance_metrics_are_named_with_the_known_ones(section, fiel
 
 def test_unknown_fairness_metrics_are_named_with_the_known_ones():
     message = _error({**_base(), "checks": {"fairness": {"max": {"eod": 0.1}}}})
-    assert f"`checks.fairness.max` must name a fairness metric; got 'eod'. Known: {', '.join(FAIRNESS_METRICS)}" \
+    assert f"`checks.fairness.max` must name a fairness metric; got 'eod'. Known: {', '.join([*FAIRNESS_METRICS, *_TASK_FAIRNESS])}" \
         in message
     # A performance metric is not a fairness metric.
     assert "got 'accuracy'" in _error({**_base(), "checks": {"fairness": {"min": {"accuracy": 0.1}}}})

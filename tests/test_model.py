@@ -135,8 +135,7 @@ def test_a_pickle_under_another_extension_is_never_unpickled(adult_files, tmp_pa
     if suffix == ".skops":
         assert str(exc.value).startswith("`model.load` file evil.skops is not a readable .skops file: ")
     else:
-        assert str(exc.value) == ("`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
-                                  f"got evil{suffix}.")
+        assert str(exc.value) == UNSUPPORTED.format(name=f"evil{suffix}")
     assert not marker.exists()
 
 
@@ -277,10 +276,13 @@ def test_trained_model_bytes_are_reproducible_and_load_back(hgb):
 # --- other files ----------------------------------------------------------------------------------------------
 
 
+UNSUPPORTED = ("`model.load` must be a .skops, .onnx, LightGBM .txt or XGBoost .json/.ubj file, an MLflow model "
+               "(or .joblib/.pkl with `model.trust: true`); got {name}.")
+
+
 @pytest.mark.parametrize("name, content", [
     ("model.h5", b"\x89HDF\r\n\x1a\n"),
-    ("model.onnx", b"\x08\x07\x12\x07pytorch"),
-    ("model.json", b'{"weights": [1, 2]}'),
+    ("model.pt", b"PK\x03\x04 torch"),
     ("model", b"no extension at all"),
 ])
 @pytest.mark.parametrize("trust", [False, True])
@@ -288,8 +290,19 @@ def test_an_unsupported_extension_is_refused(adult_files, tmp_path, name, conten
     (tmp_path / name).write_bytes(content)
     with pytest.raises(AuditError) as exc:
         audit.run(_config(adult_files, {"load": str(tmp_path / name), "trust": trust}))
-    assert str(exc.value) == ("`model.load` must be a .skops file (or .joblib/.pkl with `model.trust: true`); "
-                              f"got {name}.")
+    assert str(exc.value) == UNSUPPORTED.format(name=name)
+
+
+@pytest.mark.parametrize("name, content, kind", [
+    ("model.onnx", b"\x08\x07\x12\x07pytorch", "ONNX"),
+    ("model.json", b'{"weights": [1, 2]}', "XGBoost"),
+    ("model.txt", b"a text file, not a model", "LightGBM"),
+])
+def test_a_damaged_native_model_file_is_named(adult_files, tmp_path, name, content, kind):
+    pytest.importorskip({"ONNX": "onnxruntime", "XGBoost": "xgboost", "LightGBM": "lightgbm"}[kind])
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(AuditError, match=f"^`model.load` file {name} is not a readable {kind} model: "):
+        audit.run(_config(adult_files, {"load": str(tmp_path / name)}))
 
 
 def test_a_missing_model_file_is_named(adult_files):

@@ -1,0 +1,407 @@
+"""The multiclass and regression audits, end to end: model → per-leaf sums → checks → findings document.
+
+The binary audit lives in ``_run``; this path shares its data loading, groups, data bias measures,
+checks and renderers, and differs in what is counted (confusion matrices or error sums per leaf).
+The data is read whole (``data.batch_rows`` is for binary audits).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import checks
+from ._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_test
+from ._config import AuditConfig
+from ._data import Dataset
+from ._document import _clean, _estimate
+from ._errors import AuditError
+from ._findings import Finding, gate
+from ._formats import ColumnPredictions
+from ._groups import GroupIndex, build_groups
+from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS
+from ._model import (FittedModel, _categoricals_as_text, _import_estimator, _jsonable, build_preprocessor,
+                     fitted_from_object, load_model, to_skops_bytes)
+from ._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_key, confusion_table,
+                          multiclass_fairness, multiclass_metrics, unpack)
+from ._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
+                          calibration_by_group, regression_table, row_values, unpacker)
+from ._tasktable import TaskEvaluation, TaskFairness, TaskMetric, evaluate_table, row_poisson_sums
+
+__all__ = ["run_task", "task_metric_names"]
+
+#: Rows kept for proxy measures (as the binary audit's sample).
+_PROXY_ROWS = 50_000
+
+
+def task_metric_names(task: str) -> tuple[list[str], list[str]]:
+    """Performance and fairness metric names a task accepts in the config (per-class names aside)."""
+    if task == "regression":
+        return list(REGRESSION_METRICS), list(REGRESSION_FAIRNESS)
+    fair = multiclass_fairness(["_"])
+    return list(MACRO_METRICS), list(fair)
+
+
+def _train(cfg: AuditConfig, dataset: Dataset) -> FittedModel:
+    """Fit ``model.train.estimator`` in the standard preprocessing pipeline on the raw target."""
+    from sklearn.pipeline import Pipeline
+
+    assert cfg.model is not None and cfg.model.train is not None
+    assert dataset.train is not None and dataset.train.frame is not None and dataset.y_train is not None
+    spec = cfg.model.train
+    cls = _import_estimator(spec.estimator)
+    params = dict(spec.params)
+    if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
+        params["random_state"] = cfg.seed
+    try:
+        estimator = cls(**params)
+    except TypeError as exc:
+        raise AuditError(f"`model.train.params` must be parameters of {spec.estimator}; {exc}.") from None
+    frame = _categoricals_as_text(dataset.train.frame, dataset.features)
+    pipeline = Pipeline([("preprocess", build_preprocessor(frame, dataset.features)), ("model", estimator)])
+    y = dataset.y_train if dataset.task == "regression" else np.asarray(dataset.y_train).astype(str)
+    try:
+        pipeline.fit(frame, y)
+    except (ValueError, TypeError) as exc:
+        raise AuditError(f"`model.train` could not fit {spec.estimator} on {dataset.train.name}: "
+                         f"{str(exc).splitlines()[0]}. Check `model.train.params` and `data.features`.") from None
+    return FittedModel(estimator=pipeline, source="trained", type_name=spec.estimator, features=dataset.features,
+                       positive_column=-1, positive_class=None, path=None, sha256=None,
+                       params={k: _jsonable(v) for k, v in params.items()})
+
+
+def _predict(model: FittedModel, frame: pd.DataFrame, task: str, name: str) -> np.ndarray:
+    est = model.estimator
+    if isinstance(est, ColumnPredictions):
+        raw = est.predict(frame)
+    else:
+        try:
+            raw = np.asarray(est.predict(_categoricals_as_text(frame, model.features)))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuditError(f"The model could not score {name}: {str(exc).splitlines()[0]}. Check that the data "
+                             "has the columns and types the model was trained on.") from None
+    raw = np.asarray(raw).ravel() if np.asarray(raw).ndim == 2 and np.asarray(raw).shape[1] == 1 else np.asarray(raw)
+    if task == "regression":
+        values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise AuditError(f"The model's predictions for {name} must be finite numbers for a regression audit; "
+                             f"{int((~np.isfinite(values)).sum())} are not.")
+        return values
+    if pd.isna(pd.Series(raw)).any():
+        raise AuditError(f"The model's predictions for {name} hold missing values; every row needs a class.")
+    return raw
+
+
+def _class_order(y: np.ndarray, pred: np.ndarray) -> list[str]:
+    """Classes as text: the target's, sorted (numerically when they are numbers), then predicted-only ones."""
+    def order(values: np.ndarray) -> list[str]:
+        unique = pd.unique(pd.Series(values))
+        try:
+            return [str(v) for v in sorted(unique, key=float)]
+        except (TypeError, ValueError):
+            return sorted(str(v) for v in unique)
+
+    seen = order(y)
+    return seen + [c for c in order(pred) if c not in seen]
+
+
+def _select(requested: list[str], defaults: list[str] | tuple[str, ...], known: list[str], field: str,
+            task: str) -> list[str]:
+    for name in requested:
+        if name not in known:
+            raise AuditError(f"`{field}` must name {task} metrics; got {name!r}. Known: {', '.join(known)}.")
+    return list(dict.fromkeys(requested or defaults))
+
+
+def _bias(cfg: AuditConfig, frame: pd.DataFrame, groups: GroupIndex, features: tuple[str, ...],
+          evaluation: TaskEvaluation) -> DataBias:
+    chk = cfg.checks.bias
+    tests = []
+    for attribute, shares in chk.reference_shares.items():
+        gm = next((g for g in evaluation.by_grouping if g.grouping == attribute), None)
+        if gm is None:
+            raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
+                             f"Sensitive: {', '.join(cfg.data.sensitive)}.")
+        tests.append(representation_test(attribute=attribute, counts=dict(zip(gm.groups, gm.n)), reference=shares))
+    sample_frame, sample_groups = frame, groups
+    if len(frame) > _PROXY_ROWS:
+        rows = np.sort(np.random.default_rng(cfg.seed).choice(len(frame), _PROXY_ROWS, replace=False))
+        sample_frame = frame.iloc[rows].reset_index(drop=True)
+        sample_groups = build_groups(sample_frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
+                                     intersections=cfg.data.intersections, source="sample")
+    n_leaves = len(groups.leaf_levels)
+    missing = np.zeros((n_leaves, len(features)))
+    np.add.at(missing, groups.row_leaf, frame[list(features)].isna().to_numpy(dtype=float))
+    rows_by_leaf = np.bincount(groups.row_leaf, minlength=n_leaves).astype(float)
+    return DataBias(
+        representation_tests=tuple(tests),
+        missingness=(missingness(missing, rows_by_leaf, features=features, groups=groups,
+                                 min_group_size=cfg.data.min_group_size) if chk.missingness and features else ()),
+        proxies=(proxy_associations(sample_frame, features=features, groups=sample_groups, seed=cfg.seed)
+                 if chk.proxies and features else ()),
+        proxy_models=(proxy_models(sample_frame, features=features, groups=sample_groups, seed=cfg.seed)
+                      if chk.proxies and features else ()),
+        distributions=(distribution_gaps(sample_frame, features=features, groups=sample_groups,
+                                         min_group_size=cfg.data.min_group_size) if chk.distributions and features
+                       else ()))
+
+
+def _metrics_doc(evaluation: TaskEvaluation, registry: dict[str, TaskMetric], selected: list[str]) -> dict[str, Any]:
+    def rest(r, metric: str) -> dict[str, Any]:
+        sign = {"higher": 1, "lower": -1}.get(registry[metric].direction, 0)
+        worse = bool(r.significant and r.difference is not None and sign * r.difference < 0)
+        return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
+                "p_adjusted": r.p_adjusted, "significant": r.significant, "significantly_worse": worse}
+
+    return {
+        "definitions": {m: {"direction": registry[m].direction, "description": registry[m].description}
+                        for m in selected},
+        "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
+        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": rest(gm.versus_rest[m][i], m)}
+                                       for m in selected} for i, g in enumerate(gm.groups)}
+                     for gm in evaluation.by_grouping},
+    }
+
+
+def _fairness_doc(evaluation: TaskEvaluation, registry: dict[str, TaskFairness], selected: list[str]) -> dict:
+    parity = {"difference": 0.0, "ratio": 1.0, "max": None}
+    out: dict[str, Any] = {"definitions": {m: {"kind": registry[m].kind, "parity": parity[registry[m].kind],
+                                               "description": registry[m].description} for m in selected},
+                           "by_attribute": {}}
+    for fv in evaluation.fairness:
+        if fv.metric in selected:
+            out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = {
+                "value": fv.value, "ci_low": fv.ci_low, "ci_high": fv.ci_high,
+                "groups": list(fv.groups) if fv.groups else None, "base_metric": fv.base_metric,
+                "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
+    return out
+
+
+def _bias_doc(evaluation: TaskEvaluation, bias: DataBias) -> dict[str, Any]:
+    total = evaluation.n
+    return {
+        "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
+                                         for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
+                           for gm in evaluation.by_grouping},
+        "representation_tests": [
+            {"attribute": t.attribute, "statistic": t.statistic, "p_value": t.p_value,
+             "most_under_represented": t.most_under_represented,
+             "groups": {g: {"n": o, "share": s, "reference_share": r}
+                        for g, o, s, r in zip(t.groups, t.observed, t.observed_share, t.reference_share)}}
+            for t in bias.representation_tests],
+        # Base rates are the share of a positive label: a binary notion (the target's mean by group is in
+        # the regression section, class shares in the confusion matrices).
+        "base_rates": {}, "base_rate_difference": {},
+        "missingness": [{"feature": m.feature, "attribute": m.attribute, "rates": m.rates,
+                         "difference": m.difference, "groups": list(m.groups)} for m in bias.missingness],
+        "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v,
+                     "mutual_information": p.mutual_information, "balanced_accuracy": p.balanced_accuracy,
+                     "chance": p.chance} for p in bias.proxies],
+        "proxy_models": [{"attribute": m.attribute, "features": list(m.features),
+                          "balanced_accuracy": m.balanced_accuracy, "chance": m.chance} for m in bias.proxy_models],
+        "distributions": [{"feature": d.feature, "attribute": d.attribute, "group": d.group, "measure": d.measure,
+                           "value": d.value} for d in bias.distributions],
+    }
+
+
+def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, created: str,
+             say: Callable[[str], None], audit_meta: Callable[..., dict[str, Any]]) -> tuple[dict[str, Any],
+                                                                                           bytes | None, FittedModel]:
+    """A multiclass or regression audit; returns the findings document, the trained model's bytes and the model."""
+    task = dataset.task
+    frame = dataset.test.frame
+    assert frame is not None and dataset.y_test is not None
+    chk = cfg.checks
+    model_bytes = None
+    model_sha = None
+    predictions_only = cfg.model is not None and cfg.model.predictions is not None
+    if given is not None:
+        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=None, source="python",
+                                   name="The `model` object passed to audit.run", path=None, sha256=None)
+    elif predictions_only:
+        assert cfg.model is not None and cfg.model.predictions is not None
+        spec = cfg.model.predictions
+        if spec.scores is not None:
+            raise AuditError(f"`model.predictions.scores` applies to binary audits; remove it for this {task} audit.")
+        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=None),
+                            source="predictions", type_name=f"predictions in column {spec.predictions!r}",
+                            features=dataset.features, positive_column=-1, positive_class=None, path=None,
+                            sha256=None, params={})
+    elif cfg.model is not None and cfg.model.train is not None:
+        say(f"training {cfg.model.train.estimator}")
+        model = _train(cfg, dataset)
+        model_bytes = to_skops_bytes(model)
+        import hashlib
+
+        model_sha = hashlib.sha256(model_bytes).hexdigest()
+    else:
+        say("loading model")
+        model = load_model(cfg, dataset.features, None)
+        model_sha = model.sha256
+    missing_cols = [f for f in model.features if f not in frame.columns]
+    if missing_cols:
+        raise AuditError(f"The model needs column(s) {', '.join(map(repr, missing_cols))}, which "
+                         f"{dataset.test.name} lacks.")
+
+    say("predicting and counting")
+    pred = _predict(model, frame, task, dataset.test.name)
+    groups = build_groups(frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
+                          intersections=cfg.data.intersections, source=dataset.test.name)
+    n_leaves = len(groups.leaf_levels)
+    reps_n = cfg.bootstrap.replicates
+    extra: dict[str, Any]
+    if task == "regression":
+        y = np.asarray(dataset.y_test, dtype=np.float64)
+        table = regression_table(leaf=groups.row_leaf, y=y, pred=pred, n_leaves=n_leaves)
+        reps = row_poisson_sums(groups.row_leaf, row_values(y, pred, table.edges), n_leaves=n_leaves,
+                                replicates=reps_n, seed=cfg.seed)
+        metrics_registry: dict[str, TaskMetric] = REGRESSION_METRICS
+        fairness_registry: dict[str, TaskFairness] = REGRESSION_FAIRNESS
+        say(f"group statistics ({reps_n} bootstrap replicates)")
+        evaluation = evaluate_table(leaf=table.sums, reps=reps, unpack=unpacker(table.n_bins),
+                                    metrics=metrics_registry, fairness=fairness_registry, groups=groups,
+                                    level=cfg.bootstrap.level, min_group_size=cfg.data.min_group_size)
+        default_metrics: list[str] = list(DEFAULT_REGRESSION_METRICS)
+        extra = {"regression": {"residual": "y - prediction",
+                                "calibration": calibration_by_group(table, groups),
+                                "intervals": "percentile bootstrap, Poisson(1) weights per row"}}
+    else:
+        y_text = pd.Series(dataset.y_test).map(str).to_numpy()
+        p_text = pd.Series(pred).map(str).to_numpy()
+        if not set(p_text) & set(y_text):
+            shown = ", ".join(sorted(set(p_text))[:10])
+            raise AuditError(f"The model's predicted classes ({shown}) share none with the values of `data.target` "
+                             f"{dataset.target!r}; a model that predicts class numbers (e.g. a native LightGBM or "
+                             "XGBoost model) needs a target coded the same way.")
+        classes = _class_order(y_text, p_text)
+        index = {c: i for i, c in enumerate(classes)}
+        K = len(classes)
+        yi = np.array([index[v] for v in y_text])
+        pi = np.array([index[v] for v in p_text])
+        table = confusion_table(leaf=groups.row_leaf, y=yi, pred=pi, n_leaves=n_leaves, n_classes=K)
+        reps = cell_poisson(table, replicates=reps_n, seed=cfg.seed)
+        metrics_registry = multiclass_metrics(classes)
+        fairness_registry = multiclass_fairness(classes)
+        say(f"group statistics ({reps_n} bootstrap replicates)")
+        evaluation = evaluate_table(leaf=table, reps=reps, unpack=unpack(K), metrics=metrics_registry,
+                                    fairness=fairness_registry, groups=groups, level=cfg.bootstrap.level,
+                                    min_group_size=cfg.data.min_group_size)
+        default_metrics = list(MACRO_METRICS)
+
+        def per_class(estimates: dict[str, Any], i: int | None) -> dict[str, Any]:
+            pick = (lambda e: e) if i is None else (lambda e: e[i])
+            return {c: {m: _estimate(pick(estimates[class_key(m, c)])) for m in PER_CLASS_METRICS} for c in classes}
+
+        def matrix(sums: np.ndarray) -> list[list[int]]:
+            return np.rint(sums.reshape(K, K)).astype(int).tolist()
+
+        by_group_cm: dict[str, Any] = {}
+        by_group_pc: dict[str, Any] = {}
+        for g, gm in zip(groups.groupings, evaluation.by_grouping):
+            hot = np.zeros((len(g.groups), n_leaves))
+            hot[g.leaf_group, np.arange(n_leaves)] = 1.0
+            sums = hot @ table
+            by_group_cm[g.name] = {name: matrix(sums[i]) for i, name in enumerate(g.groups)}
+            by_group_pc[g.name] = {name: per_class(gm.metrics, i) for i, name in enumerate(g.groups)}
+        extra = {"multiclass": {"classes": classes,
+                                "confusion": {"overall": matrix(table.sum(axis=0)), "by_group": by_group_cm},
+                                "per_class": {"overall": per_class(evaluation.overall, None),
+                                              "by_group": by_group_pc}}}
+
+    perf_known, fair_known = task_metric_names(task)
+    pc = chk.performance
+    user_perf = [*pc.min, *pc.max, *pc.group_min, *pc.group_max]
+    # The config's defaults are the binary lists: a task uses its own unless metrics are named.
+    requested = [] if tuple(pc.metrics) == DEFAULT_PERFORMANCE_METRICS else list(pc.metrics)
+    perf_selected = _select([*requested, *user_perf], default_metrics, perf_known, "checks.performance", task)
+    if not requested:
+        perf_selected = list(dict.fromkeys([*default_metrics, *user_perf]))
+    fc = chk.fairness
+    fair_requested = [] if tuple(fc.metrics) == DEFAULT_FAIRNESS_METRICS else list(fc.metrics)
+    fair_selected = _select([*fair_requested, *fc.min, *fc.max], fair_known, fair_known, "checks.fairness", task)
+    if not fair_requested:
+        fair_selected = list(dict.fromkeys([*fair_known, *fc.min, *fc.max]))
+
+    say("data bias")
+    bias = _bias(cfg, frame, groups, model.features if not predictions_only else dataset.features, evaluation)
+
+    findings: list[Finding] = []
+    note = (f"Explainability was skipped: this audit has the model's predictions only (`model.predictions`)."
+            if predictions_only else
+            f"Explainability by subgroup (SHAP) is implemented for binary classifiers; it was not run for this "
+            f"{task} audit.")
+    if chk.explainability.method != "none":
+        findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
+                                severity=chk.explainability.severity, message=note))
+    if cfg.data.reference is not None:
+        findings.append(Finding(check="drift", category="drift", status="insufficient_data",
+                                severity=chk.drift.severity,
+                                message=f"Drift against `data.reference` is measured in binary audits only; it was "
+                                        f"not measured in this {task} audit."))
+    mgs = cfg.data.min_group_size
+    findings += _guarded_list("performance", "performance", pc.severity,
+                              lambda: checks.check_performance(evaluation=evaluation, config=pc,  # type: ignore[arg-type]
+                                                               min_group_size=mgs))
+    # The four-fifths rule is about selecting people for a benefit (binary); a multiclass audit judges the
+    # one-vs-rest ratio only when `fairness.min` names it.
+    fair_config = fc.model_copy(update={"four_fifths_rule": False})
+    findings += _guarded_list("fairness", "fairness", fc.severity,
+                              lambda: checks.check_fairness(evaluation=evaluation,  # type: ignore[arg-type]
+                                                            config=fair_config))
+    bias_config = chk.bias.model_copy(update={"max_base_rate_difference": None})
+    findings += _guarded_list("bias", "bias", chk.bias.severity,
+                              lambda: checks.check_bias(evaluation=evaluation, bias=bias,  # type: ignore[arg-type]
+                                                        config=bias_config, min_group_size=mgs))
+    verdict = gate(findings)
+
+    meta = audit_meta(model_sha=model_sha, duration=time.perf_counter() - started)
+    model_meta = {
+        "type": model.type_name, "task": task, "source": model.source, "features": list(model.features),
+        "params": model.params, "positive_label": None, "negative_label": None,
+        "probabilistic": False,
+        "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
+        "sha256": model_sha,
+    }
+    data_meta = {
+        "target": dataset.target, "rows": evaluation.n, "positives": None,
+        "columns": list(dataset.test.columns), "sensitive": list(cfg.data.sensitive),
+        "bins": cfg.data.bins, "intersections": cfg.data.intersections, "min_group_size": mgs,
+        "train_rows": None if dataset.train is None or dataset.train.frame is None else len(dataset.train.frame),
+        "train_is_split": dataset.train_is_split, "batch_rows": None, "sample_rows": len(frame),
+        "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)} for gm in evaluation.by_grouping},
+    }
+    counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
+    from ._document import SCHEMA_VERSION
+
+    doc = {
+        "schema_version": SCHEMA_VERSION, "audit": meta, "model": model_meta, "data": data_meta,
+        "metrics": _metrics_doc(evaluation, metrics_registry, perf_selected),
+        # The card's worst-group highlights and ROC/calibration curves are built on the binary cell table.
+        "highlights": {"worst_groups": []},
+        "curves": None,
+        "fairness": _fairness_doc(evaluation, fairness_registry, fair_selected),
+        "bias": _bias_doc(evaluation, bias),
+        "drift": None,
+        "explainability": {"status": "skipped", "note": note},
+        # LL144 impact ratios, the four-fifths rule and the EU checklist are built on binary selection rates.
+        "regulatory": None,
+        **extra,
+        "findings": [f.to_dict() for f in findings],
+        "summary": counts,
+        "gate": verdict,
+    }
+    return _clean(doc), model_bytes, model
+
+
+def _guarded_list(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
+    # As the binary audit: a check that crashes is an `error` finding and the others still run.
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
+        return [Finding(check=check, category=category, status="error", severity=severity,
+                        message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]

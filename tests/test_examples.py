@@ -1,0 +1,66 @@
+"""The non-binary example audits, end to end from their committed config and data to every report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error, r2_score
+
+import audit
+from audit._document import load_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_diabetes_regression_example_runs_to_a_card(tmp_path):
+    result = audit.run(ROOT / "examples/diabetes-progression/audit.yaml")
+    doc = result.document
+    jsonschema.validate(doc, load_schema())
+    assert doc["model"]["task"] == "regression" and doc["data"]["rows"] == 221
+    assert doc["audit"]["data"]["test"]["sha256"][0] == audit._data.sha256_file(
+        ROOT / "examples/diabetes-progression/data/diabetes.csv.gz")
+    assert len(doc["audit"]["model_sha256"]) == 64
+    # The held-out half, scored by the trained pipeline, gives the card's overall numbers.
+    frame = pd.read_csv(ROOT / "examples/diabetes-progression/data/diabetes.csv.gz", dtype={"sex": str})
+    from sklearn.model_selection import train_test_split
+
+    _, test = train_test_split(frame, test_size=0.5, random_state=0)
+    features = [c for c in frame.columns if c not in ("progression", "sex", "age")]
+    pred = result.model.estimator.predict(test[features])
+    y = test["progression"].to_numpy()
+    assert doc["metrics"]["overall"]["r2_score"]["value"] == pytest.approx(r2_score(y, pred), abs=1e-9)
+    assert doc["metrics"]["overall"]["mean_absolute_error"]["value"] == pytest.approx(
+        mean_absolute_error(y, pred), abs=1e-9)
+    assert result.gate == "pass" and result.exit_code == 0
+    written = result.write(tmp_path)
+    card = written["html"].read_text(encoding="utf-8")
+    assert "Calibration by group" in card and "Diabetes progression regressor" in card
+    assert np.isfinite(doc["fairness"]["by_attribute"]["sex"]["mean_residual_difference"]["value"])
+
+
+def test_the_text_example_audits_a_tfidf_model_by_review_length(tmp_path):
+    import importlib.util
+
+    from sklearn.metrics import roc_auc_score
+
+    spec = importlib.util.spec_from_file_location("audit_reviews", ROOT / "examples/text-reviews/audit_reviews.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.train_model()
+    result = audit.run(ROOT / "examples/text-reviews/audit.yaml", model=model)
+    doc = result.document
+    jsonschema.validate(doc, load_schema())
+    test = pd.read_csv(ROOT / "examples/text-reviews/data/testing.csv.gz")
+    score = model.predict_proba(test[["review"]])[:, list(model.classes_).index("great")]
+    y = (test["score"] == "great").to_numpy()
+    assert doc["model"]["source"] == "python" and doc["model"]["features"] == ["review"]
+    assert doc["metrics"]["overall"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, score), abs=1e-9)
+    longest = (test["words"] >= 120).to_numpy()
+    assert doc["metrics"]["by_group"]["words"]["120-2000"]["roc_auc"]["value"] == pytest.approx(
+        roc_auc_score(y[longest], score[longest]), abs=1e-9)
+    assert result.exit_code == 0
+    assert "Review sentiment classifier" in result.write(tmp_path)["html"].read_text(encoding="utf-8")
