@@ -19,16 +19,18 @@ from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations
 from ._config import AuditConfig, config_from_dict, load_config
 from ._data import evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
-from ._document import build_document
+from ._document import build_document, mitigation_section, slices_section
 from ._errors import AuditError
 from ._evaluate import Evaluation, evaluate
 from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
+from ._mitigation import mitigate, saved_model
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
+from ._slices import find_slices
 from ._stats import cell_stats, merge, relabel
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
@@ -129,7 +131,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     say("predicting and counting")
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name)
     sampler = SampleBuilder(size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS), seed=cfg.seed)
-    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target]))
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target,
+                                 *(chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else [])]))
     parts = []
     missing_parts: list[np.ndarray] = []  # per batch: missing values per (leaf, feature), additive like the cells
     probabilistic = True
@@ -205,6 +208,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                              lambda: checks.check_explainability(explanation=explanation,
                                                                  sensitive=tuple(cfg.data.sensitive),
                                                                  config=chk.explainability))
+    slices_doc, mitigation_doc, mitigated = _slices_and_mitigation(cfg, dataset, model, sample, evaluation.n,
+                                                                   findings, say)
     verdict = gate(findings)
 
     perf_metrics = list(dict.fromkeys([*chk.performance.metrics, *chk.performance.min, *chk.performance.max,
@@ -244,14 +249,83 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
-                              explanation_note=explanation_note, findings=findings, gate=verdict)
+                              explanation_note=explanation_note, findings=findings, gate=verdict,
+                              slices=slices_doc, mitigation=mitigation_doc)
     template = None
     if cfg.report.template is not None:
         template = str(cfg.resolve(cfg.report.template))
         if not Path(template).is_file():
             raise AuditError(f"`report.template` must name an existing Jinja2 file; got {cfg.report.template!r} "
                              f"(looked for {template}).")
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=template)
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=template,
+                       mitigated_models=mitigated)
+
+
+def _slices_and_mitigation(cfg: AuditConfig, dataset: Any, model: FittedModel, sample: RowSample, rows: int,
+                           findings: list[Finding], say: Callable[[str], None],
+                           ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, bytes]]:
+    """Slice discovery and the mitigation what-if, on the seeded sample of evaluation rows.
+
+    Both run on the sample the run keeps (every evaluation row when there are at most
+    ``PROXY_SAMPLE_ROWS``), so their time and memory stay bounded however large the data.
+    Appends their findings to ``findings``; returns the two document sections and saved models.
+    """
+    sc, mc = cfg.checks.slices, cfg.mitigation
+    if not sc.enabled and not mc.enabled:
+        return None, None, {}
+    if mc.enabled and mc.attribute is not None and mc.attribute not in cfg.data.sensitive:
+        raise AuditError(f"`mitigation.attribute` must be one of `data.sensitive`; got {mc.attribute!r}. "
+                         f"Sensitive: {', '.join(cfg.data.sensitive)}.")
+    yhat = predict(model, sample.frame).label
+    n = len(sample.frame)
+    rows_note = (f"all {n} evaluation rows" if n == rows else
+                 f"a seeded uniform sample of {n} of the {rows} evaluation rows")
+    slices_doc = mitigation_doc = None
+    mitigated: dict[str, bytes] = {}
+    if sc.enabled:
+        say(f"searching slices of up to {sc.max_order} predicates")
+        features = tuple(dict.fromkeys([*model.features, *cfg.data.sensitive])) if sc.features == "all" \
+            else tuple(sc.features)
+        holder: list[dict[str, Any]] = []
+
+        def slices_check() -> list[Finding]:
+            search = find_slices(sample.frame, y=sample.y, yhat=yhat, features=features, metric=sc.metric,
+                                 max_order=sc.max_order, min_size=sc.min_size, bins=sc.bins, alpha=sc.alpha,
+                                 top_k=sc.top_k, min_effect=sc.min_effect, score_weight=sc.score_weight,
+                                 level=cfg.bootstrap.level, max_seconds=sc.max_seconds)
+            holder.append(slices_section(search, rows_note=rows_note))
+            return checks.check_slices(search=search, config=sc)
+
+        findings += _guarded("slices", "performance", sc.severity, slices_check)
+        slices_doc = holder[0] if holder else None
+    if mc.enabled:
+        attribute = mc.attribute or cfg.data.sensitive[0]
+        say(f"mitigation what-if for {attribute}")
+        train = None
+        if cfg.model.train is not None and dataset.train is not None and dataset.train.frame is not None:
+            coder = LeafCoder(sensitive=[attribute], bins=cfg.data.bins, source=dataset.train.name)
+            train = (dataset.train.frame, dataset.y_train, coder.encode(dataset.train.frame)[1][attribute])
+        try:
+            outcome, fitted = mitigate(model, frame=sample.frame, y=sample.y, yhat=yhat,
+                                       sensitive=sample.labels[attribute], attribute=attribute,
+                                       methods=list(mc.methods), tolerances=list(mc.tolerances), eps=list(mc.eps),
+                                       held_out=mc.held_out, seed=cfg.seed, train=train, fit_rows=mc.fit_rows,
+                                       max_iter=mc.max_iter, max_seconds=mc.max_seconds)
+        except AuditError:
+            raise  # bad input: exit code 2, like every other config error
+        except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
+            findings.append(Finding(check="mitigation", category="fairness", status="error", severity="warn",
+                                    message=f"The mitigation what-if could not run: {type(exc).__name__}: {exc}"))
+        else:
+            if mc.save:
+                # The strictest setting of each method; ThresholdOptimizer needs `sensitive_features` to predict.
+                for method, mitigator in fitted.items():
+                    name, data, note = saved_model(method, mitigator)
+                    mitigated[name] = data
+                    if note:
+                        outcome = replace(outcome, notes=(*outcome.notes, note))
+            mitigation_doc = mitigation_section(outcome, saved=sorted(mitigated) or None)
+    return slices_doc, mitigation_doc, mitigated
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],

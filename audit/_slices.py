@@ -37,6 +37,8 @@ __all__ = ["SLICE_METRICS", "Predicate", "Slice", "SliceSearch", "find_slices", 
 #: Metrics a slice can be worse on: each is a rate of errors among the rows it is a rate of.
 SLICE_METRICS = ("error_rate", "false_positive_rate", "false_negative_rate")
 _MAX_LEVELS = 50
+#: A slice sharing this share of its rows with a reported one (Jaccard index) is not reported again.
+_MAX_OVERLAP = 0.8
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def _encode(name: str, column: pd.Series, *, bins: int, min_size: int) -> _Featu
         if len(distinct) > bins:
             inner = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1))[1:-1])
             inner = inner[inner > distinct[0]]  # an edge at the minimum would make an empty first bin
+            if len(inner) == 0:  # most rows share the minimum (capital gains): split it from the rest
+                inner = distinct[1:2]
             codes = np.searchsorted(inner, np.nan_to_num(values), side="right").astype(np.int64)
             preds = []
             for i in range(len(inner) + 1):
@@ -216,7 +220,9 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     alpha : float
         False discovery rate of the Benjamini-Hochberg procedure across all evaluated slices.
     top_k : int
-        Most slices reported: the best SliceLine scores among the significant ones.
+        Most slices reported: the best SliceLine scores among the significant ones, leaving out
+        refinements no worse than a reported slice and slices whose rows overlap a reported slice's by 80%
+        or more (Jaccard index).
     min_effect : float
         Least difference between the slice's metric and the rest's to report a slice.
     score_weight : float
@@ -366,6 +372,7 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     block_of = np.concatenate([np.full(len(b[1]), i) for i, b in enumerate(found_blocks)])
     offset = np.concatenate([[0], np.cumsum([len(b[1]) for b in found_blocks])])
     slices: list[Slice] = []
+    masks: list[np.ndarray] = []
     for i in ranked:
         if len(slices) >= top_k:
             break
@@ -376,9 +383,16 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
             code, part = divmod(code, radix[f])
             preds.append(coded[f].predicates[part])
         preds.reverse()
-        # A refinement of a reported slice that is no worse than it says nothing new.
+        # A refinement of a reported slice that is no worse than it says nothing new; nor does a slice of
+        # nearly the same rows under another name (husband / married, for instance).
         if any(set(r.predicates) < set(preds) and r.value >= rate[i] for r in slices):
             continue
+        mask = np.ones(len(frame), dtype=bool)
+        for f, pred in zip(combo, preds):
+            mask &= coded[f].codes == coded[f].predicates.index(pred)
+        if any(np.count_nonzero(mask & other) / np.count_nonzero(mask | other) >= _MAX_OVERLAP for other in masks):
+            continue
+        masks.append(mask)
         low, high = _wilson(s[i:i + 1], m[i:i + 1], z_level)
         slices.append(Slice(predicates=tuple(preds), rows=int(n[i]), support=int(m[i]), errors=int(s[i]),
                             value=float(rate[i]), ci_low=float(low[0]), ci_high=float(high[0]),
