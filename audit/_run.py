@@ -286,6 +286,11 @@ def _slices_and_mitigation(cfg: AuditConfig, dataset: Any, model: FittedModel, s
         say(f"searching slices of up to {sc.max_order} predicates")
         features = tuple(dict.fromkeys([*model.features, *cfg.data.sensitive])) if sc.features == "all" \
             else tuple(sc.features)
+        unknown = [f for f in features if f not in sample.frame.columns or f == dataset.target]
+        if unknown:
+            raise AuditError(f"`checks.slices.features` must name feature columns of {dataset.test.name} (not the "
+                             f"target); got {', '.join(map(repr, unknown))}. Columns: "
+                             f"{', '.join(c for c in dataset.test.columns if c != dataset.target)}.")
         holder: list[dict[str, Any]] = []
 
         def slices_check() -> list[Finding]:

@@ -128,6 +128,9 @@ def test_strings_from_data_are_escaped_in_both_sections(tmp_path):
     ({"mitigation": {"tolerances": [1.5]}}, "`mitigation.tolerances` must hold numbers in [0, 1)"),
     ({"checks": {"slices": {"metric": "roc_auc"}}}, "`checks.slices.metric`"),
     ({"checks": {"slices": {"max_order": 4}}}, "`checks.slices.max_order`"),
+    ({"checks": {"slices": {"enabled": True, "features": ["age", "incme"]}}},
+     "`checks.slices.features` must name feature columns of test.csv (not the target); got 'incme'."),
+    ({"checks": {"slices": {"enabled": True, "features": ["income"]}}}, "got 'income'"),
 ])
 def test_bad_settings_name_the_field(tmp_path, section, message):
     raw = _adult(tmp_path, train_rows=500, test_rows=500)
