@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -19,6 +21,7 @@ from audit._model import predict, train_model
 from audit.report import render_html, render_markdown
 from conftest import ADULT
 
+CHROMIUM = Path("/usr/bin/chromium")
 LOGISTIC = {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 300}}}
 
 
@@ -107,6 +110,15 @@ def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path)
     written = result.write(tmp_path / "reports")
     assert {p.name for k, p in written.items() if k.startswith("mitigated_")} == set(m["saved"])
     assert all(p.stat().st_size > 0 for p in written.values())
+    if CHROMIUM.exists():  # a real browser lays the sections out where the card puts them
+        done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", written["html"].as_uri()],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        ids = re.findall(r'<section id="([a-z-]+)"', done.stdout)
+        assert ids.index("explainability") + 1 == ids.index("slices") == ids.index("mitigation") - 1
+        dom_section = done.stdout[done.stdout.index('<section id="mitigation">'):]
+        assert dom_section[:dom_section.index("</section>")].count("<circle") == 2 * len(m["points"])
 
 
 def test_strings_from_data_are_escaped_in_both_sections(tmp_path):
