@@ -17,7 +17,7 @@ from . import checks
 from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_test)
 from ._config import AuditConfig, config_from_dict, load_config
-from ._data import evaluation_batches, load_dataset, read_table
+from ._data import Dataset, evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
 from ._document import build_document, mitigation_section, slices_section
 from ._errors import AuditError
@@ -261,7 +261,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                        mitigated_models=mitigated)
 
 
-def _slices_and_mitigation(cfg: AuditConfig, dataset: Any, model: FittedModel, sample: RowSample, rows: int,
+def _slices_and_mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
                            findings: list[Finding], say: Callable[[str], None],
                            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, bytes]]:
     """Slice discovery and the mitigation what-if, on the seeded sample of evaluation rows.

@@ -21,7 +21,7 @@ p-values of all evaluated slices are adjusted together (Benjamini-Hochberg).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -357,8 +357,8 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     # slices pruned later were no better.
 
     if not found_blocks:
-        return SliceSearch(**{**empty.__dict__, "order_reached": order_reached, "complete": complete,
-                              "seconds": time.perf_counter() - started, "features": tuple(c.name for c in coded)})
+        return replace(empty, order_reached=order_reached, complete=complete, seconds=time.perf_counter() - started,
+                       features=tuple(c.name for c in coded))
     stats = np.concatenate([b[2] for b in found_blocks])
     n, m, s = stats[:, 0], stats[:, 1], stats[:, 2]
     rate, rest_rate = s / m, (S - s) / (M - m)
