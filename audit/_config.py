@@ -240,6 +240,34 @@ class ReportConfig(_Strict):
     limitations: str | None = None
     ethical_considerations: str | None = None
     recommendations: str | None = None
+    #: How people oversee the system's decisions (EU AI Act Art. 14); shown on the card and in its checklist.
+    human_oversight: str | None = None
+
+
+class Ll144Config(_Strict):
+    """NYC Local Law 144 style tables: which sensitive attributes are sex and race/ethnicity."""
+
+    sex: str | None = Field(default=None, description="Default: a sensitive attribute named sex or gender.")
+    race: str | None = Field(default=None, description="Default: a sensitive attribute named race or ethnicity.")
+    #: Categories under this share of the rows are shown apart and left out of impact ratios, as the rule allows.
+    min_share: float = Field(default=0.02, ge=0, lt=1)
+
+
+class RegulatoryConfig(_Strict):
+    """Regulatory views (LL144, EU AI Act checklist, EEOC four-fifths): aids for a compliance file."""
+
+    enabled: bool = True
+    ll144: Ll144Config = Field(default_factory=Ll144Config)
+
+
+class MlflowConfig(_Strict):
+    """Log the audit to MLflow after writing the reports (``audit run --mlflow`` does the same)."""
+
+    enabled: bool = True
+    #: Default: a local file store, ``mlruns`` in the reports folder. Relative paths are relative to the config.
+    tracking_uri: str | None = None
+    experiment: str | None = Field(default=None, description="Default: the audit's name.")
+    run_name: str | None = None
 
 
 class AuditConfig(_Strict):
@@ -266,6 +294,8 @@ class AuditConfig(_Strict):
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    regulatory: RegulatoryConfig = Field(default_factory=RegulatoryConfig)
+    mlflow: MlflowConfig | None = None
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:

@@ -16,6 +16,7 @@ from ._explain import Explanation
 from ._findings import Finding
 from ._mitigation import Mitigation
 from ._metrics import FAIRNESS_METRICS, METRICS
+from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
 from ._slices import SliceSearch
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
@@ -176,11 +177,45 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
     }
 
 
+def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
+    if reg is None:
+        return None
+    ll = reg.ll144
+    return {
+        "disclaimer": DISCLAIMER,
+        "nyc_ll144": {
+            "sex": ll.sex, "race": ll.race, "min_share": ll.min_share, "rows": ll.rows,
+            "selection": "predicted positive label",
+            "tables": [{"category_type": t.category_type, "grouping": t.grouping,
+                        "highest_category": t.highest_category, "highest_rate": t.highest_rate,
+                        "rows": [{"category": r.category, "n": r.n, "share": r.share,
+                                  "selection_rate": r.selection_rate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                                  "impact_ratio": r.impact_ratio, "status": r.status} for r in t.rows]}
+                       for t in ll.tables],
+            "notes": list(ll.notes),
+        },
+        "eu_ai_act": {
+            "checklist": [{"id": i.id, "reference": i.reference, "requirement": i.requirement, "status": i.status,
+                       "evidence": i.evidence} for i in reg.eu_ai_act],
+            "counts": {s: sum(i.status == s for i in reg.eu_ai_act) for s in ("covered", "partial", "owner")},
+        },
+        "eeoc_four_fifths": {
+            "threshold": FOUR_FIFTHS,
+            "by_attribute": {v.grouping: {"intersection": v.intersection, "impact_ratio": v.impact_ratio,
+                                          "ci_low": v.ci_low, "ci_high": v.ci_high,
+                                          "groups": list(v.groups) if v.groups else None, "verdict": v.verdict,
+                                          "below": list(v.below), "excluded_groups": list(v.excluded_groups)}
+                             for v in reg.four_fifths},
+        },
+    }
+
+
 def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
                    performance_metrics: list[str], fairness_metrics: list[str],
                    bias: DataBias, drift: Drift | None, explanation: Explanation | None,
                    explanation_note: str | None, findings: list[Finding], gate: str,
-                   slices: dict[str, Any] | None = None, mitigation: dict[str, Any] | None = None) -> dict[str, Any]:
+                   regulatory: Regulatory | None = None, slices: dict[str, Any] | None = None,
+                   mitigation: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the findings document in its stable key order; numbers only, no NaN."""
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
     doc = {
@@ -194,6 +229,7 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "bias": _bias(evaluation, bias),
         "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),
+        "regulatory": _regulatory(regulatory),
         **({"slices": slices} if slices is not None else {}),
         **({"mitigation": mitigation} if mitigation is not None else {}),
         "findings": [f.to_dict() for f in findings],

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._document import dumps
 from ._errors import EXIT_GATE_FAILED, EXIT_OK
-from .report import atomic_write_bytes, atomic_write_text, render_html, render_junit, render_markdown
+from ._mlflow_logging import MlflowRun, log_audit
+from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
+                     render_markdown, render_mct)
 
 __all__ = ["AuditResult", "FORMATS", "report_folder_name"]
 
-#: Output formats of ``audit run --format`` and their file names.
-FORMATS = {"html": "model_card.html", "json": "findings.json", "junit": "junit.xml", "md": "summary.md"}
+#: Output formats of ``audit run --format`` and their file names. ``mct`` is a Model Card Toolkit JSON card,
+#: ``hf`` a Hugging Face model card (named README.md, as a model repository's card is).
+FORMATS = {"html": "model_card.html", "json": "findings.json", "junit": "junit.xml", "md": "summary.md",
+           "mct": "model_card_toolkit.json", "hf": "README.md"}
 
 
 def report_folder_name(name: str) -> str:
@@ -90,18 +95,7 @@ class AuditResult:
         a failure leaves the previous report whole.
         """
         folder = Path(out_dir) / report_folder_name(self.document["audit"]["name"])
-        rendered: dict[str, str] = {}
-        for fmt in formats:
-            if fmt == "json":
-                rendered[fmt] = dumps(self.document)
-            elif fmt == "html":
-                rendered[fmt] = render_html(self.document, template=self.template)
-            elif fmt == "md":
-                rendered[fmt] = render_markdown(self.document)
-            elif fmt == "junit":
-                rendered[fmt] = render_junit(self.document)
-            else:
-                raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        rendered = {fmt: self.render(fmt) for fmt in formats}
         written = {}
         if self.model_bytes is not None:
             written["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
@@ -110,6 +104,36 @@ class AuditResult:
         for fmt, text in rendered.items():
             written[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
         return written
+
+    def render(self, fmt: str) -> str:
+        """The text of one output format (a key of ``FORMATS``)."""
+        renderers = {"json": dumps, "md": render_markdown, "junit": render_junit, "mct": render_mct,
+                     "hf": render_hf_card}
+        if fmt == "html":
+            return render_html(self.document, template=self.template)
+        if fmt not in renderers:
+            raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        return renderers[fmt](self.document)
+
+    def log_to_mlflow(self, *, tracking_uri: str, experiment: str | None = None, run_name: str | None = None,
+                      files: dict[str, Path] | None = None) -> MlflowRun:
+        """Log this audit as an MLflow run: key metrics and gaps, parameters, and the reports as artifacts.
+
+        ``files`` are report files already written (``write`` returns them); the model card, findings and
+        JUnit report are rendered to a temporary folder when not among them. The trained model is not logged.
+        Needs the ``mlflow`` extra.
+
+        Examples
+        --------
+        >>> run = result.log_to_mlflow(tracking_uri="file:///tmp/mlruns")  # doctest: +SKIP
+        """
+        chosen = {fmt: Path(p) for fmt, p in (files or {}).items() if fmt in FORMATS}
+        with tempfile.TemporaryDirectory() as tmp:
+            for fmt in ("html", "json", "junit"):
+                if fmt not in chosen:
+                    chosen[fmt] = atomic_write_text(Path(tmp) / FORMATS[fmt], self.render(fmt))
+            return log_audit(self.document, files=chosen, tracking_uri=tracking_uri, experiment=experiment,
+                             run_name=run_name)
 
     def _repr_html_(self) -> str:
         return render_html(self.document, template=self.template)

@@ -28,6 +28,7 @@ from ._groups import GroupIndex, LeafCoder
 from ._metrics import METRICS
 from ._mitigation import mitigate, saved_model
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
+from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
 from ._sample import RowSample, SampleBuilder
 from ._slices import find_slices
@@ -106,6 +107,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     say = progress or (lambda _text: None)
+    if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
+        ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
     dataset = load_dataset(cfg)
@@ -246,11 +249,21 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
         "sample_rows": len(sample.frame),
     }
+    regulatory = None
+    if cfg.regulatory.enabled:
+        ll = cfg.regulatory.ll144
+        regulatory = regulatory_views(
+            evaluation, sensitive=cfg.data.sensitive, sex=ll.sex, race=ll.race, min_share=ll.min_share,
+            report=cfg.report.model_dump(mode="json"),
+            bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
+                       "missingness": chk.bias.missingness},
+            explained=explanation is not None, drift=drift is not None,
+            reference_shares=bool(chk.bias.reference_shares))
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                               performance_metrics=[m for m in METRICS if m in perf_metrics],
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict,
-                              slices=slices_doc, mitigation=mitigation_doc)
+                              regulatory=regulatory, slices=slices_doc, mitigation=mitigation_doc)
     template = None
     if cfg.report.template is not None:
         template = str(cfg.resolve(cfg.report.template))

@@ -17,7 +17,8 @@ from ._config import load_config
 from ._data import load_dataset
 from ._errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._groups import build_groups
-from ._result import FORMATS, report_folder_name
+from ._mlflow_logging import MlflowRun, default_tracking_uri, resolve_tracking_uri
+from ._result import FORMATS, AuditResult, report_folder_name
 from ._run import run
 
 __all__ = ["main"]
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--format", type=_formats, default=tuple(FORMATS),
                        help=f"comma-separated outputs among {','.join(FORMATS)} (default: all)")
     p_run.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p_run.add_argument("--mlflow", nargs="?", const="", default=None, metavar="URI",
+                       help="also log the audit to MLflow (metrics, parameters, reports as artifacts); URI of a "
+                            "tracking store or server, default a local store OUT/mlruns (needs rai-audit[mlflow])")
     p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
     p_val.add_argument("config", type=Path)
@@ -59,13 +63,35 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 def _cmd_run(args: argparse.Namespace) -> int:
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet))
     written = result.write(args.out, formats=args.format)
+    logged = _log_mlflow(args, result, written)
     if not args.quiet:
         s = result.document["summary"]
         print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
               f"{s['insufficient_data']} insufficient data, {s['error']} errors")
         for path in written.values():
             print(f"  wrote {path}")
+        if logged is not None:
+            print(f"  logged MLflow run {logged.run_id} to {logged.tracking_uri}")
     return result.exit_code
+
+
+def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str, Path]) -> MlflowRun | None:
+    """Log to MLflow when ``--mlflow`` is given or the config has an enabled ``mlflow`` section."""
+    settings = result.document["audit"]["config"].get("mlflow") or {}
+    if args.mlflow is None and not settings.get("enabled"):
+        return None
+    if args.mlflow:  # a URI on the command line is relative to the working directory
+        uri = resolve_tracking_uri(args.mlflow, base_dir=Path.cwd())
+    elif settings.get("tracking_uri"):  # in the config, relative to the config file
+        uri = resolve_tracking_uri(settings["tracking_uri"], base_dir=args.config.resolve().parent)
+    else:
+        uri = default_tracking_uri(args.out)
+    try:
+        return result.log_to_mlflow(tracking_uri=uri, experiment=settings.get("experiment"),
+                                    run_name=settings.get("run_name"), files=written)
+    except ImportError as exc:
+        raise AuditError(f"{exc}. The reports are written; rerun without --mlflow (and without an `mlflow` "
+                         "section in the config) to skip logging.") from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -21,3 +21,25 @@ def adult_rows(split: str = "test", rows: int | None = None) -> pd.DataFrame:
     """The first ``rows`` rows of the bundled Adult ``split`` ("train" or "test"), as a fresh copy."""
     frame = _adult(split)
     return (frame if rows is None else frame.head(rows)).copy()
+
+
+@lru_cache(maxsize=None)
+def exports_audit():
+    """One small audit of the bundled Adult data (all test rows, a shallow tree, explanations off), run once.
+
+    Shared by the regulatory, export and MLflow tests; treat the result as read-only.
+    """
+    import audit
+    from conftest import adult_config
+
+    raw = adult_config(name="adult-exports", bootstrap={"replicates": 20},
+                       checks={"explainability": {"method": "none"}, "bias": {"proxies": False}},
+                       report={"title": "Income classifier (export test)", "owners": ["Model risk team"],
+                               "license": "Apache-2.0", "intended_use": "Tests of the exports.",
+                               "limitations": "Census data from 1994.",
+                               "human_oversight": "A credit officer reviews every refusal."})
+    raw["data"]["intersections"] = 2
+    # A shallow tree: a real model that trains in a second even on a busy machine.
+    raw["model"] = {"train": {"estimator": "sklearn.tree.DecisionTreeClassifier",
+                              "params": {"max_depth": 8, "random_state": 0}}}
+    return audit.run(raw)

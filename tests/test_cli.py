@@ -35,7 +35,7 @@ def test_bundled_example_writes_the_full_report_and_exits_1(tmp_path):
     assert proc.returncode == 1, proc.stderr
     folder = out / "adult-income"
     assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
-                                                   "model.skops"}
+                                                   "model_card_toolkit.json", "README.md", "model.skops"}
     doc = json.loads((folder / "findings.json").read_text())
     assert doc["gate"] == "fail"
     failed = {(f["check"], f["attribute"]) for f in doc["findings"] if f["status"] == "fail"}
@@ -63,7 +63,7 @@ def test_missed_threshold_exits_1_and_still_writes_every_file(tmp_path):
     assert code == 1
     folder = tmp_path / "out/adult-test"
     assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
-                                                   "model.skops"}
+                                                   "model_card_toolkit.json", "README.md", "model.skops"}
     doc = json.loads((folder / "findings.json").read_text())
     roc = next(f for f in doc["findings"] if f["threshold"] and f["threshold"]["metric"] == "roc_auc")
     assert roc["status"] == "fail" and "misses roc_auc ≥ 0.99" in roc["message"]

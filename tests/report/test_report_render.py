@@ -25,12 +25,13 @@ import jinja2
 import jsonschema
 import pandas as pd
 import pytest
+import yaml
 
 import audit
 from audit import AuditResult
 from audit._document import dumps, load_schema
 from audit._metrics import DEFAULT_PERFORMANCE_METRICS
-from audit.report import render_html, render_junit, render_markdown
+from audit.report import render_hf_card, render_html, render_junit, render_markdown, render_mct
 
 ROOT = Path(__file__).resolve().parents[2]
 ADULT_TEST = ROOT / "examples" / "adult" / "data" / "adult_test.csv.gz"
@@ -193,6 +194,24 @@ def test_html_shows_hostile_strings_as_text(hostile):
     assert IMG in features[f"Features ({len(hostile.document['model']['features'])})"].split(", ")
 
 
+def test_hugging_face_card_escapes_hostile_strings_and_keeps_them_in_its_metadata(hostile):
+    card = render_hf_card(hostile.document)
+    body = card.split("\n---\n", 1)[1]
+    for raw in (SCRIPT, IMG, BOLD):
+        assert raw not in body
+    assert BOLD_ESCAPED in body and "&lt;script&gt;" in body
+    # The YAML front matter is data, not HTML: strings there are quoted by the YAML writer, and parse back.
+    meta = yaml.safe_load(card.split("---\n", 2)[1])
+    assert meta["model-index"][0]["name"] == HOSTILE_NAME
+
+
+def test_mct_card_keeps_hostile_strings_as_json_text(hostile):
+    card = json.loads(render_mct(hostile.document))
+    assert card["model_details"]["name"] == BOLD
+    slices = {m.get("slice") for m in card["quantitative_analysis"]["performance_metrics"]}
+    assert f"race={SCRIPT}" in slices
+
+
 def test_markdown_summary_escapes_hostile_strings(hostile):
     doc = hostile.document
     md = render_markdown(doc)
@@ -330,7 +349,9 @@ def test_golden_fixture_is_a_valid_small_document(frozen):
 
 @pytest.mark.parametrize("renderer, name", [(render_html, "model_card_small.html"),
                                             (render_markdown, "summary_small.md"),
-                                            (render_junit, "junit_small.xml")])
+                                            (render_junit, "junit_small.xml"),
+                                            (render_mct, "model_card_toolkit_small.json"),
+                                            (render_hf_card, "huggingface_card_small.md")])
 def test_rendered_output_matches_golden_file(frozen, renderer, name):
     out = renderer(frozen).encode("utf-8")
     path = GOLDEN / name
@@ -360,9 +381,11 @@ def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hosti
 def test_write_of_every_format_matches_the_renderers(hostile, tmp_path, umask_022):
     written = hostile.write(tmp_path)
     folder = tmp_path / HOSTILE_FOLDER
-    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "junit.xml", "model.skops",
-                                                          "model_card.html", "summary.md"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "findings.json", "junit.xml", "model.skops",
+                                                          "model_card.html", "model_card_toolkit.json", "summary.md"]
     assert written["md"].read_text(encoding="utf-8") == render_markdown(hostile.document)
+    assert written["mct"].read_text(encoding="utf-8") == render_mct(hostile.document)
+    assert written["hf"].read_text(encoding="utf-8") == render_hf_card(hostile.document)
     assert written["junit"].read_text(encoding="utf-8") == render_junit(hostile.document)
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in folder.iterdir())
 
