@@ -270,6 +270,14 @@ class MlflowConfig(_Strict):
     run_name: str | None = None
 
 
+class DaskConfig(_Strict):
+    """Where the dask engine (``engine: dask``) runs: a running scheduler, or a local cluster."""
+
+    scheduler: str | None = Field(default=None, description="Address of a running scheduler, e.g. tcp://host:8786.")
+    workers: int | None = Field(default=None, ge=1, description="Workers of the local cluster (no scheduler).")
+    partition_rows: int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
+
+
 class AuditConfig(_Strict):
     """The whole audit, as read from ``audit.yaml``.
 
@@ -296,6 +304,9 @@ class AuditConfig(_Strict):
     report: ReportConfig = Field(default_factory=ReportConfig)
     regulatory: RegulatoryConfig = Field(default_factory=RegulatoryConfig)
     mlflow: MlflowConfig | None = None
+    #: ``local`` reads the data in this process; ``dask`` on a dask cluster (the ``dask`` extra).
+    engine: Literal["local", "dask"] = "local"
+    dask: DaskConfig = Field(default_factory=DaskConfig)
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:

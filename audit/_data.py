@@ -208,17 +208,18 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
     return y, positive, (others[0] if others else negative)
 
 
-def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None = None) -> Dataset:
+def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None = None,
+                 lazy: bool = False) -> Dataset:
     """Read the tables of ``config.data`` and check targets, features and sensitive columns.
 
     When there is no ``data.train`` but the model must be trained, the test file
     is split (stratified, seeded by ``config.seed``) and the card says so. With
     ``data.batch_rows`` the evaluation data is only described here, and read in
-    batches later.
+    batches later; so it is with ``lazy`` (the dask engine reads it on the cluster).
     """
     data = config.data
     batch = data.batch_rows
-    test = read_table(config, field="data.test", spec=data.test) if batch is None else \
+    test = read_table(config, field="data.test", spec=data.test) if batch is None and not lazy else \
         open_table(config, field="data.test", spec=data.test)
     _require_columns(test, "data.target", [data.target])
     _require_columns(test, "data.sensitive", data.sensitive)
@@ -243,7 +244,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
                                                    positive=data.positive_label)
     else:
-        first = next(iter_batches(test, batch_rows=batch, columns=[data.target]))
+        first = next(iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))
         _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
                                               positive=data.positive_label, whole=False)
         y_test = None
@@ -257,8 +258,9 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
             y_train, _, _ = binary_labels(train.frame[data.target], target=data.target, source=train.name,
                                           positive=positive, negative=negative)
         elif test.frame is None:
-            raise AuditError("`data.train` is required to train a model when `data.batch_rows` is set: the "
-                             "evaluation data is read in batches and cannot be split. Name a training file.")
+            why = "the dask engine runs" if lazy else "`data.batch_rows` is set"
+            raise AuditError(f"`data.train` is required to train a model when {why}: the "
+                             "evaluation data is read in parts and cannot be split. Name a training file.")
         else:
             from sklearn.model_selection import train_test_split
 
@@ -273,7 +275,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=positive,
                    negative_label=negative, features=tuple(features), y_test=y_test, y_train=y_train,
-                   train_is_split=split, batch_rows=batch)
+                   train_is_split=split, batch_rows=None if lazy else batch)
 
 
 def evaluation_batches(dataset: Dataset, *, columns: list[str]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:

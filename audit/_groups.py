@@ -146,6 +146,37 @@ class LeafCoder:
     def n_leaves(self) -> int:
         return len(self._leaves)
 
+    def leaf_labels(self) -> list[tuple[str, ...]]:
+        """Each leaf's level labels (one per sensitive attribute), in leaf-code order.
+
+        Labels, unlike codes, mean the same in every coder: coders that saw
+        different parts of the data (partitions on a cluster) combine through them.
+        """
+        names = [list(lookup) for lookup in self._levels]
+        return [tuple(names[j][code] for j, code in enumerate(key)) for key in self._leaves]
+
+    def absorb(self, leaf_labels: list[tuple[str, ...]]) -> np.ndarray:
+        """Add leaves given by their labels (see :meth:`leaf_labels`); return their codes in this coder.
+
+        Examples
+        --------
+        >>> a = LeafCoder(sensitive=["sex"], bins={}, source="a.csv")
+        >>> b = LeafCoder(sensitive=["sex"], bins={}, source="b.csv")
+        >>> _ = a.encode(pd.DataFrame({"sex": ["F"]})); _ = b.encode(pd.DataFrame({"sex": ["M", "F"]}))
+        >>> a.absorb(b.leaf_labels()).tolist(), a.leaf_labels()
+        ([1, 0], [('F',), ('M',)])
+        """
+        codes = np.empty(len(leaf_labels), dtype=np.int64)
+        for i, labels in enumerate(leaf_labels):
+            key = tuple(lookup.setdefault(label, len(lookup)) for lookup, label in zip(self._levels, labels))
+            codes[i] = self._leaves.setdefault(key, len(self._leaves))
+        for name, lookup in zip(self.sensitive, self._levels):
+            if len(lookup) > _MAX_LEVELS and name not in self.bins:
+                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
+                                 f"distinct values ({len(lookup)} so far); band it with `data.bins.{name}` or "
+                                 "group its values into fewer categories before the audit.")
+        return codes
+
     def _sorted_levels(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
         levels, remap = [], []
         for j, lookup in enumerate(self._levels):

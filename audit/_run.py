@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -25,20 +25,19 @@ from ._evaluate import Evaluation, evaluate
 from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
+from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
 from ._metrics import METRICS
 from ._mitigation import mitigate, saved_model
 from ._model import FittedModel, load_model, predict, to_skops_bytes, train_model
 from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
-from ._sample import RowSample, SampleBuilder
+from ._sample import RowSample
 from ._slices import find_slices
-from ._stats import cell_stats, merge, relabel
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
 
 #: Rows kept (a seeded uniform sample) for proxy checks and explanations; statistics use every row.
 PROXY_SAMPLE_ROWS = 50_000
-_MERGE_EVERY = 8
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
              "pydantic", "pyarrow")
@@ -73,7 +72,8 @@ def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Fin
 
 
 def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None = None,
-        progress: Callable[[str], None] | None = None) -> AuditResult:
+        progress: Callable[[str], None] | None = None, engine: Literal["local", "dask"] | None = None,
+        scheduler: str | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
 
     Parameters
@@ -84,6 +84,12 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         Overrides ``seed`` of the config.
     progress : callable, optional
         Called with a short text at the start of each step.
+    engine : {"local", "dask"}, optional
+        Overrides ``engine`` of the config: ``dask`` runs the pass over the
+        evaluation data on a dask cluster (the ``dask`` extra), with the same results.
+    scheduler : str, optional
+        Overrides ``dask.scheduler``: the address of a running dask scheduler;
+        without one the dask engine starts a local cluster.
 
     Returns
     -------
@@ -106,12 +112,19 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
     cfg = _as_config(config)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
+    engine = engine or cfg.engine
+    scheduler = scheduler or cfg.dask.scheduler
+    if scheduler is not None and engine != "dask":
+        raise AuditError(f"A scheduler ({scheduler!r}) is only used by the dask engine; add `--engine dask` "
+                         "(or `engine: dask` to the config), or drop the scheduler.")
+    if engine == "dask":
+        import_dask()  # before any work: a missing extra is reported at once
     say = progress or (lambda _text: None)
     if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
         ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
-    dataset = load_dataset(cfg)
+    dataset = load_dataset(cfg, lazy=engine == "dask")
     chk = cfg.checks
 
     model_bytes: bytes | None = None
@@ -129,40 +142,26 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                              f"{', '.join(map(repr, missing))}, which {dataset.test.name} lacks.")
         model_sha = model.sha256
 
-    # One pass over the evaluation rows, whole or in batches: the statistics are additive, and only a
-    # seeded sample of rows is kept for explanations and proxy checks.
-    say("predicting and counting")
-    coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name)
-    sampler = SampleBuilder(size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS), seed=cfg.seed)
+    # One pass over the evaluation rows (whole, in batches, or by partition on a cluster): the statistics are
+    # additive, and only a seeded sample of rows is kept for explanations and proxy checks.
+    settings = PassSettings(sensitive=tuple(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name,
+                            target=dataset.target, positive_label=dataset.positive_label,
+                            negative_label=dataset.negative_label, seed=cfg.seed,
+                            sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS))
     needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target,
                                  *(chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else [])]))
-    parts = []
-    missing_parts: list[np.ndarray] = []  # per batch: missing values per (leaf, feature), additive like the cells
-    probabilistic = True
-    for frame, y in evaluation_batches(dataset, columns=needed):
-        leaf, labels = coder.encode(frame)
-        missing = np.zeros((coder.n_leaves, len(model.features) + 1))
-        np.add.at(missing, leaf, np.column_stack([frame[list(model.features)].isna().to_numpy(dtype=float),
-                                                  np.ones(len(frame))]))
-        missing_parts.append(missing)
-        try:
-            preds = predict(model, frame)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise AuditError(f"The model could not score {dataset.test.name}: {str(exc).splitlines()[0]}. "
-                             "Check that the data has the columns and types the model was trained on.") from None
-        probabilistic = probabilistic and preds.probabilistic
-        parts.append(cell_stats(leaf=leaf, score=preds.score, y=y, yhat=preds.label, n_leaves=coder.n_leaves))
-        sampler.add(frame, y, leaf, labels, preds.score)
-        if len(parts) >= _MERGE_EVERY:  # fold batch tables together so they never pile up
-            parts = [merge(parts)]
-    cells = relabel(replace(merge(parts), n_leaves=coder.n_leaves), coder.leaf_order())
-    del parts, frame, y, leaf, labels, preds
-    sample = sampler.result()
+    cluster: DaskRun | None = None
+    if engine == "dask":
+        done, cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
+                                  scheduler=scheduler, workers=cfg.dask.workers,
+                                  partition_rows=cfg.dask.partition_rows, progress=say)
+    else:
+        say("predicting and counting")
+        done = local_pass(batches=evaluation_batches(dataset, columns=needed), model=model, settings=settings)
+    cells, coder, sample, probabilistic = done.cells, done.coder, done.sample, done.probabilistic
+    missing_by_leaf = done.missing_by_leaf
     groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
-    missing_by_leaf = np.zeros((coder.n_leaves, len(model.features) + 1))
-    for part in missing_parts:
-        missing_by_leaf[: len(part)] += part
-    missing_by_leaf[coder.leaf_order()] = missing_by_leaf.copy()  # canonical leaf order, as the cells
+    del done
 
     say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
     evaluation = evaluate(cells, groups, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
@@ -233,6 +232,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
                      "sha256": list(dataset.train.sha256)}},
         "model_sha256": model_sha,
         "config": cfg.model_dump(mode="json", exclude={"base_dir"}),
+        **({} if cluster is None else {"engine": {"name": "dask", "scheduler": cluster.scheduler,
+                                                  "workers": cluster.workers, "partitions": cluster.partitions}}),
         "report": cfg.report.model_dump(mode="json"),
     }
     model_meta = {

@@ -7,7 +7,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["RowSample", "SampleBuilder"]
+__all__ = ["RowSample", "SampleBuilder", "sample_keys"]
+
+_STREAM = 0x5A3
+
+
+def sample_keys(*, seed: int, start: int, n: int) -> np.ndarray:
+    """The random keys of rows ``start`` to ``start + n - 1`` of the seeded key stream.
+
+    Row ``i`` always gets the ``i``-th draw of one generator, so a batch or a
+    partition that knows its first row's position draws its keys alone: the
+    generator is advanced to ``start`` (one 64-bit draw per key), not replayed.
+
+    Examples
+    --------
+    >>> whole = sample_keys(seed=1, start=0, n=10)
+    >>> bool(np.array_equal(whole[4:], sample_keys(seed=1, start=4, n=6)))
+    True
+    """
+    bits = np.random.PCG64(np.random.SeedSequence([seed, _STREAM]))
+    bits.advance(start)
+    return np.random.Generator(bits).random(n)
 
 
 @dataclass(frozen=True)
@@ -24,8 +44,10 @@ class RowSample:
 class SampleBuilder:
     """Keeps the ``size`` rows with the smallest seeded random keys.
 
-    Keys are drawn in row order from one generator, so the sample is the same
-    however the rows are cut into batches (one batch included).
+    Row ``i`` (counted from ``start``) gets key ``sample_keys(seed=seed, start=i, n=1)``,
+    so the sample is the same however the rows are cut into batches (one batch
+    included) or partitions: builders of consecutive parts combine with
+    :meth:`absorb`.
 
     Examples
     --------
@@ -38,17 +60,30 @@ class SampleBuilder:
     True
     """
 
-    def __init__(self, *, size: int, seed: int) -> None:
+    def __init__(self, *, size: int, seed: int, start: int = 0) -> None:
         self.size = size
-        self._rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A3]))
+        self.seed = seed
+        self._next = start
         self._parts: list[tuple] = []
 
     def add(self, frame: pd.DataFrame, y: np.ndarray, leaf: np.ndarray, labels: pd.DataFrame,
             score: np.ndarray) -> None:
-        keys = self._rng.random(len(frame))
+        keys = sample_keys(seed=self.seed, start=self._next, n=len(frame))
+        self._next += len(frame)
         self._parts.append((keys, frame.reset_index(drop=True), np.asarray(y), np.asarray(leaf),
                             labels.reset_index(drop=True), np.asarray(score)))
         self._compact()
+
+    def absorb(self, other: "SampleBuilder", *, leaf_map: np.ndarray) -> None:
+        """Take in the candidates of ``other``, whose rows come after this builder's.
+
+        ``leaf_map[l]`` is this builder's leaf code for ``other``'s leaf ``l``.
+        """
+        for keys, frame, y, leaf, labels, score in other._parts:
+            self._parts.append((keys, frame, y, np.asarray(leaf_map, dtype=np.int64)[leaf], labels, score))
+        self._next = max(self._next, other._next)
+        if self._parts:
+            self._compact()
 
     def _compact(self) -> None:
         keys = np.concatenate([p[0] for p in self._parts])

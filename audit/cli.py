@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="also log the audit to MLflow (metrics, parameters, reports as artifacts); URI of a "
                             "tracking store or server, default a local store OUT/mlruns (needs rai-audit[mlflow])")
     p_run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p_run.add_argument("--engine", choices=("local", "dask"), default=None,
+                       help="where the pass over the evaluation data runs (default: the config's `engine`, local)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="dask scheduler address, e.g. tcp://host:8786 (default: a local cluster)")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
     p_val.add_argument("config", type=Path)
     return parser
@@ -61,7 +65,8 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    result = run(args.config, seed=args.seed, progress=_progress(args.quiet))
+    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
+                 scheduler=args.scheduler)
     written = result.write(args.out, formats=args.format)
     logged = _log_mlflow(args, result, written)
     if not args.quiet:
