@@ -240,6 +240,8 @@ class ReportConfig(_Strict):
     limitations: str | None = None
     ethical_considerations: str | None = None
     recommendations: str | None = None
+    #: Also write model_card.pdf with headless Chromium (as ``audit run --pdf``); skipped with a notice without it.
+    pdf: bool = False
     #: How people oversee the system's decisions (EU AI Act Art. 14); shown on the card and in its checklist.
     human_oversight: str | None = None
 

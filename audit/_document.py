@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 
 from ._bias import DataBias
+from ._curves import Curves, GroupCurves
 from ._drift import Drift, FeatureDrift
 from ._evaluate import Estimate, Evaluation, RestComparison
 from ._explain import Explanation
 from ._findings import Finding
+from ._highlights import WorstGroup
 from ._mitigation import Mitigation
 from ._metrics import FAIRNESS_METRICS, METRICS
 from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
@@ -73,6 +75,32 @@ def _fairness(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
                  "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
         out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = entry
     return out
+
+
+def _highlights(worst: tuple[WorstGroup, ...]) -> dict[str, Any]:
+    return {"worst_groups": [{"metric": w.metric, "attribute": w.grouping, "group": w.group,
+                              **_estimate(w.estimate), "overall": w.overall.value,
+                              "versus_rest": _rest(w.versus_rest, w.metric), "candidates": w.candidates}
+                             for w in worst]}
+
+
+def _group_curves(c: GroupCurves) -> dict[str, Any]:
+    return {
+        "n": c.n,
+        "confusion": {"tn": c.confusion.tn, "fp": c.confusion.fp, "fn": c.confusion.fn, "tp": c.confusion.tp},
+        "roc": None if c.roc is None else {"fpr": list(c.roc.fpr), "tpr": list(c.roc.tpr),
+                                           "threshold": list(c.roc.threshold)},
+        "calibration": None if c.calibration is None else {
+            "mean_score": list(c.calibration.mean_score), "positive_rate": list(c.calibration.positive_rate),
+            "n": list(c.calibration.n)},
+    }
+
+
+def _curves(curves: Curves) -> dict[str, Any]:
+    return {"roc_points": curves.roc_points, "calibration_bins": curves.calibration_bins,
+            "overall": _group_curves(curves.overall),
+            "by_group": {attribute: {c.group: _group_curves(c) for c in groups}
+                         for attribute, groups in curves.by_attribute.items()}}
 
 
 def _bias(evaluation: Evaluation, bias: DataBias) -> dict[str, Any]:
@@ -211,7 +239,8 @@ def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
 
 
 def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
-                   performance_metrics: list[str], fairness_metrics: list[str],
+                   performance_metrics: list[str], fairness_metrics: list[str], curves: Curves,
+                   worst_groups: tuple[WorstGroup, ...],
                    bias: DataBias, drift: Drift | None, explanation: Explanation | None,
                    explanation_note: str | None, findings: list[Finding], gate: str,
                    regulatory: Regulatory | None = None, slices: dict[str, Any] | None = None,
@@ -225,6 +254,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "data": {**data, "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)}
                                     for gm in evaluation.by_grouping}},
         "metrics": _metrics(evaluation, performance_metrics),
+        "highlights": _highlights(worst_groups),
+        "curves": _curves(curves),
         "fairness": _fairness(evaluation, fairness_metrics),
         "bias": _bias(evaluation, bias),
         "drift": _drift(drift),

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ._document import dumps
-from ._errors import EXIT_GATE_FAILED, EXIT_OK
+from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
 from ._mlflow_logging import MlflowRun, log_audit
 from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
                      render_markdown, render_mct)
+from .report._pdf import CHROMIUM_ENV, find_chromium, html_to_pdf
 
 __all__ = ["AuditResult", "FORMATS", "report_folder_name"]
 
@@ -87,6 +88,20 @@ class AuditResult:
     def to_junit(self, path: str | Path) -> Path:
         """Write ``junit.xml`` atomically."""
         return atomic_write_text(Path(path), render_junit(self.document))
+
+    def to_pdf(self, path: str | Path, *, chromium: str | None = None) -> Path:
+        """Print the model card to PDF with headless Chromium (its print stylesheet: A4, no header lines).
+
+        ``chromium`` defaults to :func:`audit.report._pdf.find_chromium`; without one, raises
+        :class:`AuditError` saying how to install it.
+        """
+        binary = chromium or find_chromium()
+        if binary is None:
+            raise AuditError(f"Writing model_card.pdf needs Chromium: install Debian's `chromium` package or set "
+                             f"{CHROMIUM_ENV} to a Chromium or Chrome executable.")
+        with tempfile.TemporaryDirectory(prefix="audit-card-") as folder:
+            html = self.to_html(Path(folder) / "model_card.html")
+            return html_to_pdf(html, Path(path), chromium=binary)
 
     def write(self, out_dir: str | Path, *, formats: tuple[str, ...] = tuple(FORMATS)) -> dict[str, Path]:
         """Write the chosen formats (and the trained model) into ``out_dir/<audit name>/``.

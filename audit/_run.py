@@ -17,6 +17,7 @@ from . import checks
 from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_test)
 from ._config import AuditConfig, config_from_dict, load_config
+from ._curves import curves
 from ._data import Dataset, evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
 from ._document import build_document, mitigation_section, slices_section
@@ -25,6 +26,7 @@ from ._evaluate import Evaluation, evaluate
 from ._explain import explain
 from ._findings import Finding, gate
 from ._groups import GroupIndex, LeafCoder
+from ._highlights import worst_groups
 from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
 from ._metrics import METRICS
 from ._mitigation import mitigate, saved_model
@@ -250,6 +252,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
         "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
         "sample_rows": len(sample.frame),
     }
+    selected = [m for m in METRICS if m in perf_metrics]
     regulatory = None
     if cfg.regulatory.enabled:
         ll = cfg.regulatory.ll144
@@ -261,7 +264,9 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, seed: int | None =
             explained=explanation is not None, drift=drift is not None,
             reference_shares=bool(chk.bias.reference_shares))
     document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
-                              performance_metrics=[m for m in METRICS if m in perf_metrics],
+                              performance_metrics=selected,
+                              curves=curves(cells, groups, probabilistic=probabilistic),
+                              worst_groups=worst_groups(evaluation, metrics=selected, min_group_size=mgs),
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict,
                               regulatory=regulatory, slices=slices_doc, mitigation=mitigation_doc)

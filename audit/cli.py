@@ -20,6 +20,7 @@ from ._groups import build_groups
 from ._mlflow_logging import MlflowRun, default_tracking_uri, resolve_tracking_uri
 from ._result import FORMATS, AuditResult, report_folder_name
 from ._run import run
+from .report._pdf import CHROMIUM_ENV, find_chromium
 
 __all__ = ["main"]
 
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder for reports; they go to OUT/<audit name>/ (default: reports)")
     p_run.add_argument("--format", type=_formats, default=tuple(FORMATS),
                        help=f"comma-separated outputs among {','.join(FORMATS)} (default: all)")
+    p_run.add_argument("--pdf", action="store_true",
+                       help="also print the model card to model_card.pdf with headless Chromium (as report.pdf: "
+                            "true); skipped with a notice when Chromium is not installed")
     p_run.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p_run.add_argument("--mlflow", nargs="?", const="", default=None, metavar="URI",
                        help="also log the audit to MLflow (metrics, parameters, reports as artifacts); URI of a "
@@ -68,6 +72,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler)
     written = result.write(args.out, formats=args.format)
+    if args.pdf or result.document["audit"]["report"].get("pdf"):
+        pdf = Path(args.out) / report_folder_name(result.document["audit"]["name"]) / "model_card.pdf"
+        if find_chromium() is None:
+            # The audit itself succeeded: say why there is no PDF, keep the gate's exit code.
+            print(f"audit: model_card.pdf skipped: no Chromium found (install Debian's `chromium` package or set "
+                  f"{CHROMIUM_ENV} to a Chromium executable).", file=sys.stderr)
+        else:
+            written["pdf"] = result.to_pdf(pdf)
     logged = _log_mlflow(args, result, written)
     if not args.quiet:
         s = result.document["summary"]

@@ -54,3 +54,27 @@ def adult_scored() -> AdultScored:
                           intersections=3, source="adult_test.csv.gz")
     return AdultScored(frame=dataset.test.frame, y=dataset.y_test, score=preds.score, label=preds.label,
                        groups=groups)
+
+
+@dataclass(frozen=True)
+class BundledRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    folder: Path
+
+
+@pytest.fixture(scope="session")
+def bundled_adult(tmp_path_factory) -> BundledRun:
+    """The Quickstart: ``audit run examples/adult/audit.yaml`` through the console entry point, run once.
+
+    Shared by the command-line test and the browser tests of the Adult card (it takes half a minute).
+    """
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("bundled") / "reports"
+    proc = subprocess.run([sys.executable, "-m", "audit", "run", str(ADULT / "audit.yaml"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    return BundledRun(returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
+                      folder=out / "adult-income")

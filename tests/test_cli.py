@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import re
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from audit.cli import main
+from audit.report._pdf import find_chromium
 from conftest import ROOT, adult_config
 
 
@@ -27,13 +29,11 @@ def _fast(**checks) -> dict:
     return raw
 
 
-def test_bundled_example_writes_the_full_report_and_exits_1(tmp_path):
+def test_bundled_example_writes_the_full_report_and_exits_1(bundled_adult):
     # The Quickstart's main job, through the installed console script.
-    out = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "audit", "run", str(ROOT / "examples/adult/audit.yaml"),
-                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    proc = bundled_adult
     assert proc.returncode == 1, proc.stderr
-    folder = out / "adult-income"
+    folder = proc.folder
     assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
                                                    "model_card_toolkit.json", "README.md", "model.skops"}
     doc = json.loads((folder / "findings.json").read_text())
@@ -109,3 +109,38 @@ def test_unknown_format_is_a_usage_error(tmp_path, capsys):
         main(["run", "x.yaml", "--format", "pdf"])
     assert exc.value.code == 2
     assert "--format takes a comma-separated list of html, json, junit, md" in capsys.readouterr().err
+
+
+def _small_pdf_config(tmp_path: Path, *, pdf_in_config: bool) -> Path:
+    pd.read_csv(ROOT / "examples/adult/data/adult_test.csv.gz", nrows=2000).to_csv(tmp_path / "small.csv", index=False)
+    raw = {"name": "pdf-card", "data": {"test": "small.csv", "target": "income", "positive_label": ">50K",
+                                        "sensitive": ["sex"], "intersections": 1},
+           "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 300}}},
+           "bootstrap": {"replicates": 10}, "checks": {"explainability": {"method": "none"}},
+           "report": {"pdf": pdf_in_config}}
+    return _write(tmp_path, raw)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium: install Debian's chromium (sh tests/setup.sh)")
+@pytest.mark.parametrize("flag, in_config", [(True, False), (False, True)])
+def test_pdf_of_the_card_is_printed_by_chromium(tmp_path, flag, in_config):
+    config = _small_pdf_config(tmp_path, pdf_in_config=in_config)
+    code = main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet", *(["--pdf"] if flag else [])])
+    assert code == 1  # the four-fifths rule fails on this data; the PDF does not change the exit code
+    pdf = (tmp_path / "out/pdf-card/model_card.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    # The print stylesheet paginates the card onto several A4 pages (595 x 842 points).
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 2
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.\d+ 84[12]\.\d+\s*\]", pdf)
+    assert not list((tmp_path / "out/pdf-card").glob(".*.tmp"))
+
+
+def test_pdf_without_chromium_is_skipped_with_a_clear_notice(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AUDIT_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    config = _small_pdf_config(tmp_path, pdf_in_config=False)
+    code = main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet", "--pdf"])
+    assert code == 1  # the gate's verdict, as without --pdf
+    err = capsys.readouterr().err
+    assert "model_card.pdf skipped: no Chromium found" in err and "AUDIT_CHROMIUM" in err
+    written = {p.name for p in (tmp_path / "out/pdf-card").iterdir()}
+    assert "model_card.pdf" not in written and {"model_card.html", "findings.json", "junit.xml"} <= written

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from ._templates import environment
+from ._templates import environment, template_dir
 
 __all__ = ["render_html", "render_markdown", "render_junit"]
+
+
+def _card_script() -> dict[str, str]:
+    # The card's one script (sorting, filtering, pickers) and its hash for the Content-Security-Policy,
+    # which then refuses every other script: an escaping slip could not make data run.
+    text = (template_dir() / "card.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return {"text": text, "sha256": digest}
 
 
 def render_html(document: dict[str, Any], *, template: str | Path | None = None) -> str:
@@ -18,9 +28,11 @@ def render_html(document: dict[str, Any], *, template: str | Path | None = None)
     ``template`` may name a user's Jinja2 file that extends ``model_card.html.j2``.
     """
     if template is None:
-        return environment().get_template("model_card.html.j2").render(doc=document)
-    path = Path(template)
-    return environment(str(path.parent.resolve())).get_template(path.name).render(doc=document)
+        env, name = environment(), "model_card.html.j2"
+    else:
+        path = Path(template)
+        env, name = environment(str(path.parent.resolve())), path.name
+    return env.get_template(name).render(doc=document, card_script=_card_script())
 
 
 def render_markdown(document: dict[str, Any]) -> str:

@@ -13,7 +13,9 @@ rewrite them all (the fixture is re-made by a fresh audit) and review the diff::
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import os
 import stat
@@ -69,7 +71,7 @@ class _Page(HTMLParser):
         self.tags.append((tag, dict(attrs)))
         if tag == "section":
             self._section = dict(attrs).get("id")
-        elif tag == "title":
+        elif tag == "title" and not any(t == "body" for t, _ in self.tags):  # the page's, not a chart's
             self._in_title = True
         elif tag == "table":
             self.tables.append((self._section, []))
@@ -182,7 +184,14 @@ def test_html_shows_hostile_strings_as_text(hostile):
     assert SCRIPT_ESCAPED in html and IMG_ESCAPED in html and BOLD_ESCAPED in html
     page = _Page(html)
     names = [tag for tag, _ in page.tags]
-    assert "script" not in names and "img" not in names and "b" not in names
+    assert "img" not in names and "b" not in names
+    # One script, ours, byte for byte; the page's policy allows that script's hash and nothing else.
+    assert names.count("script") == 1 and html.count("<script") == 1
+    ours = (ROOT / "templates" / "card.js").read_text(encoding="utf-8")
+    assert html.split("<script>")[1].split("</script>")[0] == ours
+    digest = base64.b64encode(hashlib.sha256(ours.encode("utf-8")).digest()).decode()
+    (policy,) = [t[1]["content"] for t in page.tags if t[0] == "meta" and t[1].get("http-equiv") == "Content-Security-Policy"]
+    assert policy == f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'"
     assert not [attrs for _, attrs in page.tags if "onerror" in attrs]
     assert not [attrs for _, attrs in page.tags if any(k.startswith("on") for k in attrs)]
     # Escaped, not stripped: the browser shows the payloads as the text they are.
@@ -433,3 +442,27 @@ def test_a_user_template_extends_ours(hostile_dir, tmp_path):
     raw["report"]["template"] = "missing.html.j2"
     with pytest.raises(audit.AuditError, match="`report.template` must name an existing Jinja2 file"):
         audit.run(audit.config_from_dict(raw, source="audit.yaml", base_dir=str(hostile_dir)))
+
+
+# --------------------------------------------------------------------------- 6. junit.xml against its schema
+
+
+@pytest.fixture(scope="module")
+def junit_schema():
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(Path(__file__).with_name("junit-10.xsd"))))
+
+
+def test_junit_validates_against_the_jenkins_junit_schema(hostile, frozen, junit_schema, tmp_path):
+    from lxml import etree
+
+    for document in (hostile.document, frozen):
+        tree = etree.fromstring(render_junit(document).encode("utf-8"))
+        assert junit_schema.validate(tree), junit_schema.error_log
+    statuses = {f["status"] for f in hostile.findings}
+    assert {"pass", "fail"} <= statuses  # both a passing and a failing case were validated
+    # The schema has teeth: a test case without its required name is refused.
+    tree = etree.fromstring(render_junit(frozen).encode("utf-8"))
+    del tree.find("testsuite/testcase").attrib["name"]
+    assert not junit_schema.validate(tree)
