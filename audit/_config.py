@@ -192,6 +192,24 @@ class ExplainabilityConfig(_Strict):
     severity: Severity = "warn"
 
 
+class SlicesConfig(_Strict):
+    """Slice discovery: conjunctions of feature predicates where the model does significantly worse."""
+
+    enabled: bool = False
+    metric: Literal["error_rate", "false_positive_rate", "false_negative_rate"] = "error_rate"
+    #: Columns to describe slices with: "all" is the model's features and the sensitive columns.
+    features: Literal["all"] | list[str] = "all"
+    max_order: int = Field(default=3, ge=1, le=3)
+    min_size: int = Field(default=100, ge=1)
+    bins: int = Field(default=4, ge=2, le=20)
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="False discovery rate (Benjamini-Hochberg).")
+    max_seconds: float = Field(default=60.0, gt=0)
+    top_k: int = Field(default=10, ge=1, le=100)
+    min_effect: float = Field(default=0.0, ge=0, le=1)
+    score_weight: float = Field(default=0.95, gt=0, le=1, description="SliceLine's weight of error over size.")
+    severity: Severity = "warn"
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -199,6 +217,34 @@ class ChecksConfig(_Strict):
     bias: BiasConfig = Field(default_factory=BiasConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
+    slices: SlicesConfig = Field(default_factory=SlicesConfig)
+
+
+class MitigationConfig(_Strict):
+    """What fairlearn's mitigations would cost in accuracy, on held-out evaluation rows (informs only)."""
+
+    enabled: bool = False
+    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] = Field(
+        default_factory=lambda: ["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"],
+        min_length=1)
+    #: The sensitive attribute the constraints are about (default: the first of `data.sensitive`).
+    attribute: str | None = None
+    #: Relaxations of demographic parity for the threshold optimizer (0 = strict): the trade-off curve.
+    tolerances: list[float] = Field(default_factory=lambda: [0.0, 0.02, 0.05, 0.1], min_length=1)
+    #: Constraint bounds of ExponentiatedGradient.
+    eps: list[float] = Field(default_factory=lambda: [0.01, 0.05], min_length=1)
+    held_out: float = Field(default=0.5, gt=0, lt=1, description="Share of evaluation rows held out for measuring.")
+    fit_rows: int = Field(default=10000, ge=100, description="Most training rows ExponentiatedGradient uses.")
+    max_iter: int = Field(default=50, ge=1)
+    max_seconds: float = Field(default=300.0, gt=0)
+    save: bool = False
+
+    @field_validator("tolerances", "eps")
+    @classmethod
+    def _unit(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= v < 1 for v in value):
+            raise ValueError(f"must hold numbers in [0, 1); got {value}")
+        return value
 
 
 class BootstrapConfig(_Strict):
@@ -252,10 +298,12 @@ class MlflowConfig(_Strict):
 
 
 #: Check names a gate policy may name (``gate.severity`` keys, ``gate.exceptions[].check``).
-GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", "four_fifths_rule", "base_rate",
-               "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
-               "feature_drift", "prediction_drift", "counterfactual_flip", "importance_by_group",
-               "sensitive_feature_importance", "baseline_regression")
+#: Every check an audit can emit is here (``exception_expired`` aside: an expiry is never excepted);
+#: ``bias`` and ``drift`` name the findings of those checks when they crash as a whole.
+GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", "four_fifths_rule", "bias",
+               "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
+               "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
+               "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression")
 
 
 def _gate_check(name: str) -> str:
@@ -327,6 +375,7 @@ class AuditConfig(_Strict):
     model: ModelConfig | None = None
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     regulatory: RegulatoryConfig = Field(default_factory=RegulatoryConfig)
     mlflow: MlflowConfig | None = None

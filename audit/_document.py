@@ -16,8 +16,10 @@ from ._evaluate import Estimate, Evaluation, RestComparison
 from ._explain import Explanation
 from ._findings import Finding
 from ._highlights import WorstGroup
+from ._mitigation import Mitigation
 from ._metrics import FAIRNESS_METRICS, METRICS
 from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
+from ._slices import SliceSearch
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
 
@@ -166,6 +168,43 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
     }
 
 
+def slices_section(search: SliceSearch, *, rows_note: str) -> dict[str, Any]:
+    """The ``slices`` key: how the search went and the slices it reports."""
+    return {
+        "metric": search.metric, "rows": search.rows, "support": search.support,
+        "overall_value": search.overall_value, "rows_note": rows_note, "features": list(search.features),
+        "max_order": search.max_order, "order_reached": search.order_reached, "complete": search.complete,
+        "seconds": round(search.seconds, 3), "max_seconds": search.max_seconds, "min_size": search.min_size,
+        "alpha": search.alpha, "level": search.level, "evaluated": search.evaluated,
+        "significant": search.significant,
+        "slices": [{"text": s.text,
+                    "predicates": [{"feature": p.feature, "kind": p.kind, "text": p.text, "value": p.value,
+                                    "low": p.low, "high": p.high} for p in s.predicates],
+                    "rows": s.rows, "support": s.support, "errors": s.errors, "value": s.value, "ci_low": s.ci_low,
+                    "ci_high": s.ci_high, "rest_value": s.rest_value, "difference": s.effect, "z": s.z,
+                    "p_value": s.p_value, "p_adjusted": s.p_adjusted, "score": s.score} for s in search.slices],
+    }
+
+
+def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:
+    """The ``mitigation`` key: each method's accuracy and fairness on held-out rows, and the chart's ranges."""
+    points = [{"method": p.method, "constraint": p.constraint, "tolerance": p.tolerance, "accuracy": p.accuracy,
+               "accuracy_loss": p.accuracy_loss, "demographic_parity_difference": p.demographic_parity_difference,
+               "equalized_odds_difference": p.equalized_odds_difference, "selection_rate": p.selection_rate,
+               "seconds": p.seconds} for p in mitigation.points]
+    acc = [p.accuracy for p in mitigation.points]
+    gaps = [max(p.demographic_parity_difference, p.equalized_odds_difference) for p in mitigation.points]
+    pad = max(0.005, (max(acc) - min(acc)) * 0.1)
+    return {
+        "attribute": mitigation.attribute, "groups": list(mitigation.groups), "fit_rows": mitigation.fit_rows,
+        "held_out_rows": mitigation.held_out_rows, "train_rows": mitigation.train_rows, "seed": mitigation.seed,
+        "complete": mitigation.complete, "notes": list(mitigation.notes), "saved": saved, "points": points,
+        # Axis ranges of the trade-off chart (the template only places points within them).
+        "chart": {"x_max": max(gaps) * 1.1 if max(gaps) > 0 else 1.0,
+                  "y_min": min(acc) - pad, "y_max": max(acc) + pad},
+    }
+
+
 def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
     if reg is None:
         return None
@@ -204,7 +243,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
                    worst_groups: tuple[WorstGroup, ...],
                    bias: DataBias, drift: Drift | None, explanation: Explanation | None,
                    explanation_note: str | None, findings: list[Finding], gate: str,
-                   regulatory: Regulatory | None = None) -> dict[str, Any]:
+                   regulatory: Regulatory | None = None, slices: dict[str, Any] | None = None,
+                   mitigation: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the findings document in its stable key order; numbers only, no NaN."""
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
     doc = {
@@ -221,6 +261,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),
         "regulatory": _regulatory(regulatory),
+        **({"slices": slices} if slices is not None else {}),
+        **({"mitigation": mitigation} if mitigation is not None else {}),
         "findings": [f.to_dict() for f in findings],
         "summary": counts,
         "gate": gate,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["Threshold", "Finding", "STATUSES", "gate", "judge", "fmt"]
+__all__ = ["Threshold", "Finding", "STATUSES", "gate", "guarded", "judge", "fmt"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or too close to call),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
@@ -84,3 +84,18 @@ def gate(findings: list[Finding]) -> str:
     """``fail`` when a blocking check failed or crashed, else ``pass``."""
     blocked = any(f.severity == "block" and f.status in ("fail", "error") for f in findings)
     return "fail" if blocked else "pass"
+
+
+def guarded(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
+    """Run a check; a crash becomes one ``error`` finding, so the other checks still run.
+
+    Examples
+    --------
+    >>> [f.status for f in guarded("performance", "performance", "block", lambda: 1 / 0)]
+    ['error']
+    """
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
+        return [Finding(check=check, category=category, status="error", severity=severity,
+                        message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]

@@ -111,16 +111,20 @@ def train_model(config: AuditConfig, dataset: Dataset) -> FittedModel:
         raise AuditError(f"`model.train.params` must be parameters of {spec.estimator}; {exc}.") from None
     frame = _categoricals_as_text(dataset.train.frame, dataset.features)
     pipeline = Pipeline([("preprocess", build_preprocessor(frame, dataset.features)), ("model", estimator)])
+    # Multiclass labels are fitted as text, so that classes of mixed types (1, "1") cannot split.
+    y = np.asarray(dataset.y_train).astype(str) if dataset.task == "multiclass" else dataset.y_train
     try:
-        pipeline.fit(frame, dataset.y_train)
+        pipeline.fit(frame, y)
     except (ValueError, TypeError) as exc:
         raise AuditError(f"`model.train` could not fit {spec.estimator} on {dataset.train.name}: "
                          f"{str(exc).splitlines()[0]}. Check `model.train.params` and `data.features`.") from None
-    if not hasattr(pipeline, "predict_proba") and not hasattr(pipeline, "decision_function"):
+    binary = dataset.task == "binary"
+    if binary and not hasattr(pipeline, "predict_proba") and not hasattr(pipeline, "decision_function"):
         raise AuditError(f"`model.train.estimator` {spec.estimator} gives no scores (`predict_proba` or "
                          "`decision_function`); choose a classifier that does.")
     return FittedModel(estimator=pipeline, source="trained", type_name=spec.estimator,
-                       features=dataset.features, positive_column=1, positive_class=1, path=None, sha256=None,
+                       features=dataset.features, positive_column=1 if binary else -1,
+                       positive_class=1 if binary else None, path=None, sha256=None,
                        params={k: _jsonable(v) for k, v in params.items()})
 
 

@@ -49,12 +49,15 @@ class AuditResult:
         The fitted model (for further analysis in Python); not serialised.
     template : str or None
         A user's model card template (``report.template``), used by the HTML writers.
+    mitigated_models : dict
+        ``.skops`` bytes of mitigated models by file name (``mitigation.save``); never the audited model.
     """
 
     document: dict[str, Any]
     model_bytes: bytes | None = None
     model: Any = field(default=None, repr=False, compare=False)
     template: str | None = None
+    mitigated_models: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def gate(self) -> str:
@@ -111,6 +114,8 @@ class AuditResult:
         written = {}
         if self.model_bytes is not None:
             written["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
+        for name, data in self.mitigated_models.items():
+            written[name] = atomic_write_bytes(folder / name, data)
         for fmt, text in rendered.items():
             written[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
         return written

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -19,21 +20,23 @@ from ._config import AuditConfig, config_from_dict, load_config
 from ._curves import curves
 from ._data import Dataset, evaluation_batches, load_dataset, read_table
 from ._drift import Drift, measure_drift
-from ._document import build_document
+from ._document import build_document, mitigation_section, slices_section
 from ._errors import AuditError
 from ._evaluate import Evaluation, evaluate
 from ._explain import explain
-from ._findings import Finding, gate
+from ._findings import Finding, gate, guarded
 from ._groups import GroupIndex, LeafCoder
 from ._highlights import worst_groups
 from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
 from ._metrics import METRICS
 from ._formats import ColumnPredictions
+from ._mitigation import mitigate, saved_model
 from ._model import FittedModel, fitted_from_object, load_model, predict, to_skops_bytes, train_model
 from ._policy import apply_policy, load_findings
 from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
 from ._sample import RowSample
+from ._slices import find_slices
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
 
@@ -61,15 +64,6 @@ def _as_config(config: AuditConfig | str | Path | dict[str, Any]) -> AuditConfig
     if isinstance(config, dict):
         return config_from_dict(config, source="config")
     return load_config(config)
-
-
-def _guarded(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
-    # A check that crashes is an `error` finding; the other checks still run.
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
-        return [Finding(check=check, category=category, status="error", severity=severity,
-                        message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]
 
 
 def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, seed: int | None = None,
@@ -188,9 +182,10 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                             target=dataset.target, positive_label=dataset.positive_label,
                             negative_label=dataset.negative_label, seed=cfg.seed,
                             sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS))
-    # Predictions made elsewhere are read from their columns, beside the features.
+    # Predictions made elsewhere are read from their columns, beside the features; slices may name other columns.
     outputs = [] if not predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores) if c]
-    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs]))
+    slice_columns = chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else []
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns]))
     cluster: DaskRun | None = None
     if engine == "dask":
         done, cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
@@ -238,25 +233,27 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
 
     say("checks")
     mgs = cfg.data.min_group_size
-    findings += _guarded("performance", "performance", chk.performance.severity,
+    findings += guarded("performance", "performance", chk.performance.severity,
                          lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
                                                           min_group_size=mgs))
     if chk.group_gaps.enabled:
-        findings += _guarded("group_gaps", "performance", chk.group_gaps.severity,
+        findings += guarded("group_gaps", "performance", chk.group_gaps.severity,
                              lambda: checks.check_group_gaps(evaluation=evaluation, config=chk.group_gaps))
-    findings += _guarded("fairness", "fairness", chk.fairness.severity,
+    findings += guarded("fairness", "fairness", chk.fairness.severity,
                          lambda: checks.check_fairness(evaluation=evaluation, config=chk.fairness))
-    findings += _guarded("bias", "bias", chk.bias.severity,
+    findings += guarded("bias", "bias", chk.bias.severity,
                          lambda: checks.check_bias(evaluation=evaluation, bias=bias, config=chk.bias,
                                                    min_group_size=mgs))
     if drift is not None:
-        findings += _guarded("drift", "drift", chk.drift.severity,
+        findings += guarded("drift", "drift", chk.drift.severity,
                              lambda: checks.check_drift(drift=drift, config=chk.drift))
     if explanation is not None:
-        findings += _guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
+        findings += guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
                              lambda: checks.check_explainability(explanation=explanation,
                                                                  sensitive=tuple(cfg.data.sensitive),
                                                                  config=chk.explainability))
+    slices_doc, mitigation_doc, mitigated = _slices_and_mitigation(cfg, dataset, model, sample, evaluation.n,
+                                                                   findings, say)
     verdict = gate(findings)
 
     perf_metrics = list(dict.fromkeys([*chk.performance.metrics, *chk.performance.min, *chk.performance.max,
@@ -302,9 +299,10 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                               worst_groups=worst_groups(evaluation, metrics=selected, min_group_size=mgs),
                               fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
                               explanation_note=explanation_note, findings=findings, gate=verdict,
-                              regulatory=regulatory)
+                              regulatory=regulatory, slices=slices_doc, mitigation=mitigation_doc)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg))
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
+                       mitigated_models=mitigated)
 
 
 def _template(cfg: AuditConfig) -> str | None:
@@ -335,6 +333,77 @@ def _audit_meta(cfg: AuditConfig, dataset: Dataset, *, created: str, duration: f
         **({} if engine is None else {"engine": engine}),
         "report": cfg.report.model_dump(mode="json"),
     }
+
+def _slices_and_mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
+                           findings: list[Finding], say: Callable[[str], None],
+                           ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, bytes]]:
+    """Slice discovery and the mitigation what-if, on the seeded sample of evaluation rows.
+
+    Both run on the sample the run keeps (every evaluation row when there are at most
+    ``PROXY_SAMPLE_ROWS``), so their time and memory stay bounded however large the data.
+    Appends their findings to ``findings``; returns the two document sections and saved models.
+    """
+    sc, mc = cfg.checks.slices, cfg.mitigation
+    if not sc.enabled and not mc.enabled:
+        return None, None, {}
+    if mc.enabled and mc.attribute is not None and mc.attribute not in cfg.data.sensitive:
+        raise AuditError(f"`mitigation.attribute` must be one of `data.sensitive`; got {mc.attribute!r}. "
+                         f"Sensitive: {', '.join(cfg.data.sensitive)}.")
+    yhat = predict(model, sample.frame).label
+    n = len(sample.frame)
+    rows_note = (f"all {n} evaluation rows" if n == rows else
+                 f"a seeded uniform sample of {n} of the {rows} evaluation rows")
+    slices_doc = mitigation_doc = None
+    mitigated: dict[str, bytes] = {}
+    if sc.enabled:
+        say(f"searching slices of up to {sc.max_order} predicates")
+        features = tuple(dict.fromkeys([*model.features, *cfg.data.sensitive])) if sc.features == "all" \
+            else tuple(sc.features)
+        unknown = [f for f in features if f not in sample.frame.columns or f == dataset.target]
+        if unknown:
+            raise AuditError(f"`checks.slices.features` must name feature columns of {dataset.test.name} (not the "
+                             f"target); got {', '.join(map(repr, unknown))}. Columns: "
+                             f"{', '.join(c for c in dataset.test.columns if c != dataset.target)}.")
+        holder: list[dict[str, Any]] = []
+
+        def slices_check() -> list[Finding]:
+            search = find_slices(sample.frame, y=sample.y, yhat=yhat, features=features, metric=sc.metric,
+                                 max_order=sc.max_order, min_size=sc.min_size, bins=sc.bins, alpha=sc.alpha,
+                                 top_k=sc.top_k, min_effect=sc.min_effect, score_weight=sc.score_weight,
+                                 level=cfg.bootstrap.level, max_seconds=sc.max_seconds)
+            holder.append(slices_section(search, rows_note=rows_note))
+            return checks.check_slices(search=search, config=sc)
+
+        findings += guarded("slices", "performance", sc.severity, slices_check)
+        slices_doc = holder[0] if holder else None
+    if mc.enabled:
+        attribute = mc.attribute or cfg.data.sensitive[0]
+        say(f"mitigation what-if for {attribute}")
+        train = None
+        if cfg.model.train is not None and dataset.train is not None and dataset.train.frame is not None:
+            coder = LeafCoder(sensitive=[attribute], bins=cfg.data.bins, source=dataset.train.name)
+            train = (dataset.train.frame, dataset.y_train, coder.encode(dataset.train.frame)[1][attribute])
+        try:
+            outcome, fitted = mitigate(model, frame=sample.frame, y=sample.y, yhat=yhat,
+                                       sensitive=sample.labels[attribute], attribute=attribute,
+                                       methods=list(mc.methods), tolerances=list(mc.tolerances), eps=list(mc.eps),
+                                       held_out=mc.held_out, seed=cfg.seed, train=train, fit_rows=mc.fit_rows,
+                                       max_iter=mc.max_iter, max_seconds=mc.max_seconds)
+        except AuditError:
+            raise  # bad input: exit code 2, like every other config error
+        except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
+            findings.append(Finding(check="mitigation", category="fairness", status="error", severity="warn",
+                                    message=f"The mitigation what-if could not run: {type(exc).__name__}: {exc}"))
+        else:
+            if mc.save:
+                # The strictest setting of each method; ThresholdOptimizer needs `sensitive_features` to predict.
+                for method, mitigator in fitted.items():
+                    name, data, note = saved_model(method, mitigator)
+                    mitigated[name] = data
+                    if note:
+                        outcome = replace(outcome, notes=(*outcome.notes, note))
+            mitigation_doc = mitigation_section(outcome, saved=sorted(mitigated) or None)
+    return slices_doc, mitigation_doc, mitigated
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],

@@ -7,7 +7,6 @@ The data is read whole (``data.batch_rows`` is for binary audits).
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -21,12 +20,11 @@ from ._config import AuditConfig
 from ._data import Dataset
 from ._document import _clean, _estimate
 from ._errors import AuditError
-from ._findings import Finding, gate
+from ._findings import Finding, gate, guarded
 from ._formats import ColumnPredictions
 from ._groups import GroupIndex, build_groups
 from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS
-from ._model import (FittedModel, _categoricals_as_text, _import_estimator, _jsonable, build_preprocessor,
-                     fitted_from_object, load_model, to_skops_bytes)
+from ._model import FittedModel, _categoricals_as_text, fitted_from_object, load_model, to_skops_bytes, train_model
 from ._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_key, confusion_table,
                           multiclass_fairness, multiclass_metrics, unpack)
 from ._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
@@ -45,34 +43,6 @@ def task_metric_names(task: str) -> tuple[list[str], list[str]]:
         return list(REGRESSION_METRICS), list(REGRESSION_FAIRNESS)
     fair = multiclass_fairness(["_"])
     return list(MACRO_METRICS), list(fair)
-
-
-def _train(cfg: AuditConfig, dataset: Dataset) -> FittedModel:
-    """Fit ``model.train.estimator`` in the standard preprocessing pipeline on the raw target."""
-    from sklearn.pipeline import Pipeline
-
-    assert cfg.model is not None and cfg.model.train is not None
-    assert dataset.train is not None and dataset.train.frame is not None and dataset.y_train is not None
-    spec = cfg.model.train
-    cls = _import_estimator(spec.estimator)
-    params = dict(spec.params)
-    if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
-        params["random_state"] = cfg.seed
-    try:
-        estimator = cls(**params)
-    except TypeError as exc:
-        raise AuditError(f"`model.train.params` must be parameters of {spec.estimator}; {exc}.") from None
-    frame = _categoricals_as_text(dataset.train.frame, dataset.features)
-    pipeline = Pipeline([("preprocess", build_preprocessor(frame, dataset.features)), ("model", estimator)])
-    y = dataset.y_train if dataset.task == "regression" else np.asarray(dataset.y_train).astype(str)
-    try:
-        pipeline.fit(frame, y)
-    except (ValueError, TypeError) as exc:
-        raise AuditError(f"`model.train` could not fit {spec.estimator} on {dataset.train.name}: "
-                         f"{str(exc).splitlines()[0]}. Check `model.train.params` and `data.features`.") from None
-    return FittedModel(estimator=pipeline, source="trained", type_name=spec.estimator, features=dataset.features,
-                       positive_column=-1, positive_class=None, path=None, sha256=None,
-                       params={k: _jsonable(v) for k, v in params.items()})
 
 
 def _predict(model: FittedModel, frame: pd.DataFrame, task: str, name: str) -> np.ndarray:
@@ -214,6 +184,10 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
                                                                                            bytes | None, FittedModel]:
     """A multiclass or regression audit; returns the findings document, the trained model's bytes and the model."""
     task = dataset.task
+    if chk_binary_only := [name for name, on in (("checks.slices", cfg.checks.slices.enabled),
+                                                 ("mitigation", cfg.mitigation.enabled)) if on]:
+        raise AuditError(f"`{chk_binary_only[0]}` applies to binary audits; this is a {task} audit. "
+                         f"Set `{chk_binary_only[0]}.enabled: false` (or remove the section).")
     frame = dataset.test.frame
     assert frame is not None and dataset.y_test is not None
     chk = cfg.checks
@@ -234,7 +208,7 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
                             sha256=None, params={})
     elif cfg.model is not None and cfg.model.train is not None:
         say(f"training {cfg.model.train.estimator}")
-        model = _train(cfg, dataset)
+        model = train_model(cfg, dataset)
         model_bytes = to_skops_bytes(model)
         import hashlib
 
@@ -331,7 +305,7 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     bias = _bias(cfg, frame, groups, model.features if not predictions_only else dataset.features, evaluation)
 
     findings: list[Finding] = []
-    note = (f"Explainability was skipped: this audit has the model's predictions only (`model.predictions`)."
+    note = ("Explainability was skipped: this audit has the model's predictions only (`model.predictions`)."
             if predictions_only else
             f"Explainability by subgroup (SHAP) is implemented for binary classifiers; it was not run for this "
             f"{task} audit.")
@@ -344,17 +318,17 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
                                 message=f"Drift against `data.reference` is measured in binary audits only; it was "
                                         f"not measured in this {task} audit."))
     mgs = cfg.data.min_group_size
-    findings += _guarded_list("performance", "performance", pc.severity,
+    findings += guarded("performance", "performance", pc.severity,
                               lambda: checks.check_performance(evaluation=evaluation, config=pc,  # type: ignore[arg-type]
                                                                min_group_size=mgs))
     # The four-fifths rule is about selecting people for a benefit (binary); a multiclass audit judges the
     # one-vs-rest ratio only when `fairness.min` names it.
     fair_config = fc.model_copy(update={"four_fifths_rule": False})
-    findings += _guarded_list("fairness", "fairness", fc.severity,
+    findings += guarded("fairness", "fairness", fc.severity,
                               lambda: checks.check_fairness(evaluation=evaluation,  # type: ignore[arg-type]
                                                             config=fair_config))
     bias_config = chk.bias.model_copy(update={"max_base_rate_difference": None})
-    findings += _guarded_list("bias", "bias", chk.bias.severity,
+    findings += guarded("bias", "bias", chk.bias.severity,
                               lambda: checks.check_bias(evaluation=evaluation, bias=bias,  # type: ignore[arg-type]
                                                         config=bias_config, min_group_size=mgs))
     verdict = gate(findings)
@@ -396,12 +370,3 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
         "gate": verdict,
     }
     return _clean(doc), model_bytes, model
-
-
-def _guarded_list(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
-    # As the binary audit: a check that crashes is an `error` finding and the others still run.
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - any crash in a check is reported, not raised
-        return [Finding(check=check, category=category, status="error", severity=severity,
-                        message=f"The {check} check could not run: {type(exc).__name__}: {exc}")]

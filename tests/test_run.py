@@ -8,7 +8,7 @@ import pytest
 
 import audit
 from audit._findings import Finding, gate
-from audit._run import _guarded
+from audit._findings import guarded
 from conftest import ADULT
 
 
@@ -86,7 +86,7 @@ def test_a_crashing_check_becomes_an_error_finding():
     def broken() -> list[Finding]:
         raise ZeroDivisionError("division by zero")
 
-    findings = _guarded("fairness", "fairness", "block", broken)
+    findings = guarded("fairness", "fairness", "block", broken)
     assert [f.status for f in findings] == ["error"]
     assert "ZeroDivisionError" in findings[0].message
     assert gate(findings) == "fail"

@@ -6,5 +6,7 @@ from ._explainability import check_explainability
 from ._fairness import FOUR_FIFTHS, check_fairness
 from ._group_gaps import check_group_gaps
 from ._performance import check_performance
+from ._slices import check_slices
 
-__all__ = ["check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "FOUR_FIFTHS"]
+__all__ = ["check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "check_slices",
+           "FOUR_FIFTHS"]

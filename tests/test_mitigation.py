@@ -1,0 +1,154 @@
+"""Mitigation what-if with fairlearn on real Adult data, measured independently on the held-out rows."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+from sklearn.metrics import accuracy_score
+
+import audit
+from audit._data import load_dataset
+from audit._document import load_schema
+from audit._mitigation import mitigate, split_fit_held_out
+from audit._model import predict, train_model
+from audit.report import render_html, render_markdown
+from conftest import ADULT
+
+CHROMIUM = Path("/usr/bin/chromium")
+LOGISTIC = {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 300}}}
+
+
+def _adult(tmp_path, *, train_rows: int = 5000, test_rows: int | None = None, **sections) -> dict:
+    train = pd.read_csv(ADULT / "data/adult_train.csv.gz").head(train_rows)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test = pd.read_csv(ADULT / "data/adult_test.csv.gz")
+    (test if test_rows is None else test.head(test_rows)).to_csv(tmp_path / "test.csv", index=False)
+    raw = {"name": "mitigation", "data": {"train": "train.csv", "test": "test.csv", "target": "income",
+                                          "positive_label": ">50K", "sensitive": ["sex", "race"]},
+           "model": LOGISTIC, "bootstrap": {"replicates": 20},
+           "checks": {"explainability": {"method": "none"}, "bias": {"proxies": False}}}
+    raw.update(sections)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def adult_model(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("adult")
+    cfg = audit.config_from_dict(_adult(tmp), base_dir=str(tmp))
+    dataset = load_dataset(cfg)
+    model = train_model(cfg, dataset)
+    return dataset, model
+
+
+def test_threshold_optimizer_brings_demographic_parity_below_0_05_on_held_out_rows(adult_model):
+    dataset, model = adult_model
+    frame, y = dataset.test.frame, dataset.y_test
+    yhat = predict(model, frame).label
+    outcome, fitted = mitigate(model, frame=frame, y=y, yhat=yhat, sensitive=frame["sex"], attribute="sex",
+                               methods=["threshold_optimizer_dp", "threshold_optimizer_eo"], tolerances=[0.0, 0.05],
+                               eps=[0.01], held_out=0.5, seed=7)
+    # The held-out rows, recomputed: the same seeded split, and the fitted optimizer's own predictions.
+    fit, out = split_fit_held_out(y, frame["sex"].astype(str).to_numpy(), held_out=0.5, seed=7)
+    assert len(np.intersect1d(fit, out)) == 0 and len(fit) + len(out) == len(frame)
+    assert outcome.fit_rows == len(fit) and outcome.held_out_rows == len(out)
+    X_out, a_out, y_out = frame.iloc[out], frame["sex"].iloc[out], y[out]
+    mitigated = fitted["threshold_optimizer_dp"].predict(X_out, sensitive_features=a_out, random_state=7)
+    before = demographic_parity_difference(y_out, yhat[out], sensitive_features=a_out)
+    after = demographic_parity_difference(y_out, mitigated, sensitive_features=a_out)
+    assert before > 0.1 and after < 0.05
+    base, strict = outcome.points[0], next(p for p in outcome.points if p.method == "threshold_optimizer_dp"
+                                           and p.tolerance == 0.0)
+    assert base.demographic_parity_difference == pytest.approx(before, abs=1e-12)
+    assert strict.demographic_parity_difference == pytest.approx(after, abs=1e-12)
+    assert strict.accuracy == pytest.approx(accuracy_score(y_out, mitigated), abs=1e-12)
+    assert strict.accuracy_loss == pytest.approx(base.accuracy - strict.accuracy, abs=1e-12)
+    assert base.accuracy == pytest.approx(accuracy_score(y_out, yhat[out]), abs=1e-12)
+    # Equalized odds: the other optimizer closes that gap instead.
+    eo = next(p for p in outcome.points if p.method == "threshold_optimizer_eo")
+    eo_pred = fitted["threshold_optimizer_eo"].predict(X_out, sensitive_features=a_out, random_state=7)
+    assert eo.equalized_odds_difference == pytest.approx(
+        equalized_odds_difference(y_out, eo_pred, sensitive_features=a_out), abs=1e-12)
+    assert eo.equalized_odds_difference < base.equalized_odds_difference
+    # A relaxed tolerance gives up less accuracy than the strict constraint: the trade-off curve.
+    relaxed = next(p for p in outcome.points if p.method == "threshold_optimizer_dp" and p.tolerance == 0.05)
+    assert relaxed.accuracy >= strict.accuracy
+
+
+def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path):
+    raw = _adult(tmp_path, train_rows=3000, test_rows=4000,
+                 mitigation={"enabled": True, "methods": ["threshold_optimizer_dp", "exponentiated_gradient"],
+                             "tolerances": [0.0, 0.1], "eps": [0.05], "fit_rows": 1000, "max_iter": 5, "save": True})
+    raw["checks"]["slices"] = {"enabled": True, "top_k": 3}
+    result = audit.run(audit.config_from_dict(raw, base_dir=str(tmp_path)))
+    doc = result.document
+    jsonschema.validate(doc, load_schema())
+    m = doc["mitigation"]
+    assert [p["method"] for p in m["points"]] == ["unmitigated", "threshold_optimizer_dp", "threshold_optimizer_dp",
+                                                   "exponentiated_gradient"]
+    assert m["attribute"] == "sex" and m["train_rows"] == 1000 and m["complete"]
+    assert not any(f["status"] == "error" for f in doc["findings"])
+    html = render_html(doc)
+    section = html[html.index('<section id="mitigation">'):]
+    section = section[:section.index("</section>")]
+    assert "does not replace the audited model" in section and "Accuracy given up" in section
+    strict = m["points"][1]
+    assert strict["accuracy_loss"] > 0
+    assert f"{strict['accuracy_loss']:.4g}" in section
+    assert section.count("<svg") == 2 and section.count("<circle") == 2 * len(m["points"])
+    # The slices section and its findings come along; the summary mentions the top slice.
+    assert '<section id="slices">' in html and doc["slices"]["slices"]
+    top = doc["slices"]["slices"][0]["text"].replace("<", "&lt;").replace(">", "&gt;")  # as Markdown shows it
+    summary = render_markdown(doc)
+    assert top in summary and "Mitigation what-if by sex" in summary
+    written = result.write(tmp_path / "reports")
+    assert {p.name for k, p in written.items() if k.startswith("mitigated_")} == set(m["saved"])
+    assert all(p.stat().st_size > 0 for p in written.values())
+    if CHROMIUM.exists():  # a real browser lays the sections out where the card puts them
+        done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", written["html"].as_uri()],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        ids = re.findall(r'<section id="([a-z-]+)"', done.stdout)
+        assert ids.index("explainability") + 1 == ids.index("slices") == ids.index("mitigation") - 1
+        dom_section = done.stdout[done.stdout.index('<section id="mitigation">'):]
+        assert dom_section[:dom_section.index("</section>")].count("<circle") == 2 * len(m["points"])
+
+
+def test_strings_from_data_are_escaped_in_both_sections(tmp_path):
+    raw = _adult(tmp_path, train_rows=2000, test_rows=3000,
+                 mitigation={"enabled": True, "methods": ["threshold_optimizer_dp"], "tolerances": [0.0]})
+    raw["checks"]["slices"] = {"enabled": True, "top_k": 2}
+    doc = audit.run(audit.config_from_dict(raw, base_dir=str(tmp_path))).document
+    hostile = "<script>alert(1)</script>"
+    doc["slices"]["slices"][0]["predicates"][0]["text"] = hostile
+    doc["mitigation"]["attribute"] = hostile
+    doc["mitigation"]["notes"] = [hostile]
+    html = render_html(doc)
+    assert hostile not in html and html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"mitigation": {"enabled": True, "attribute": "age"}}, "`mitigation.attribute` must be one of `data.sensitive`"),
+    ({"mitigation": {"enabled": True, "methods": ["reweighing"]}}, "`mitigation.methods.0`"),
+    ({"mitigation": {"tolerances": [1.5]}}, "`mitigation.tolerances` must hold numbers in [0, 1)"),
+    ({"checks": {"slices": {"metric": "roc_auc"}}}, "`checks.slices.metric`"),
+    ({"checks": {"slices": {"max_order": 4}}}, "`checks.slices.max_order`"),
+    ({"checks": {"slices": {"enabled": True, "features": ["age", "incme"]}}},
+     "`checks.slices.features` must name feature columns of test.csv (not the target); got 'incme'."),
+    ({"checks": {"slices": {"enabled": True, "features": ["income"]}}}, "got 'income'"),
+])
+def test_bad_settings_name_the_field(tmp_path, section, message):
+    raw = _adult(tmp_path, train_rows=500, test_rows=500)
+    if "checks" in section:
+        raw["checks"].update(section["checks"])
+    else:
+        raw.update(section)
+    with pytest.raises(audit.AuditError, match=re.escape(message)):
+        audit.run(audit.config_from_dict(raw, base_dir=str(tmp_path)))

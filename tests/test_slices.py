@@ -1,0 +1,183 @@
+"""Slice discovery on real and generated data, checked against independent recomputation."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn.metrics import accuracy_score
+
+from audit import config_from_dict
+from audit._findings import Threshold
+from audit._slices import Predicate, find_slices, slice_mask
+from audit.checks import check_slices
+
+
+def _independent_mask(frame: pd.DataFrame, predicates: list[dict] | tuple[Predicate, ...]) -> np.ndarray:
+    """The slice's rows built straight from the predicate fields with pandas, without audit's helpers."""
+    mask = pd.Series(True, index=frame.index)
+    for p in predicates:
+        p = p if isinstance(p, dict) else p.__dict__
+        col = frame[p["feature"]]
+        if p["kind"] == "missing":
+            mask &= col.isna()
+        elif p["kind"] == "value":
+            mask &= col.notna() & (col.astype(str) == p["value"])
+        else:
+            if p["low"] is not None:
+                mask &= col >= p["low"]
+            if p["high"] is not None:
+                mask &= col < p["high"]
+            mask &= col.notna()
+    return mask.to_numpy()
+
+
+def _z_test(errors_in: int, n_in: int, errors_out: int, n_out: int) -> float:
+    """One-sided pooled two-proportion z-test by hand: P(Z >= z)."""
+    pooled = (errors_in + errors_out) / (n_in + n_out)
+    z = (errors_in / n_in - errors_out / n_out) / math.sqrt(pooled * (1 - pooled) * (1 / n_in + 1 / n_out))
+    return float(stats.norm.sf(z))
+
+
+@pytest.fixture(scope="module")
+def adult_slices(adult_scored):
+    features = [c for c in adult_scored.frame.columns if c != "income"]
+    search = find_slices(adult_scored.frame, y=adult_scored.y, yhat=adult_scored.label, features=features,
+                         min_size=100, top_k=5)
+    return adult_scored, search
+
+
+def test_adult_slices_are_confirmed_worse_by_independent_recomputation(adult_slices):
+    data, search = adult_slices
+    assert search.complete and search.order_reached == 3 and len(search.slices) == 5
+    overall_error = 1 - accuracy_score(data.y, data.label)
+    assert search.overall_value == pytest.approx(overall_error, abs=1e-12)
+    for s in search.slices:
+        mask = _independent_mask(data.frame, s.predicates)
+        assert s.rows == mask.sum() >= 100
+        inside = 1 - accuracy_score(data.y[mask], data.label[mask])
+        rest = 1 - accuracy_score(data.y[~mask], data.label[~mask])
+        assert s.value == pytest.approx(inside, abs=1e-12)
+        assert s.rest_value == pytest.approx(rest, abs=1e-12)
+        assert s.effect == pytest.approx(inside - rest, abs=1e-12) and inside > rest
+        errors_in = int((data.y[mask] != data.label[mask]).sum())
+        errors_out = int((data.y[~mask] != data.label[~mask]).sum())
+        p = _z_test(errors_in, int(mask.sum()), errors_out, int((~mask).sum()))
+        assert s.p_value == pytest.approx(p, rel=1e-6, abs=1e-300)
+        # Significant on its own and after Benjamini-Hochberg over every slice tested.
+        assert p < 0.05 / search.evaluated or p == 0.0
+        assert s.p_value <= s.p_adjusted <= 0.05
+        # The interval is Wilson's (scipy's binomtest gives the same).
+        ci = stats.binomtest(errors_in, int(mask.sum())).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (s.ci_low, s.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+def _planted(kind: str, n: int = 20_000, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "colour": rng.choice(["red", "green", "blue", "grey"], n),
+        "region": rng.choice(["north", "south", "east", "west", "centre"], n),
+        "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.5, 0.3, 0.2]),
+        "age": rng.integers(18, 90, n).astype(float),
+        "income": rng.lognormal(10, 1, n),
+        "tenure": rng.integers(0, 40, n),
+    })
+    frame.loc[rng.random(n) < 0.05, "income"] = np.nan
+    y = rng.integers(0, 2, n)
+    yhat = np.where(rng.random(n) < 0.12, 1 - y, y)  # a model that is right 88% of the time everywhere
+    if kind == "two categories":
+        planted = (frame.region == "south").to_numpy() & (frame.plan == "pro").to_numpy()
+    else:  # a category and a numeric quartile
+        planted = (frame.colour == "blue").to_numpy() & (frame.age >= frame.age.quantile(0.75)).to_numpy()
+    yhat = np.where(planted & (rng.random(n) < 0.7), 1 - y, yhat)  # mostly wrong on the planted slice
+    return frame, y, yhat, planted
+
+
+@pytest.mark.parametrize("kind", ["two categories", "category and numeric"])
+def test_a_planted_slice_is_found_at_the_top(kind):
+    frame, y, yhat, planted = _planted(kind)
+    search = find_slices(frame, y=y, yhat=yhat, features=list(frame.columns), min_size=200, top_k=5)
+    top = search.slices[0]
+    assert len(top.predicates) == 2
+    assert np.array_equal(slice_mask(frame, top.predicates), planted)
+    assert top.p_adjusted < 1e-6 and top.value > 0.5
+
+
+def test_pruning_never_loses_the_best_slice():
+    """The top slice equals the best of a naive pandas groupby over every slice of up to two predicates."""
+    frame, y, yhat, _ = _planted("two categories", n=6000, seed=3)
+    frame = frame[["colour", "region", "plan"]]
+    search = find_slices(frame, y=y, yhat=yhat, features=list(frame.columns), max_order=2, min_size=50, top_k=1)
+    err = pd.Series(y != yhat, index=frame.index)
+    total_n, total_e = len(frame), int(err.sum())
+    rate = total_e / total_n
+    best = None
+    for order in (1, 2):
+        for cols in combinations(frame.columns, order):
+            g = err.groupby([frame[c] for c in cols]).agg(["sum", "count"])
+            for key, row in g.iterrows():
+                n, e = int(row["count"]), int(row["sum"])
+                if n < 50 or n == total_n or e / n <= (total_e - e) / (total_n - n):
+                    continue
+                if _z_test(e, n, total_e - e, total_n - n) > 0.05:
+                    continue
+                score = 0.95 * (e / n / rate - 1) - 0.05 * (total_n / n - 1)
+                key = key if isinstance(key, tuple) else (key,)
+                if best is None or score > best[0] + 1e-12:
+                    best = (score, {f"{c} = {v}" for c, v in zip(cols, key)}, n)
+    assert search.slices[0].score == pytest.approx(best[0], abs=1e-12)
+    assert {p.text for p in search.slices[0].predicates} == best[1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(300, 1500), metric=st.sampled_from(
+    ["error_rate", "false_positive_rate", "false_negative_rate"]), bins=st.integers(2, 5))
+def test_reported_slices_match_their_rows(seed, n, metric, bins):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": rng.choice(list("xyz"), n), "b": rng.normal(size=n),
+                          "c": rng.choice([1.0, 2.0, np.nan], n), "d": rng.integers(0, 30, n)})
+    y = rng.integers(0, 2, n)
+    yhat = np.where(rng.random(n) < 0.2 + 0.3 * (frame.a == "x"), 1 - y, y)
+    search = find_slices(frame, y=y, yhat=yhat, features=list(frame.columns), metric=metric, min_size=20,
+                         bins=bins, top_k=4)
+    support = {"error_rate": np.ones(n, bool), "false_positive_rate": y == 0, "false_negative_rate": y == 1}[metric]
+    wrong = (y != yhat) & support
+    scores = [s.score for s in search.slices]
+    assert scores == sorted(scores, reverse=True)
+    for s in search.slices:
+        mask = slice_mask(frame, s.predicates)
+        assert np.array_equal(mask, _independent_mask(frame, s.predicates))
+        assert s.rows == mask.sum() and s.support == (mask & support).sum() >= 20
+        assert s.errors == (mask & wrong).sum()
+        assert s.ci_low <= s.value <= s.ci_high and s.effect > 0
+        assert s.p_value <= s.p_adjusted <= search.alpha
+        assert len({p.feature for p in s.predicates}) == len(s.predicates)  # one predicate per feature
+
+
+def test_time_budget_stops_the_search_and_the_finding_says_so(adult_scored):
+    features = [c for c in adult_scored.frame.columns if c != "income"]
+    search = find_slices(adult_scored.frame, y=adult_scored.y, yhat=adult_scored.label, features=features,
+                         max_seconds=1e-9)
+    assert not search.complete and search.order_reached == 0
+    cfg = config_from_dict({"name": "x", "data": {"test": "t.csv", "target": "y", "sensitive": ["s"]},
+                            "model": {"load": "m.skops"}, "checks": {"slices": {"enabled": True}}})
+    findings = check_slices(search=search, config=cfg.checks.slices)
+    assert all("time budget of 1e-09 s ran out" in f.message for f in findings)
+
+
+def test_nothing_worse_is_a_pass_with_the_threshold_as_data():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.choice(list("xyz"), 2000)})
+    y = rng.integers(0, 2, 2000)
+    search = find_slices(frame, y=y, yhat=y.copy(), features=["a"])  # a perfect model: no errors anywhere
+    cfg = config_from_dict({"name": "x", "data": {"test": "t.csv", "target": "y", "sensitive": ["s"]},
+                            "model": {"load": "m.skops"}, "checks": {"slices": {"enabled": True, "min_effect": 0.02}}})
+    [finding] = check_slices(search=search, config=cfg.checks.slices)
+    assert finding.status == "pass" and "0.02" in finding.message
+    assert finding.threshold == Threshold(metric="error_rate_difference", op="<=", value=0.02, severity="warn")
