@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ._data import category_text, is_numeric_feature
+from ._errors import AuditError
 from ._groups import GroupIndex
 from ._stats import leaf_indicator
 
-__all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest",
+__all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest", "representation_tests",
            "representation_test", "Missingness", "missingness", "ProxyModel", "proxy_models", "DistributionGap",
            "distribution_gaps", "DataBias"]
 
@@ -174,6 +175,27 @@ def representation_test(*, attribute: str, counts: dict[str, int], reference: di
                               reference_share=tuple(float(s) for s in shares / shares.sum()),
                               statistic=float(statistic), p_value=float(p),
                               most_under_represented=groups[int(np.argmin(ratio))])
+
+
+def representation_tests(*, reference_shares: dict[str, dict[str, float]], counts: dict[str, dict[str, int]],
+                         sensitive: list[str]) -> tuple[RepresentationTest, ...]:
+    """One :func:`representation_test` per attribute of ``checks.bias.reference_shares``.
+
+    ``counts`` maps each grouping to its group counts; an attribute it lacks is bad config.
+
+    Examples
+    --------
+    >>> [t.attribute for t in representation_tests(reference_shares={"sex": {"F": 0.5}},
+    ...     counts={"sex": {"F": 30, "M": 70}}, sensitive=["sex"])]
+    ['sex']
+    """
+    tests = []
+    for attribute, shares in reference_shares.items():
+        if attribute not in counts:
+            raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
+                             f"Sensitive: {', '.join(sensitive)}.")
+        tests.append(representation_test(attribute=attribute, counts=counts[attribute], reference=shares))
+    return tuple(tests)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ._mitigation import Mitigation
 from ._metrics import FAIRNESS_METRICS, METRICS
 from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
 from ._slices import SliceSearch
+from ._tasktable import TaskEvaluation
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
 
@@ -103,8 +104,14 @@ def _curves(curves: Curves) -> dict[str, Any]:
                          for attribute, groups in curves.by_attribute.items()}}
 
 
-def _bias(evaluation: Evaluation, bias: DataBias) -> dict[str, Any]:
+def bias_section(evaluation: Evaluation | TaskEvaluation, bias: DataBias) -> dict[str, Any]:
+    """The ``bias`` key of the findings document, for the evaluation of any task.
+
+    Base rates (the share of the positive label) exist for binary evaluations only; other tasks get empty
+    tables (the target's mean by group is in the regression section, class shares in the confusion matrices).
+    """
     total = evaluation.n
+    binary = isinstance(evaluation, Evaluation)
     return {
         "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
                                          for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
@@ -116,10 +123,10 @@ def _bias(evaluation: Evaluation, bias: DataBias) -> dict[str, Any]:
                         for g, o, s, r in zip(t.groups, t.observed, t.observed_share, t.reference_share)}}
             for t in bias.representation_tests],
         "base_rates": {gm.grouping: {g: _estimate(e) for g, e in zip(gm.groups, gm.base_rate)}
-                       for gm in evaluation.by_grouping},
+                       for gm in evaluation.by_grouping} if binary else {},
         "base_rate_difference": {gm.grouping: {**_estimate(gm.base_rate_difference),
                                                "groups": list(gm.base_rate_groups) if gm.base_rate_groups else None}
-                                 for gm in evaluation.by_grouping},
+                                 for gm in evaluation.by_grouping} if binary else {},
         "missingness": [{"feature": m.feature, "attribute": m.attribute, "rates": m.rates,
                          "difference": m.difference, "groups": list(m.groups)} for m in bias.missingness],
         "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v,
@@ -257,7 +264,7 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "highlights": _highlights(worst_groups),
         "curves": _curves(curves),
         "fairness": _fairness(evaluation, fairness_metrics),
-        "bias": _bias(evaluation, bias),
+        "bias": bias_section(evaluation, bias),
         "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),
         "regulatory": _regulatory(regulatory),

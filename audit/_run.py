@@ -15,7 +15,7 @@ import numpy as np
 
 from . import checks
 from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
-                    representation_test)
+                    representation_tests)
 from ._config import AuditConfig, config_from_dict, load_config
 from ._curves import curves
 from ._data import Dataset, evaluation_batches, load_dataset, read_table
@@ -410,13 +410,8 @@ def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features
                missing_by_leaf: np.ndarray, evaluation: Evaluation) -> DataBias:
     """Everything the data bias section shows beyond the group statistics."""
     chk = cfg.checks.bias
-    tests = []
-    for attribute, shares in chk.reference_shares.items():
-        gm = next((g for g in evaluation.by_grouping if g.grouping == attribute), None)
-        if gm is None:
-            raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
-                             f"Sensitive: {', '.join(cfg.data.sensitive)}.")
-        tests.append(representation_test(attribute=attribute, counts=dict(zip(gm.groups, gm.n)), reference=shares))
+    tests = representation_tests(reference_shares=chk.reference_shares, sensitive=list(cfg.data.sensitive),
+                                 counts={gm.grouping: dict(zip(gm.groups, gm.n)) for gm in evaluation.by_grouping})
     proxies = proxy_associations(sample.frame, features=features, groups=groups, seed=cfg.seed) if chk.proxies else ()
     joint = proxy_models(sample.frame, features=features, groups=groups, seed=cfg.seed) if chk.proxies else ()
     return DataBias(

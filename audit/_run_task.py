@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import checks
-from ._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_test
+from ._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_tests
 from ._config import AuditConfig
 from ._data import Dataset
-from ._document import _clean, _estimate
+from ._document import _clean, _estimate, bias_section
 from ._errors import AuditError
 from ._findings import Finding, gate, guarded
 from ._formats import ColumnPredictions
@@ -91,13 +91,8 @@ def _select(requested: list[str], defaults: list[str] | tuple[str, ...], known: 
 def _bias(cfg: AuditConfig, frame: pd.DataFrame, groups: GroupIndex, features: tuple[str, ...],
           evaluation: TaskEvaluation) -> DataBias:
     chk = cfg.checks.bias
-    tests = []
-    for attribute, shares in chk.reference_shares.items():
-        gm = next((g for g in evaluation.by_grouping if g.grouping == attribute), None)
-        if gm is None:
-            raise AuditError(f"`checks.bias.reference_shares` must name sensitive attributes; got {attribute!r}. "
-                             f"Sensitive: {', '.join(cfg.data.sensitive)}.")
-        tests.append(representation_test(attribute=attribute, counts=dict(zip(gm.groups, gm.n)), reference=shares))
+    tests = representation_tests(reference_shares=chk.reference_shares, sensitive=list(cfg.data.sensitive),
+                                 counts={gm.grouping: dict(zip(gm.groups, gm.n)) for gm in evaluation.by_grouping})
     sample_frame, sample_groups = frame, groups
     if len(frame) > _PROXY_ROWS:
         rows = np.sort(np.random.default_rng(cfg.seed).choice(len(frame), _PROXY_ROWS, replace=False))
@@ -150,33 +145,6 @@ def _fairness_doc(evaluation: TaskEvaluation, registry: dict[str, TaskFairness],
                 "groups": list(fv.groups) if fv.groups else None, "base_metric": fv.base_metric,
                 "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
     return out
-
-
-def _bias_doc(evaluation: TaskEvaluation, bias: DataBias) -> dict[str, Any]:
-    total = evaluation.n
-    return {
-        "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
-                                         for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
-                           for gm in evaluation.by_grouping},
-        "representation_tests": [
-            {"attribute": t.attribute, "statistic": t.statistic, "p_value": t.p_value,
-             "most_under_represented": t.most_under_represented,
-             "groups": {g: {"n": o, "share": s, "reference_share": r}
-                        for g, o, s, r in zip(t.groups, t.observed, t.observed_share, t.reference_share)}}
-            for t in bias.representation_tests],
-        # Base rates are the share of a positive label: a binary notion (the target's mean by group is in
-        # the regression section, class shares in the confusion matrices).
-        "base_rates": {}, "base_rate_difference": {},
-        "missingness": [{"feature": m.feature, "attribute": m.attribute, "rates": m.rates,
-                         "difference": m.difference, "groups": list(m.groups)} for m in bias.missingness],
-        "proxies": [{"feature": p.feature, "attribute": p.attribute, "cramers_v": p.cramers_v,
-                     "mutual_information": p.mutual_information, "balanced_accuracy": p.balanced_accuracy,
-                     "chance": p.chance} for p in bias.proxies],
-        "proxy_models": [{"attribute": m.attribute, "features": list(m.features),
-                          "balanced_accuracy": m.balanced_accuracy, "chance": m.chance} for m in bias.proxy_models],
-        "distributions": [{"feature": d.feature, "attribute": d.attribute, "group": d.group, "measure": d.measure,
-                           "value": d.value} for d in bias.distributions],
-    }
 
 
 def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, created: str,
@@ -359,7 +327,7 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
         "highlights": {"worst_groups": []},
         "curves": None,
         "fairness": _fairness_doc(evaluation, fairness_registry, fair_selected),
-        "bias": _bias_doc(evaluation, bias),
+        "bias": bias_section(evaluation, bias),
         "drift": None,
         "explainability": {"status": "skipped", "note": note},
         # LL144 impact ratios, the four-fifths rule and the EU checklist are built on binary selection rates.
