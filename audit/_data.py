@@ -276,16 +276,8 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
             raise AuditError(f"`data.train` is required to train a model when {why}: the "
                              "evaluation data is read in parts and cannot be split. Name a training file.")
         else:
-            from sklearn.model_selection import train_test_split
-
-            idx_train, idx_test = train_test_split(
-                np.arange(len(test.frame)), test_size=data.test_size, random_state=config.seed, stratify=y_test)
-            frame = test.frame
-            train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
-                          files=test.files, sha256=test.sha256, columns=test.columns)
-            test = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
-                         files=test.files, sha256=test.sha256, columns=test.columns)
-            y_train, y_test = y_test[idx_train], y_test[idx_test]
+            train, test, y_train, y_test = _split(test, y_test, test_size=data.test_size, seed=config.seed,
+                                                  stratify=y_test)
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=positive,
                    negative_label=negative, features=tuple(features), y_test=y_test, y_train=y_train,
@@ -320,6 +312,22 @@ def infer_task(column: pd.Series, *, positive_label: object = None) -> str:
     return "multiclass"
 
 
+def _split(test: Table, y: np.ndarray, *, test_size: float, seed: int,
+           stratify: np.ndarray | None) -> tuple[Table, Table, np.ndarray, np.ndarray]:
+    """Split the evaluation table into seeded train and test parts (no ``data.train`` to train on)."""
+    from sklearn.model_selection import train_test_split
+
+    assert test.frame is not None
+    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed,
+                                           stratify=stratify)
+    frame = test.frame
+    train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
+                  files=test.files, sha256=test.sha256, columns=test.columns)
+    part = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
+                 files=test.files, sha256=test.sha256, columns=test.columns)
+    return train, part, y[idx_train], y[idx_test]
+
+
 def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], task: str) -> Dataset:
     """Evaluation (and training) data of a multiclass or regression audit: targets as they are."""
     data = config.data
@@ -352,19 +360,10 @@ def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], t
             _require_columns(train, "data.train", [data.target, *features])
             y_train = target(train)
         else:
-            from sklearn.model_selection import train_test_split
-
             counts = pd.Series(y_test).value_counts()
             stratify = y_test if task == "multiclass" and counts.min() >= 2 else None
-            idx_train, idx_test = train_test_split(np.arange(len(y_test)), test_size=data.test_size,
-                                                   random_state=config.seed, stratify=stratify)
-            frame = test.frame
-            assert frame is not None
-            train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
-                          files=test.files, sha256=test.sha256, columns=test.columns)
-            test = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
-                         files=test.files, sha256=test.sha256, columns=test.columns)
-            y_train, y_test = y_test[idx_train], y_test[idx_test]
+            train, test, y_train, y_test = _split(test, y_test, test_size=data.test_size, seed=config.seed,
+                                                  stratify=stratify)
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=None, negative_label=None,
                    features=features, y_test=y_test, y_train=y_train, train_is_split=split, task=task)
