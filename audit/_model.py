@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import io
@@ -9,7 +10,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -327,3 +328,46 @@ def _column_predictions(est: Any, frame: pd.DataFrame, positive: Any) -> Predict
                          f"{int((~np.isfinite(score)).sum())} are missing or not numeric.")
     probabilistic = bool(((score >= 0) & (score <= 1)).all())
     return Predictions(score=score, label=label, probabilistic=probabilistic)
+
+
+def obtain_model(cfg: AuditConfig, dataset: Dataset, *, given: Any,
+                 say: Callable[[str], None]) -> tuple[FittedModel, bytes | None, str | None]:
+    """The audited model, from any source: a Python object, prediction columns, ``model.train`` or ``model.load``.
+
+    Returns the model, the ``.skops`` bytes of a model this audit trained (else None) and the SHA-256 of
+    the model's file or bytes (None for an object or prediction columns). The model's features must be
+    columns of the evaluation data.
+    """
+    from ._formats import ColumnPredictions
+
+    binary = dataset.task == "binary"
+    positive = dataset.positive_label if binary else None
+    model_bytes, model_sha = None, None
+    if given is not None:
+        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=positive,
+                                   source="python", name="The `model` object passed to audit.run", path=None,
+                                   sha256=None)
+    elif cfg.model is not None and cfg.model.predictions is not None:
+        spec = cfg.model.predictions
+        if spec.scores is not None and not binary:
+            raise AuditError(f"`model.predictions.scores` applies to binary audits; remove it for this "
+                             f"{dataset.task} audit.")
+        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores),
+                            source="predictions", type_name=f"predictions in column {spec.predictions!r}",
+                            features=dataset.features, positive_column=1 if binary else -1, positive_class=positive,
+                            path=None, sha256=None, params={})
+    elif cfg.model is not None and cfg.model.train is not None:
+        say(f"training {cfg.model.train.estimator}")
+        model = train_model(cfg, dataset)
+        model_bytes = to_skops_bytes(model)
+        model_sha = hashlib.sha256(model_bytes).hexdigest()
+    else:
+        say("loading model")
+        model = load_model(cfg, dataset.features, positive)
+        model_sha = model.sha256
+    missing = [f for f in model.features if f not in dataset.test.columns]
+    if missing:
+        raise AuditError(f"The model ({model.type_name}) needs column(s) {', '.join(map(repr, missing))}, which "
+                         f"{dataset.test.name} lacks. Audit it on data with the columns it was trained on.")
+    return model, model_bytes, model_sha
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from dataclasses import replace
@@ -29,9 +28,8 @@ from ._groups import GroupIndex, LeafCoder
 from ._highlights import worst_groups
 from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
 from ._metrics import METRICS
-from ._formats import ColumnPredictions
 from ._mitigation import mitigate, saved_model
-from ._model import FittedModel, fitted_from_object, load_model, predict, to_skops_bytes, train_model
+from ._model import FittedModel, obtain_model, predict
 from ._policy import apply_policy, load_findings
 from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
@@ -147,34 +145,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
         return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg))
 
-    model_bytes: bytes | None = None
-    predictions_only = cfg.model is not None and cfg.model.predictions is not None
-    if given is not None:
-        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=dataset.positive_label,
-                                   source="python", name="The `model` object passed to audit.run", path=None,
-                                   sha256=None)
-        model_sha = None
-    elif predictions_only:
-        assert cfg.model is not None and cfg.model.predictions is not None
-        spec = cfg.model.predictions
-        model = FittedModel(
-            estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores),
-            source="predictions", type_name=f"predictions in column {spec.predictions!r}", features=dataset.features,
-            positive_column=1, positive_class=dataset.positive_label, path=None, sha256=None, params={})
-        model_sha = None
-    elif cfg.model.train is not None:
-        say(f"training {cfg.model.train.estimator}")
-        model = train_model(cfg, dataset)
-        model_bytes = to_skops_bytes(model)
-        model_sha = hashlib.sha256(model_bytes).hexdigest()
-    else:
-        say("loading model")
-        model = load_model(cfg, dataset.features, dataset.positive_label)
-        missing = [f for f in model.features if f not in dataset.test.columns]
-        if missing:
-            raise AuditError(f"`model.load` model in {Path(model.path or '').name} needs column(s) "
-                             f"{', '.join(map(repr, missing))}, which {dataset.test.name} lacks.")
-        model_sha = model.sha256
+    model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
+    predictions_only = model.source == "predictions"
 
     # One pass over the evaluation rows (whole, in batches, or by partition on a cluster): the statistics are
     # additive, and only a seeded sample of rows is kept for explanations and proxy checks.

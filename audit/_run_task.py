@@ -24,7 +24,7 @@ from ._findings import Finding, gate, guarded
 from ._formats import ColumnPredictions
 from ._groups import GroupIndex, build_groups
 from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS
-from ._model import FittedModel, _categoricals_as_text, fitted_from_object, load_model, to_skops_bytes, train_model
+from ._model import FittedModel, _categoricals_as_text, obtain_model
 from ._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_key, confusion_table,
                           multiclass_fairness, multiclass_metrics, unpack)
 from ._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
@@ -159,36 +159,8 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
     frame = dataset.test.frame
     assert frame is not None and dataset.y_test is not None
     chk = cfg.checks
-    model_bytes = None
-    model_sha = None
-    predictions_only = cfg.model is not None and cfg.model.predictions is not None
-    if given is not None:
-        model = fitted_from_object(given, dataset_features=dataset.features, positive_label=None, source="python",
-                                   name="The `model` object passed to audit.run", path=None, sha256=None)
-    elif predictions_only:
-        assert cfg.model is not None and cfg.model.predictions is not None
-        spec = cfg.model.predictions
-        if spec.scores is not None:
-            raise AuditError(f"`model.predictions.scores` applies to binary audits; remove it for this {task} audit.")
-        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=None),
-                            source="predictions", type_name=f"predictions in column {spec.predictions!r}",
-                            features=dataset.features, positive_column=-1, positive_class=None, path=None,
-                            sha256=None, params={})
-    elif cfg.model is not None and cfg.model.train is not None:
-        say(f"training {cfg.model.train.estimator}")
-        model = train_model(cfg, dataset)
-        model_bytes = to_skops_bytes(model)
-        import hashlib
-
-        model_sha = hashlib.sha256(model_bytes).hexdigest()
-    else:
-        say("loading model")
-        model = load_model(cfg, dataset.features, None)
-        model_sha = model.sha256
-    missing_cols = [f for f in model.features if f not in frame.columns]
-    if missing_cols:
-        raise AuditError(f"The model needs column(s) {', '.join(map(repr, missing_cols))}, which "
-                         f"{dataset.test.name} lacks.")
+    model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
+    predictions_only = model.source == "predictions"
 
     say("predicting and counting")
     pred = _predict(model, frame, task, dataset.test.name)
