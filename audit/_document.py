@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -45,28 +45,42 @@ def _estimate(e: Estimate) -> dict[str, Any]:
             "reason": e.reason}
 
 
-def _rest(r: RestComparison, metric: str) -> dict[str, Any]:
-    sign = {"higher": 1, "lower": -1}.get(METRICS[metric].direction, 0)
+def _rest(r: RestComparison, direction: str) -> dict[str, Any]:
+    sign = {"higher": 1, "lower": -1}.get(direction, 0)
     worse = bool(r.significant and r.difference is not None and sign * r.difference < 0)
     return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
             "p_adjusted": r.p_adjusted, "significant": r.significant, "significantly_worse": worse}
 
 
-def _metrics(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
+#: The value of each kind of fairness measure at parity (a group loss has none).
+_PARITY = {"difference": 0.0, "ratio": 1.0, "max": None}
+
+
+def metrics_section(evaluation: Evaluation | TaskEvaluation, selected: list[str], *,
+                    registry: Mapping[str, Any] = METRICS) -> dict[str, Any]:
+    """The ``metrics`` key: definitions, overall estimates, and every group's with its comparison to the rest.
+
+    ``registry`` maps metric names to specs with ``direction`` and ``description`` (the task's metrics).
+    """
     return {
-        "definitions": {m: {"direction": METRICS[m].direction, "description": METRICS[m].description}
+        "definitions": {m: {"direction": registry[m].direction, "description": registry[m].description}
                         for m in selected},
         "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
-        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": _rest(gm.versus_rest[m][i], m)}
+        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]),
+                                          "versus_rest": _rest(gm.versus_rest[m][i], registry[m].direction)}
                                        for m in selected}
                                    for i, g in enumerate(gm.groups)} for gm in evaluation.by_grouping},
     }
 
 
-def _fairness(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"definitions": {m: {"kind": FAIRNESS_METRICS[m].kind,
-                                               "parity": 0.0 if FAIRNESS_METRICS[m].kind == "difference" else 1.0,
-                                               "description": FAIRNESS_METRICS[m].description}
+def fairness_section(evaluation: Evaluation | TaskEvaluation, selected: list[str], *,
+                     registry: Mapping[str, Any] = FAIRNESS_METRICS) -> dict[str, Any]:
+    """The ``fairness`` key: each selected measure for every attribute and intersection, with its groups.
+
+    ``registry`` maps measure names to specs with ``kind`` and ``description`` (the task's measures).
+    """
+    out: dict[str, Any] = {"definitions": {m: {"kind": registry[m].kind, "parity": _PARITY[registry[m].kind],
+                                               "description": registry[m].description}
                                            for m in selected}, "by_attribute": {}}
     for fv in evaluation.fairness:
         if fv.metric not in selected:
@@ -81,7 +95,8 @@ def _fairness(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
 def _highlights(worst: tuple[WorstGroup, ...]) -> dict[str, Any]:
     return {"worst_groups": [{"metric": w.metric, "attribute": w.grouping, "group": w.group,
                               **_estimate(w.estimate), "overall": w.overall.value,
-                              "versus_rest": _rest(w.versus_rest, w.metric), "candidates": w.candidates}
+                              "versus_rest": _rest(w.versus_rest, METRICS[w.metric].direction),
+                              "candidates": w.candidates}
                              for w in worst]}
 
 
@@ -260,10 +275,10 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "model": model,
         "data": {**data, "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)}
                                     for gm in evaluation.by_grouping}},
-        "metrics": _metrics(evaluation, performance_metrics),
+        "metrics": metrics_section(evaluation, performance_metrics),
         "highlights": _highlights(worst_groups),
         "curves": _curves(curves),
-        "fairness": _fairness(evaluation, fairness_metrics),
+        "fairness": fairness_section(evaluation, fairness_metrics),
         "bias": bias_section(evaluation, bias),
         "drift": _drift(drift),
         "explainability": _explainability(explanation, explanation_note),

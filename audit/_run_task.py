@@ -18,7 +18,7 @@ from . import checks
 from ._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_tests
 from ._config import AuditConfig
 from ._data import Dataset
-from ._document import _clean, _estimate, bias_section
+from ._document import _clean, _estimate, bias_section, fairness_section, metrics_section
 from ._errors import AuditError
 from ._findings import Finding, gate, guarded
 from ._formats import ColumnPredictions
@@ -114,37 +114,6 @@ def _bias(cfg: AuditConfig, frame: pd.DataFrame, groups: GroupIndex, features: t
         distributions=(distribution_gaps(sample_frame, features=features, groups=sample_groups,
                                          min_group_size=cfg.data.min_group_size) if chk.distributions and features
                        else ()))
-
-
-def _metrics_doc(evaluation: TaskEvaluation, registry: dict[str, TaskMetric], selected: list[str]) -> dict[str, Any]:
-    def rest(r, metric: str) -> dict[str, Any]:
-        sign = {"higher": 1, "lower": -1}.get(registry[metric].direction, 0)
-        worse = bool(r.significant and r.difference is not None and sign * r.difference < 0)
-        return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
-                "p_adjusted": r.p_adjusted, "significant": r.significant, "significantly_worse": worse}
-
-    return {
-        "definitions": {m: {"direction": registry[m].direction, "description": registry[m].description}
-                        for m in selected},
-        "overall": {m: _estimate(evaluation.overall[m]) for m in selected},
-        "by_group": {gm.grouping: {g: {m: {**_estimate(gm.metrics[m][i]), "versus_rest": rest(gm.versus_rest[m][i], m)}
-                                       for m in selected} for i, g in enumerate(gm.groups)}
-                     for gm in evaluation.by_grouping},
-    }
-
-
-def _fairness_doc(evaluation: TaskEvaluation, registry: dict[str, TaskFairness], selected: list[str]) -> dict:
-    parity = {"difference": 0.0, "ratio": 1.0, "max": None}
-    out: dict[str, Any] = {"definitions": {m: {"kind": registry[m].kind, "parity": parity[registry[m].kind],
-                                               "description": registry[m].description} for m in selected},
-                           "by_attribute": {}}
-    for fv in evaluation.fairness:
-        if fv.metric in selected:
-            out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = {
-                "value": fv.value, "ci_low": fv.ci_low, "ci_high": fv.ci_high,
-                "groups": list(fv.groups) if fv.groups else None, "base_metric": fv.base_metric,
-                "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
-    return out
 
 
 def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, created: str,
@@ -294,11 +263,11 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
 
     doc = {
         "schema_version": SCHEMA_VERSION, "audit": meta, "model": model_meta, "data": data_meta,
-        "metrics": _metrics_doc(evaluation, metrics_registry, perf_selected),
+        "metrics": metrics_section(evaluation, perf_selected, registry=metrics_registry),
         # The card's worst-group highlights and ROC/calibration curves are built on the binary cell table.
         "highlights": {"worst_groups": []},
         "curves": None,
-        "fairness": _fairness_doc(evaluation, fairness_registry, fair_selected),
+        "fairness": fairness_section(evaluation, fair_selected, registry=fairness_registry),
         "bias": bias_section(evaluation, bias),
         "drift": None,
         "explainability": {"status": "skipped", "note": note},
