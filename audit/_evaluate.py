@@ -18,7 +18,7 @@ from ._metrics import FAIRNESS_METRICS, METRICS
 from ._stats import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
 
 __all__ = ["Estimate", "RestComparison", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval",
-           "benjamini_hochberg"]
+           "benjamini_hochberg", "wald_p_value"]
 
 _MIN_VALID_SHARE = 0.5
 # Replicates per chunk are chosen so one chunk's weights stay near this many numbers (memory bound).
@@ -279,6 +279,25 @@ def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Esti
     return tuple(out)
 
 
+def wald_p_value(difference: float, replicates: np.ndarray) -> float:
+    """Two-sided p-value of a difference, from the standard error of its bootstrap replicates.
+
+    NaN with fewer than two finite replicates; with no spread, 0 for a non-zero difference and 1 for none.
+
+    Examples
+    --------
+    >>> round(wald_p_value(0.2, np.array([0.1, 0.3, 0.2, 0.0, 0.4])), 4)
+    0.2059
+    """
+    finite = replicates[np.isfinite(replicates)]
+    if len(finite) < 2:
+        return np.nan
+    se = float(np.std(finite, ddof=1))
+    if se == 0:
+        return 0.0 if difference != 0 else 1.0
+    return float(2 * sps.norm.sf(abs(difference) / se))
+
+
 def _rest_raw(s: _Series, metric: str, level: float) -> list[tuple[float | None, float | None, float | None, float]]:
     """Per group: difference to the rest, its interval, and the unadjusted two-sided p-value."""
     out = []
@@ -287,11 +306,7 @@ def _rest_raw(s: _Series, metric: str, level: float) -> list[tuple[float | None,
         reps = s.reps[metric][:, g] - s.rest_reps[metric][:, g]
         coarse = s.coarse[metric][g] - s.rest_coarse[metric][g]
         lo, hi = _shifted(diff, coarse, reps, level)
-        p = np.nan
-        finite = reps[np.isfinite(reps)]
-        if diff is not None and lo is not None and len(finite) > 1:
-            se = float(np.std(finite, ddof=1))
-            p = 0.0 if se == 0 and diff != 0 else (1.0 if se == 0 else float(2 * sps.norm.sf(abs(diff) / se)))
+        p = wald_p_value(diff, reps) if diff is not None and lo is not None else np.nan
         out.append((diff, lo, hi, p))
     return out
 

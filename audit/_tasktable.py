@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import stats as sps
 
-from ._evaluate import Estimate, FairnessValue, RestComparison, _between, _intervals, _worst, benjamini_hochberg
+from ._evaluate import (Estimate, FairnessValue, RestComparison, _between, _intervals, _worst, benjamini_hochberg,
+                        wald_p_value)
 from ._groups import GroupIndex
 
 __all__ = ["TaskMetric", "TaskFairness", "TaskGrouping", "TaskEvaluation", "evaluate_table", "row_poisson_sums"]
@@ -183,10 +183,8 @@ def evaluate_table(*, leaf: np.ndarray, reps: np.ndarray, unpack: Unpack, metric
             lo, hi = _intervals(diff_reps, level)
             p = np.full(len(n), np.nan)
             for g in range(len(n)):
-                finite = diff_reps[:, g][np.isfinite(diff_reps[:, g])]
-                if eligible[g] and np.isfinite(diff[g]) and np.isfinite(lo[g]) and len(finite) > 1:
-                    se = float(np.std(finite, ddof=1))
-                    p[g] = 0.0 if se == 0 and diff[g] != 0 else (1.0 if se == 0 else 2 * sps.norm.sf(abs(diff[g]) / se))
+                if eligible[g] and np.isfinite(diff[g]) and np.isfinite(lo[g]):
+                    p[g] = wald_p_value(float(diff[g]), diff_reps[:, g])
             raw[m] = (diff, lo, hi, p)
         pending.append((grouping, n, eligible, estimates(exact, rep, n), exact, rep, raw))
 
