@@ -33,13 +33,11 @@ from ._model import FittedModel, obtain_model, predict
 from ._policy import apply_policy, load_findings
 from ._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
-from ._sample import RowSample
+from ._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from ._slices import find_slices
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
 
-#: Rows kept (a seeded uniform sample) for proxy checks and explanations; statistics use every row.
-PROXY_SAMPLE_ROWS = 50_000
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
              "pydantic", "pyarrow")
@@ -405,10 +403,7 @@ def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], samp
     if missing:
         raise AuditError(f"`data.reference` must hold the features and sensitive columns; {reference.name} lacks "
                          f"{', '.join(map(repr, missing))}.")
-    frame = reference.frame
-    if len(frame) > PROXY_SAMPLE_ROWS:
-        rows = np.sort(np.random.default_rng(cfg.seed).choice(len(frame), PROXY_SAMPLE_ROWS, replace=False))
-        frame = frame.iloc[rows].reset_index(drop=True)
+    frame = uniform_rows(reference.frame, size=PROXY_SAMPLE_ROWS, seed=cfg.seed)
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
     _, labels = coder.encode(frame)
     try:

@@ -29,12 +29,11 @@ from ._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_
                           multiclass_fairness, multiclass_metrics, unpack)
 from ._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
                           calibration_by_group, regression_table, row_values, unpacker)
+from ._sample import PROXY_SAMPLE_ROWS, uniform_rows
 from ._tasktable import TaskEvaluation, TaskFairness, TaskMetric, evaluate_table, row_poisson_sums
 
 __all__ = ["run_task", "task_metric_names"]
 
-#: Rows kept for proxy measures (as the binary audit's sample).
-_PROXY_ROWS = 50_000
 
 
 def task_metric_names(task: str) -> tuple[list[str], list[str]]:
@@ -93,10 +92,8 @@ def _bias(cfg: AuditConfig, frame: pd.DataFrame, groups: GroupIndex, features: t
     chk = cfg.checks.bias
     tests = representation_tests(reference_shares=chk.reference_shares, sensitive=list(cfg.data.sensitive),
                                  counts={gm.grouping: dict(zip(gm.groups, gm.n)) for gm in evaluation.by_grouping})
-    sample_frame, sample_groups = frame, groups
-    if len(frame) > _PROXY_ROWS:
-        rows = np.sort(np.random.default_rng(cfg.seed).choice(len(frame), _PROXY_ROWS, replace=False))
-        sample_frame = frame.iloc[rows].reset_index(drop=True)
+    sample_frame, sample_groups = uniform_rows(frame, size=PROXY_SAMPLE_ROWS, seed=cfg.seed), groups
+    if sample_frame is not frame:
         sample_groups = build_groups(sample_frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
                                      intersections=cfg.data.intersections, source="sample")
     n_leaves = len(groups.leaf_levels)

@@ -7,9 +7,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["RowSample", "SampleBuilder", "sample_keys"]
+__all__ = ["RowSample", "SampleBuilder", "sample_keys", "PROXY_SAMPLE_ROWS", "uniform_rows"]
 
 _STREAM = 0x5A3
+
+
+#: Rows kept (a seeded uniform sample) for proxy checks, drift and explanations; statistics use every row.
+PROXY_SAMPLE_ROWS = 50_000
+
+
+def uniform_rows(frame: pd.DataFrame, *, size: int, seed: int) -> pd.DataFrame:
+    """``frame`` itself when it has at most ``size`` rows, else a seeded uniform sample of them in their order.
+
+    Examples
+    --------
+    >>> len(uniform_rows(pd.DataFrame({"x": range(10)}), size=4, seed=0))
+    4
+    """
+    if len(frame) <= size:
+        return frame
+    rows = np.sort(np.random.default_rng(seed).choice(len(frame), size, replace=False))
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def sample_keys(*, seed: int, start: int, n: int) -> np.ndarray:
