@@ -8,43 +8,23 @@ Optional libraries are imported lazily through :func:`require`, whose error name
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._errors import AuditError
+from ._extras import require
 
-__all__ = ["require", "OnnxModel", "LightGBMModel", "XGBoostModel", "ColumnPredictions", "load_onnx",
+__all__ = ["OnnxModel", "LightGBMModel", "XGBoostModel", "ColumnPredictions", "load_onnx",
            "load_lightgbm", "load_xgboost", "load_mlflow", "is_mlflow_uri", "MLFLOW_SCHEMES"]
 
 #: ``model.load`` values that name an MLflow model rather than a file.
 MLFLOW_SCHEMES = ("mlflow:", "models:/", "runs:/")
-
-
-def require(module: str, *, extra: str, purpose: str) -> ModuleType:
-    """Import an optional dependency, or fail with the extra that installs it.
-
-    Examples
-    --------
-    >>> require("json", extra="onnx", purpose="reading JSON").__name__
-    'json'
-    >>> require("no_such_module_here", extra="onnx", purpose="ONNX models")
-    Traceback (most recent call last):
-    ...
-    audit._errors.AuditError: ONNX models need the optional package `no_such_module_here`, which is not installed. Install it with: pip install 'rai-audit[onnx]'
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise AuditError(f"{purpose} need the optional package `{module}`, which is not installed. "
-                         f"Install it with: pip install 'rai-audit[{extra}]'") from None
 
 
 def _sanitised(name: str) -> str:
@@ -62,7 +42,7 @@ class OnnxModel:
     """
 
     def __init__(self, path: Path, *, features: tuple[str, ...]) -> None:
-        ort = require("onnxruntime", extra="onnx", purpose="ONNX models")
+        ort = require("onnxruntime", extra="onnx", purpose="Reading ONNX models")
         try:
             self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types on a damaged file
@@ -87,7 +67,7 @@ class OnnxModel:
         self.path = path
 
     def _class_labels(self, path: Path) -> np.ndarray | None:
-        onnx = require("onnx", extra="onnx", purpose="ONNX models")
+        onnx = require("onnx", extra="onnx", purpose="Reading ONNX models")
         import onnx.numpy_helper
         graph = onnx.load(str(path)).graph
         for node in graph.node:
@@ -170,7 +150,7 @@ class LightGBMModel:
     """
 
     def __init__(self, path: Path) -> None:
-        lgb = require("lightgbm", extra="lightgbm", purpose="LightGBM models")
+        lgb = require("lightgbm", extra="lightgbm", purpose="Reading LightGBM models")
         try:
             self._booster = lgb.Booster(model_file=str(path))
         except Exception as exc:  # lightgbm raises LightGBMError on a bad file
@@ -229,7 +209,7 @@ class XGBoostModel:
     """
 
     def __init__(self, path: Path) -> None:
-        xgb = require("xgboost", extra="xgboost", purpose="XGBoost models")
+        xgb = require("xgboost", extra="xgboost", purpose="Reading XGBoost models")
         self._xgb = xgb
         try:
             self._booster = xgb.Booster(model_file=str(path))
@@ -313,7 +293,7 @@ def load_mlflow(uri: str, *, base_dir: Path, tracking_uri: str | None) -> tuple[
     estimator itself (so it keeps ``predict_proba``); any other flavour through ``mlflow.pyfunc``
     (``predict`` only). Either way MLflow unpickles the model: the caller requires ``model.trust: true``.
     """
-    mlflow = require("mlflow", extra="mlflow", purpose="MLflow models")
+    mlflow = require("mlflow", extra="mlflow", purpose="Reading MLflow models")
     target = uri.removeprefix("mlflow:")
     if not target.startswith(("models:/", "runs:/")):
         local = Path(target).expanduser()

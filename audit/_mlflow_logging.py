@@ -15,23 +15,19 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from ._errors import AuditError
+from ._extras import require
 
 __all__ = ["MlflowRun", "require_mlflow", "metric_name", "run_metrics", "run_params", "default_tracking_uri",
            "resolve_tracking_uri", "log_audit"]
 
-_EXTRA_HINT = "pip install 'rai-audit[mlflow]'"
 # MLflow allows alphanumerics, underscores, dashes, periods, spaces, colons and slashes in metric names.
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_\-. /:]+")
 _MAX_PARAM = 500  # MLflow's oldest stores cap a parameter value at 500 characters
 
 
 def require_mlflow() -> Any:
-    """Import MLflow, or raise an ImportError that names the extra to install."""
-    try:
-        import mlflow
-    except ImportError as exc:
-        raise ImportError(f"Logging to MLflow needs the mlflow extra: {_EXTRA_HINT}") from exc
-    return mlflow
+    """Import MLflow, or raise :class:`~audit._extras.MissingExtra` (an ImportError) naming the extra."""
+    return require("mlflow", extra="mlflow", purpose="Logging to MLflow")
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ import pandas as pd
 
 from .._data import Dataset, binary_labels
 from .._errors import AuditError
+from .._extras import require
 from .._model import FittedModel
 from .._sample import SampleBuilder
 from .._stats import CellStats, merge
 from ._local import EvaluationPass, PassSettings, finish, tally
 
-__all__ = ["DaskRun", "DaskExtraMissing", "dask_pass", "import_dask"]
+__all__ = ["DaskRun", "dask_pass", "import_dask"]
 
 #: Partition results combined per task of the tree reduction.
 _FAN_IN = 8
@@ -41,25 +42,15 @@ _PARQUET = (".parquet", ".pq")
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
-class DaskExtraMissing(AuditError, ImportError):
-    """The ``dask`` extra is not installed (an :class:`ImportError` and an :class:`AuditError`: exit code 2)."""
-
-
 def import_dask() -> tuple[Any, Any, Any]:
-    """``(dask, dask.dataframe, distributed)``, or an error that names the extra to install.
+    """``(dask, dask.dataframe, distributed)``, or :class:`~audit._extras.MissingExtra` naming the extra.
 
     Examples
     --------
     >>> dask, dd, distributed = import_dask()  # doctest: +SKIP
     """
-    try:
-        import dask
-        import dask.dataframe as dd
-        import distributed
-    except ImportError as exc:
-        raise DaskExtraMissing(f"The dask engine needs the `dask` extra ({exc}); install it with "
-                               "pip install 'rai-audit[dask]', on the workers too.") from None
-    return dask, dd, distributed
+    return tuple(require(module, extra="dask", purpose="The dask engine")  # type: ignore[return-value]
+                 for module in ("dask", "dask.dataframe", "distributed"))
 
 
 @dataclass(frozen=True)
