@@ -7,16 +7,44 @@ Examples
 >>> result.to_html("reports/adult/model_card.html")  # doctest: +SKIP
 """
 
-from importlib import metadata as _metadata
+from __future__ import annotations
 
-from ._config import AuditConfig, config_from_dict, load_config
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING, Any
+
 from ._errors import AuditError
-from ._result import AuditResult
-from ._run import run
 
-try:
-    __version__ = _metadata.version("rai-audit")
-except _metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use (see __getattr__)
+    from ._config import AuditConfig, config_from_dict, load_config
+    from ._result import AuditResult
+    from ._run import run
+
+# The public API by the module that defines it. They are imported on first access so that `import audit`
+# (and with it `audit --help`, `audit validate`, `audit init`) does not load scipy.stats, scikit-learn's
+# estimators or shap, which only an audit run needs.
+_LAZY = {"run": "._run", "AuditResult": "._result", "AuditConfig": "._config", "load_config": "._config",
+         "config_from_dict": "._config"}
 
 __all__ = ["run", "AuditResult", "AuditConfig", "AuditError", "load_config", "config_from_dict", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access (PEP 562) and cache it in the package's namespace."""
+    if name in _LAZY:
+        value = getattr(_import_module(_LAZY[name], __name__), name)
+    elif name == "__version__":
+        # importlib.metadata scans the installed distributions: only worth it when asked for.
+        from importlib import metadata
+
+        try:
+            value = metadata.version("rai-audit")
+        except metadata.PackageNotFoundError:  # running from a source tree without installing
+            value = "0.0.0"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

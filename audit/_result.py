@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,29 +10,12 @@ from typing import Any
 from ._document import dumps
 from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
 from ._mlflow_logging import MlflowRun, log_audit
+from ._names import FORMATS, report_folder_name
 from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
                      render_markdown, render_mct)
 from .report._pdf import CHROMIUM_ENV, find_chromium, html_to_pdf
 
 __all__ = ["AuditResult", "FORMATS", "report_folder_name"]
-
-#: Output formats of ``audit run --format`` and their file names. ``mct`` is a Model Card Toolkit JSON card,
-#: ``hf`` a Hugging Face model card (named README.md, as a model repository's card is).
-FORMATS = {"html": "model_card.html", "json": "findings.json", "junit": "junit.xml", "md": "summary.md",
-           "mct": "model_card_toolkit.json", "hf": "README.md"}
-
-
-def report_folder_name(name: str) -> str:
-    """The audit name made safe as a folder name.
-
-    Examples
-    --------
-    >>> report_folder_name("Adult income / v2")
-    'Adult-income-v2'
-    """
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return cleaned or "audit"
-
 
 @dataclass(frozen=True)
 class AuditResult:

@@ -11,20 +11,17 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from ._compare import compare
-from ._config import load_config
-from ._data import load_dataset
 from ._errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_OK, AuditError
-from ._groups import build_groups
-from ._history import record_run
-from ._init import write_config
-from ._mlflow_logging import MlflowRun, default_tracking_uri, resolve_tracking_uri
-from ._policy import load_findings
-from ._result import FORMATS, AuditResult, report_folder_name
-from ._run import run
-from .report._pdf import CHROMIUM_ENV, find_chromium
+from ._names import FORMATS, report_folder_name
+
+if TYPE_CHECKING:
+    from ._mlflow_logging import MlflowRun
+    from ._result import AuditResult
+
+# Each command imports what it needs inside its function: `audit run` needs the whole engine (scipy.stats,
+# scikit-learn's estimators, shap), but `--help`, `validate` and `init` must start in a fraction of that.
 
 __all__ = ["main"]
 
@@ -106,6 +103,10 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from ._history import record_run
+    from ._run import run
+    from .report._pdf import CHROMIUM_ENV, find_chromium
+
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     written = result.write(args.out, formats=args.format)
@@ -143,6 +144,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str, Path]) -> MlflowRun | None:
     """Log to MLflow when ``--mlflow`` is given or the config has an enabled ``mlflow`` section."""
+    from ._mlflow_logging import default_tracking_uri, resolve_tracking_uri
+
     settings = result.document["audit"]["config"].get("mlflow") or {}
     if args.mlflow is None and not settings.get("enabled"):
         return None
@@ -161,6 +164,10 @@ def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._config import load_config
+    from ._data import load_dataset
+    from ._groups import build_groups
+
     for config in args.config:
         cfg = load_config(config)
         dataset = load_dataset(cfg)
@@ -172,7 +179,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from ._compare import compare
     from ._document import dumps
+    from ._policy import load_findings
     from .report import atomic_write_text
     from .report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
 
@@ -198,6 +207,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from ._init import write_config
+
     out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force)
     sensitive = ", ".join(s.column for s in proposal.sensitive) or "none found"
     print(f"wrote {out}: target {proposal.target!r}, sensitive {sensitive}. Read its comments, then "
