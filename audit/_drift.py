@@ -33,22 +33,149 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray) -> fl
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def _text_levels(columns: tuple[pd.Series, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The sorted text levels of several columns and each row's level code, missing values as ``"<missing>"``.
+
+    The same levels as :func:`audit._data.category_text` gives each column, but only the distinct values
+    are turned into text: the rows are factorised once and carry integer codes from there on.
+    """
+    factorised = [pd.factorize(column, use_na_sentinel=True) for column in columns]
+    # Text of each column's distinct values, then "<missing>" last so that the NaN code -1 lands on it.
+    texts = [np.append(category_text(pd.Series(uniques)).to_numpy(dtype=object), "<missing>")
+             for _, uniques in factorised]
+    levels, inverse = np.unique(np.concatenate(texts).astype(str), return_inverse=True)
+    out, start = [], 0
+    for (codes, _), text in zip(factorised, texts):
+        local = inverse[start:start + len(text)]
+        out.append(local[codes])
+        start += len(text)
+    return levels, tuple(out)
+
+
+def _cell_counts(group: np.ndarray, cell: np.ndarray, *, groups: int, cells: int) -> np.ndarray:
+    """Rows in each (group, cell) pair, a ``(groups, cells)`` array; rows of group -1 are left out."""
+    keep = group >= 0
+    flat = np.bincount(group[keep] * cells + cell[keep], minlength=groups * cells)
+    return flat.reshape(groups, cells)
+
+
+def _group_quantile_edges(values: np.ndarray, group: np.ndarray, *, groups: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's ``bins``-quantile edges of its non-missing values, and its number of distinct values.
+
+    The edges are those of ``np.nanquantile(values_of_group, np.linspace(0, 1, bins + 1)[1:-1])`` (its
+    ``linear`` method, reproduced operation for operation so the floats are the same), sorted, one row per
+    group; groups without values get NaN edges.
+    """
+    keep = (group >= 0) & ~np.isnan(values)
+    g, v = group[keep], values[keep]
+    order = np.lexsort((v, g))
+    g, v = g[order], v[order]
+    size = np.bincount(g, minlength=groups)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    new_value = np.ones(len(v), dtype=bool)
+    new_value[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
+    distinct = np.bincount(g[new_value], minlength=groups)
+    q = np.linspace(0, 1, bins + 1)[1:-1]
+    n = size[:, None].astype(float)
+    virtual = (n - 1) * q[None, :]
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    last = virtual >= n - 1
+    prev_i = np.where(last, n - 1, previous).astype(np.intp)
+    next_i = np.where(last, n - 1, previous + 1).astype(np.intp)
+    empty = size == 0
+    # Empty groups index nothing of their own: point them at row 0 and blank their edges afterwards.
+    prev_i = np.where(empty[:, None], 0, prev_i + start[:, None])
+    next_i = np.where(empty[:, None], 0, next_i + start[:, None])
+    if len(v) == 0:
+        return np.full((groups, len(q)), np.nan), distinct
+    a, b = v[prev_i], v[next_i]
+    diff = b - a
+    edges = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    edges[empty] = np.nan
+    return np.sort(edges, axis=1), distinct
+
+
+def _quantile_cells(values: np.ndarray, group: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each row's bin among its group's distinct edges (``searchsorted(..., side="right")``); missing last.
+
+    With ``e`` distinct edges a group has bins 0..e and missing values go to bin e + 1, as a bin count
+    of ``e + 2`` cells; every group gets ``edges.shape[1] + 2`` cells, the ones beyond stay empty.
+    """
+    distinct = np.ones(edges.shape, dtype=bool)
+    distinct[:, 1:] = edges[:, 1:] != edges[:, :-1]
+    rank = np.cumsum(distinct, axis=1)  # distinct edges up to each position
+    n_distinct = rank[:, -1] if edges.shape[1] else np.zeros(len(edges), dtype=np.intp)
+    own = edges[np.maximum(group, 0)]
+    with np.errstate(invalid="ignore"):
+        at_or_below = (own <= values[:, None]).sum(axis=1)
+    rows = np.maximum(group, 0)
+    cell = np.where(at_or_below > 0, rank[rows, np.maximum(at_or_below - 1, 0)], 0)
+    return np.where(np.isnan(values), n_distinct[rows] + 1, cell)
+
+
+def _psi_rows(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """:func:`population_stability_index` of every row pair of two count arrays (NaN for an empty row)."""
+    r = np.asarray(reference, dtype=float)
+    c = np.asarray(current, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.maximum(r / r.sum(axis=1, keepdims=True), _EPSILON)
+        c = np.maximum(c / c.sum(axis=1, keepdims=True), _EPSILON)
+        return np.sum((c - r) * np.log(c / r), axis=1)
+
+
+@dataclass(frozen=True)
+class _GroupBins:
+    """Counts of both samples per group over bins set on each group's reference rows."""
+
+    reference: np.ndarray  # (groups, cells)
+    current: np.ndarray
+    psi: np.ndarray  # (groups,)
+
+
+def _grouped_bins(reference: pd.Series, current: pd.Series, *, reference_group: np.ndarray,
+                  current_group: np.ndarray, groups: int, bins: int) -> _GroupBins:
+    """Bin both samples within each group, bins set on the group's reference rows, and each group's PSI.
+
+    Numbers with more than ``bins`` distinct reference values in a group fall into that group's quantile
+    bins; other columns, and numbers with fewer values, into their text levels. Missing values are a bin of
+    their own. Groups are codes ``0..groups-1``, -1 for rows in no group. Every group's cells are the union
+    of all groups' cells: a cell empty on both sides adds exactly 0 to the PSI, so the values are those of
+    binning each group on its own.
+    """
+    levels, (ref_level, cur_level) = _text_levels((reference, current))
+    ref_counts = _cell_counts(reference_group, ref_level, groups=groups, cells=len(levels))
+    cur_counts = _cell_counts(current_group, cur_level, groups=groups, cells=len(levels))
+    psi = _psi_rows(ref_counts, cur_counts)
+    if not is_numeric_feature(reference):
+        return _GroupBins(reference=ref_counts, current=cur_counts, psi=psi)
+    ref_values = reference.to_numpy(dtype=float, na_value=np.nan)
+    cur_values = current.to_numpy(dtype=float, na_value=np.nan)
+    edges, distinct = _group_quantile_edges(ref_values, reference_group, groups=groups, bins=bins)
+    by_quantile = distinct > bins
+    if not by_quantile.any():
+        return _GroupBins(reference=ref_counts, current=cur_counts, psi=psi)
+    cells = edges.shape[1] + 2
+    q_ref = _cell_counts(reference_group, _quantile_cells(ref_values, reference_group, edges), groups=groups,
+                         cells=cells)
+    q_cur = _cell_counts(current_group, _quantile_cells(cur_values, current_group, edges), groups=groups,
+                         cells=cells)
+    if by_quantile.all():
+        return _GroupBins(reference=q_ref, current=q_cur, psi=_psi_rows(q_ref, q_cur))
+    return _GroupBins(reference=ref_counts, current=cur_counts,
+                      psi=np.where(by_quantile, _psi_rows(q_ref, q_cur), psi))
+
+
 def _binned_counts(reference: pd.Series, current: pd.Series, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts of both samples over bins set on the reference: quantiles for numbers, values otherwise.
 
-    Missing values are a bin of their own.
+    Missing values are a bin of their own; bins empty in both samples are dropped.
     """
-    if is_numeric_feature(reference) and reference.nunique() > bins:
-        edges = np.unique(np.nanquantile(reference.to_numpy(dtype=float), np.linspace(0, 1, bins + 1)[1:-1]))
-        def codes(s: pd.Series) -> np.ndarray:
-            v = s.to_numpy(dtype=float, na_value=np.nan)
-            return np.where(np.isnan(v), len(edges) + 1, np.searchsorted(edges, v, side="right"))
-        size = len(edges) + 2
-        return (np.bincount(codes(reference), minlength=size), np.bincount(codes(current), minlength=size))
-    ref, cur = category_text(reference), category_text(current)
-    levels = sorted(set(ref) | set(cur))
-    return (ref.value_counts().reindex(levels, fill_value=0).to_numpy(),
-            cur.value_counts().reindex(levels, fill_value=0).to_numpy())
+    whole = _grouped_bins(reference, current, reference_group=np.zeros(len(reference), dtype=np.intp),
+                          current_group=np.zeros(len(current), dtype=np.intp), groups=1, bins=bins)
+    r, c = whole.reference[0], whole.current[0]
+    seen = (r + c) > 0
+    return r[seen], c[seen]
 
 
 @dataclass(frozen=True)
@@ -80,9 +207,15 @@ def _one(name: str, reference: pd.Series, current: pd.Series, bins: int) -> tupl
     if is_numeric_feature(reference):
         result = sps.ks_2samp(reference.dropna().to_numpy(dtype=float), current.dropna().to_numpy(dtype=float))
         return "numeric", psi, "ks", float(result.statistic), float(result.pvalue)
-    keep = (r_counts + c_counts) > 0
-    chi2, p, _, _ = sps.chi2_contingency(np.vstack([r_counts[keep], c_counts[keep]])) if keep.sum() > 1 else (0.0, 1.0, 0, 0)
+    chi2, p, _, _ = sps.chi2_contingency(np.vstack([r_counts, c_counts])) if len(r_counts) > 1 else (0.0, 1.0, 0, 0)
     return "categorical", psi, "chi2", float(chi2), float(p)
+
+
+def _group_codes(reference_labels: pd.Series, current_labels: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group codes of both samples in order of first appearance in ``current``; -1 for reference-only groups."""
+    cur_codes, names = pd.factorize(current_labels.astype(str).to_numpy())
+    ref_codes = pd.Index(names).get_indexer(reference_labels.astype(str).to_numpy())
+    return np.asarray(ref_codes, dtype=np.intp), np.asarray(cur_codes, dtype=np.intp), np.asarray(names)
 
 
 def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: tuple[str, ...],
@@ -94,23 +227,27 @@ def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: t
     p-values are Benjamini-Hochberg adjusted across features. Per-group PSI
     compares each group of each sensitive attribute with the same group of the
     reference (groups with fewer than ``min_group_size`` rows on either side
-    are skipped).
+    are skipped), with bins set on that group's reference rows.
     """
+    attributes = []
+    for attribute in current_labels.columns:
+        ref_codes, cur_codes, names = _group_codes(reference_labels[attribute], current_labels[attribute])
+        sizes = (np.bincount(ref_codes[ref_codes >= 0], minlength=len(names)),
+                 np.bincount(cur_codes, minlength=len(names)))
+        eligible = (sizes[0] >= min_group_size) & (sizes[1] >= min_group_size)
+        attributes.append((attribute, ref_codes, cur_codes, names, eligible))
     rows = []
     for feature in features:
         kind, psi, test, statistic, p = _one(feature, reference[feature], current[feature], bins)
         worst, worst_psi = None, None
-        for attribute in current_labels.columns:
-            cur_groups = current_labels[attribute].astype(str).to_numpy()
-            ref_groups = reference_labels[attribute].astype(str).to_numpy()
-            for group in pd.unique(cur_groups):
-                c_mask, r_mask = cur_groups == group, ref_groups == group
-                if c_mask.sum() < min_group_size or r_mask.sum() < min_group_size:
-                    continue
-                r_counts, c_counts = _binned_counts(reference[feature][r_mask], current[feature][c_mask], bins)
-                value = population_stability_index(r_counts, c_counts)
-                if worst_psi is None or value > worst_psi:
-                    worst, worst_psi = f"{attribute}={group}", value
+        for attribute, ref_codes, cur_codes, names, eligible in attributes:
+            if not eligible.any():
+                continue
+            by_group = _grouped_bins(reference[feature], current[feature], reference_group=ref_codes,
+                                     current_group=cur_codes, groups=len(names), bins=bins).psi
+            best = int(np.argmax(np.where(eligible, by_group, -np.inf)))  # the first of equal values, as before
+            if worst_psi is None or by_group[best] > worst_psi:
+                worst, worst_psi = f"{attribute}={names[best]}", float(by_group[best])
         rows.append((feature, kind, psi, test, statistic, p, worst, worst_psi))
     adjusted = benjamini_hochberg(np.array([r[5] for r in rows])) if rows else np.array([])
     drifts = tuple(FeatureDrift(feature=f, kind=k, psi=psi, test=t, statistic=st, p_value=p, p_adjusted=float(a),
