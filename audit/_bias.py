@@ -75,8 +75,10 @@ def binned_balanced_accuracy(a: np.ndarray, b: np.ndarray, *, folds: int = 3, se
         share = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
         predicted = np.argmax(share, axis=1)
         hits = predicted[ia[test]] == ib[test]
-        per_class = [hits[ib[test] == j].mean() for j in range(c) if (ib[test] == j).any()]
-        scores.append(np.mean(per_class))
+        # Recall of each class present in the fold, from two bincounts instead of one mask per class.
+        size = np.bincount(ib[test], minlength=c)
+        recall = np.bincount(ib[test], weights=hits, minlength=c)[size > 0] / size[size > 0]
+        scores.append(np.mean(recall))
     return float(np.mean(scores))
 
 
@@ -100,13 +102,35 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(chi2 / (n * (min(r, c) - 1))))
 
 
+def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code among the column's sorted text levels (missing values as ``"<missing>"``), and the levels.
+
+    The levels of :func:`audit._data.category_text`, but only the distinct values are turned into text.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    # "<missing>" goes last so that the missing rows' code -1 picks it.
+    text = np.append(category_text(pd.Series(uniques)).to_numpy(dtype=object), "<missing>").astype(str)
+    levels, inverse = np.unique(text, return_inverse=True)
+    return inverse[codes], levels
+
+
 def _as_labels(column: pd.Series) -> np.ndarray:
+    """Integer bin labels of a feature: deciles of numbers, else its 50 most frequent values and the rest pooled.
+
+    Only which rows share a label matters to the association measures, so the labels are codes, not text.
+    """
     if is_numeric_feature(column) and column.nunique() > _NUMERIC_BINS:
         bins = pd.qcut(column, _NUMERIC_BINS, labels=False, duplicates="drop")
         return bins.astype("float").fillna(-1).to_numpy()
-    text = category_text(column)
-    top = text.value_counts().index[:_MAX_CATEGORIES]
-    return text.where(text.isin(top), "<other>").to_numpy(dtype=str)
+    codes, levels = _text_codes(column)
+    # value_counts of the codes orders and breaks ties as that of the text does: one code per text, same rows.
+    top = pd.Series(codes).value_counts().index[:_MAX_CATEGORIES].to_numpy()
+    return np.where(np.isin(codes, top), codes, len(levels))
+
+
+def _sorted_codes(labels: pd.Series) -> np.ndarray:
+    """Codes of a label column in the sorted order of its text, so ties resolve as on the text itself."""
+    return np.unique(labels.astype(str).to_numpy(), return_inverse=True)[1].reshape(-1)
 
 
 def proxy_associations(frame: pd.DataFrame, *, features: tuple[str, ...], groups: GroupIndex,
@@ -117,17 +141,18 @@ def proxy_associations(frame: pd.DataFrame, *, features: tuple[str, ...], groups
     3-fold cross-validated balanced accuracy of predicting the attribute from
     the feature's bins.
     """
+    # Every attribute's labels are coded once, not once per feature.
+    targets = {attr: _sorted_codes(groups.labels[attr]) for attr in groups.attributes}
     out = []
     for feature in features:
         if feature in groups.attributes:
             continue
         labels = _as_labels(frame[feature])
-        for attr in groups.attributes:
-            target = groups.labels[attr].to_numpy(dtype=str)
+        for attr, target in targets.items():
             out.append(ProxyAssociation(feature=feature, attribute=attr, cramers_v=cramers_v(labels, target),
                                         mutual_information=mutual_information(labels, target),
                                         balanced_accuracy=binned_balanced_accuracy(labels, target, seed=seed),
-                                        chance=1 / len(np.unique(target))))
+                                        chance=1 / (int(target.max()) + 1)))
     return tuple(sorted(out, key=lambda p: -p.cramers_v))
 
 
@@ -302,37 +327,77 @@ class DistributionGap:
     value: float
 
 
+def _standardised_mean_differences(values: np.ndarray, group: np.ndarray, *, groups: int) -> np.ndarray:
+    """Each group's mean minus the rest's, over the pooled standard deviation ``sqrt((s_in² + s_out²) / 2)``.
+
+    Missing values are left out of both sides; 0 where either side has fewer than two values or the pooled
+    deviation is 0. Sums of squares are taken about each side's own mean (two passes), as ``np.var`` does;
+    the rest's is the total's less the group's, both about their means, which stays exact in floating point
+    where expanding the squares would not.
+    """
+    keep = ~np.isnan(values)
+    v, g = values[keep], group[keep]
+    n_in = np.bincount(g, minlength=groups).astype(float)
+    n_all = float(len(v))
+    n_out = n_all - n_in
+    sum_in = np.bincount(g, weights=v, minlength=groups)
+    mean_all = v.mean() if len(v) else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_in = sum_in / n_in
+        mean_out = (v.sum() - sum_in) / n_out
+        ss_in = np.bincount(g, weights=(v - np.nan_to_num(mean_in)[g]) ** 2, minlength=groups)
+        ss_all = float(np.sum((v - mean_all) ** 2))
+        # Sum over the rest of (x - mean_out)²: over all rows, less over the group, each shifted to mean_out.
+        ss_out = (ss_all + n_all * (mean_all - mean_out) ** 2) - (ss_in + n_in * (mean_in - mean_out) ** 2)
+        pooled = np.sqrt((ss_in / (n_in - 1) + ss_out / (n_out - 1)) / 2)
+        smd = (mean_in - mean_out) / pooled
+    ok = (n_in > 1) & (n_out > 1) & (pooled > 0)
+    return np.where(ok, smd, 0.0)
+
+
+def _total_variation_distances(column: pd.Series, group: np.ndarray, *, groups: int) -> np.ndarray:
+    """Total variation distance between each group's shares of the column's values and the rest's."""
+    codes, levels = _text_codes(column)
+    inside = np.bincount(group * len(levels) + codes, minlength=groups * len(levels)).reshape(groups, len(levels))
+    outside = np.bincount(codes, minlength=len(levels))[None, :] - inside
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = inside / inside.sum(axis=1, keepdims=True)
+        q = outside / outside.sum(axis=1, keepdims=True)
+    return 0.5 * np.abs(p - q).sum(axis=1)
+
+
 def distribution_gaps(frame: pd.DataFrame, *, features: tuple[str, ...], groups: GroupIndex,
                       min_group_size: int) -> tuple[DistributionGap, ...]:
-    """For each feature and attribute, the group whose distribution differs most from the rest."""
+    """For each feature and attribute, the group whose distribution differs most from the rest.
+
+    Groups need ``min_group_size`` rows inside and outside. Numbers are compared by standardised mean
+    difference, other columns by total variation distance; the largest in absolute value is kept (the
+    first in the groups' sorted order when equal to 1e-12).
+    """
     out = []
     for attribute in groups.attributes:
-        labels = groups.labels[attribute].astype(str).to_numpy()
-        names, sizes = np.unique(labels, return_counts=True)
-        names = names[sizes >= min_group_size]
+        names, group, sizes = np.unique(groups.labels[attribute].astype(str).to_numpy(), return_inverse=True,
+                                        return_counts=True)
+        group = group.reshape(-1)
+        eligible = (sizes >= min_group_size) & (len(group) - sizes >= min_group_size)
+        if not eligible.any():
+            continue
         for feature in features:
             if feature == attribute:
                 continue
             column = frame[feature]
-            best = None
-            for group in names:
-                inside = labels == group
-                if (~inside).sum() < min_group_size:
-                    continue
-                if is_numeric_feature(column):
-                    a, b = column[inside].dropna().to_numpy(float), column[~inside].dropna().to_numpy(float)
-                    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if len(a) > 1 and len(b) > 1 else 0.0
-                    value, measure = (float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0), "smd"
-                else:
-                    text = category_text(column)
-                    p = text[inside].value_counts(normalize=True)
-                    q = text[~inside].value_counts(normalize=True)
-                    value, measure = float(0.5 * p.sub(q, fill_value=0).abs().sum()), "tvd"
-                if best is None or abs(value) > abs(best.value):
-                    best = DistributionGap(feature=feature, attribute=attribute, group=str(group), measure=measure,
-                                           value=value)
-            if best is not None:
-                out.append(best)
+            if is_numeric_feature(column):
+                values = _standardised_mean_differences(column.to_numpy(dtype=float, na_value=np.nan), group,
+                                                        groups=len(names))
+                measure = "smd"
+            else:
+                values, measure = _total_variation_distances(column, group, groups=len(names)), "tvd"
+            size = np.where(eligible, np.abs(values), -np.inf)
+            # The first of the largest: with two groups, each is the other's rest and their gaps are equal
+            # but for rounding, so values within 1e-12 of the largest count as equal to it.
+            best = int(np.argmax(size >= size.max() * (1 - 1e-12)))
+            out.append(DistributionGap(feature=feature, attribute=attribute, group=str(names[best]),
+                                       measure=measure, value=float(values[best])))
     return tuple(sorted(out, key=lambda d: -abs(d.value)))
 
 
