@@ -335,6 +335,9 @@ class GateConfig(_Strict):
     min_change: float = Field(default=0.0, ge=0)
     severity: dict[str, Severity] = Field(default_factory=dict)
     exceptions: list[GateException] = Field(default_factory=list)
+    #: An inconclusive gate (no blocking check shown beyond its threshold, some not shown either way)
+    #: exits 1 by default; ``pass`` lets it exit 0 (the card and outputs still name the undecided checks).
+    inconclusive: Literal["fail", "pass"] = "fail"
 
     @field_validator("severity")
     @classmethod

@@ -87,7 +87,8 @@ def fairness_section(evaluation: Evaluation | TaskEvaluation, selected: list[str
             continue
         entry = {"value": fv.value, "ci_low": fv.ci_low, "ci_high": fv.ci_high,
                  "groups": list(fv.groups) if fv.groups else None, "base_metric": fv.base_metric,
-                 "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason}
+                 "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason,
+                 "parity_p_value": getattr(fv, "parity_p_value", None)}
         out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = entry
     return out
 

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ._groups import GroupIndex
+from ._inference import gap_interval, wilson_interval
 from ._metrics import FAIRNESS_METRICS, METRICS
 from ._stats import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
 
@@ -92,6 +93,8 @@ class FairnessValue:
     n_groups: int
     excluded_groups: tuple[str, ...]
     reason: str | None = None
+    #: p-value of parity (every pairwise difference of the base metrics 0), from the max-t bootstrap.
+    parity_p_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -267,13 +270,24 @@ def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Esti
     out = []
     n = s.sums["n"]
     support = _support(s, metric)
-    shift = s.exact[metric] - s.coarse[metric]
-    los, his = _intervals(s.reps[metric], level)
+    spec = METRICS.get(metric)
+    rate = spec.rate if spec is not None else (lambda v: (v["pos"], v["n"]))  # base_rate
+    upper = spec.upper if spec is not None else 1.0
+    if rate is not None:
+        los, his = wilson_interval(*rate(s.sums), level)
+        shift = np.zeros(len(n))
+        if not len(s.reps[metric]):  # no bootstrap asked for: no intervals at all, as for other metrics
+            los = his = np.full(len(n), np.nan)
+    else:
+        shift = s.exact[metric] - s.coarse[metric]
+        los, his = _intervals(s.reps[metric], level)
     for g in range(len(n)):
         value = _num(s.exact[metric][g])
         lo, hi = (_num(los[g] + shift[g]), _num(his[g] + shift[g])) if value is not None else (None, None)
         if lo is None or hi is None:
             lo = hi = None
+        else:
+            lo, hi = max(0.0, lo), min(upper, hi)
         out.append(Estimate(value=value, ci_low=lo, ci_high=hi, n=int(n[g]), reason=None if value is not None else reason,
                             support=int(round(support[g]))))
     return tuple(out)
@@ -311,40 +325,53 @@ def _rest_raw(s: _Series, metric: str, level: float) -> list[tuple[float | None,
     return out
 
 
+def _defining_pair(names: np.ndarray, row: np.ndarray) -> tuple[str, str] | None:
+    """(highest, lowest) group of a base metric; None when every group ties (there is no pair to name)."""
+    if not np.isfinite(row).any() or np.nanmax(row) == np.nanmin(row):
+        return None
+    return str(names[np.nanargmax(row)]), str(names[np.nanargmin(row)])
+
+
 def _fairness(gm: GroupingMetrics, s: _Series, eligible: np.ndarray, min_group_size: int,
               level: float) -> list[FairnessValue]:
-    """Fairness metrics over groups with enough rows, and enough support for each base metric.
+    """Fairness metrics over groups with enough rows, and enough support for every base metric.
 
-    A group with 40 rows but 2 positive labels has a recall of 0, 0.5 or 1:
-    it is left out of recall-based gaps (and named in ``excluded_groups``).
+    A group with 40 rows but 2 positive labels has a recall of 0, 0.5 or 1: it is left out of every
+    recall-based gap (and named in ``excluded_groups``). A composite (equalized odds) uses the same groups
+    for both of its parts, so it is undefined when either part is, never half a metric.
     """
     names = np.asarray(gm.groups, dtype=object)
     out = []
     for spec in FAIRNESS_METRICS.values():
-        masks = {b: eligible & (_support(s, b) >= min_group_size) for b in spec.base}
-        excluded = tuple(names[~np.logical_and.reduce(list(masks.values()))])
+        mask = eligible & np.logical_and.reduce([_support(s, b) >= min_group_size for b in spec.base])
+        excluded = tuple(names[~mask])
 
-        def stat(values: dict[str, np.ndarray], spec=spec, masks=masks) -> np.ndarray:
-            per_base = [_between(np.atleast_2d(values[b])[:, masks[b]], spec.kind) for b in spec.base]
+        def stat(values: dict[str, np.ndarray], spec=spec, mask=mask) -> np.ndarray:
+            per_base = [_between(np.atleast_2d(values[b])[:, mask], spec.kind) for b in spec.base]
             return _worst(np.column_stack(per_base), spec.kind)
 
-        value = _num(stat(s.exact)[0])
+        value = _num(stat(s.exact)[0]) if mask.sum() >= 2 else None
         if value is None:
             out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=None, ci_low=None,
-                                     ci_high=None, groups=None, base_metric=None, n_groups=0,
+                                     ci_high=None, groups=None, base_metric=None, n_groups=int(mask.sum()),
                                      excluded_groups=excluded,
                                      reason="fewer than two groups with enough data and a defined "
                                             + " and ".join(spec.base)))
             continue
         deciding = next(b for b in spec.base
-                        if np.isclose(_between(s.exact[b][None, masks[b]], spec.kind)[0], value, rtol=0, atol=1e-15))
-        row = s.exact[deciding][masks[deciding]]
-        eligible_names = names[masks[deciding]]
-        pair = (str(eligible_names[np.nanargmax(row)]), str(eligible_names[np.nanargmin(row)]))
-        lo, hi = _shifted(value, stat(s.coarse)[0], stat(s.reps), level) if len(s.reps[deciding]) else (None, None)
+                        if np.isclose(_between(s.exact[b][None, mask], spec.kind)[0], value, rtol=0, atol=1e-15))
+        pair = _defining_pair(names[mask], s.exact[deciding][mask])
+        lo = hi = parity = None
+        if len(s.reps[deciding]):
+            gap = gap_interval([s.exact[b][mask] for b in spec.base], [s.reps[b][:, mask] for b in spec.base],
+                               centres=[s.coarse[b][mask] for b in spec.base], kind=spec.kind, level=level)
+            lo, hi, parity = gap.ci_low, gap.ci_high, gap.parity_p_value
+            if lo is None:  # e.g. a zero rate in a ratio: the percentile interval, clipped to the range
+                lo, hi = _shifted(value, stat(s.coarse)[0], stat(s.reps), level)
+                lo, hi = (None, None) if lo is None or hi is None else (max(0.0, lo), min(1.0, hi))
         out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=value, ci_low=lo,
-                                 ci_high=hi, groups=pair, base_metric=deciding,
-                                 n_groups=int(masks[deciding].sum()), excluded_groups=excluded))
+                                 ci_high=hi, groups=pair, base_metric=deciding, n_groups=int(mask.sum()),
+                                 excluded_groups=excluded, parity_p_value=parity))
     return out
 
 
@@ -398,12 +425,12 @@ def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: fl
         base_value = _num(base_gap)
         pair = None
         if base_value is not None:
-            labels = np.asarray(grouping.groups, dtype=object)[eligible]
-            pair = (str(labels[np.nanargmax(s.exact["base_rate"][eligible])]),
-                    str(labels[np.nanargmin(s.exact["base_rate"][eligible])]))
-        blo, bhi = (_shifted(base_value, _between(s.coarse["base_rate"][None, eligible], "difference")[0],
-                             _between(s.reps["base_rate"][:, eligible], "difference"), level)
-                    if len(s.reps["base_rate"]) else (None, None))
+            pair = _defining_pair(np.asarray(grouping.groups, dtype=object)[eligible], s.exact["base_rate"][eligible])
+        blo = bhi = None
+        if len(s.reps["base_rate"]) and base_value is not None:
+            gap = gap_interval([s.exact["base_rate"][eligible]], [s.reps["base_rate"][:, eligible]],
+                               centres=[s.coarse["base_rate"][eligible]], kind="difference", level=level)
+            blo, bhi = gap.ci_low, gap.ci_high
         gm = GroupingMetrics(
             grouping=grouping.name, attributes=grouping.attributes, groups=grouping.groups,
             n=tuple(int(v) for v in s.sums["n"]), positives=tuple(int(v) for v in s.sums["pos"]),

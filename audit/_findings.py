@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-__all__ = ["Threshold", "Finding", "STATUSES", "gate", "guarded", "judge", "fmt"]
+__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "fmt"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or too close to call),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
 STATUSES = ("pass", "fail", "warn", "insufficient_data", "error")
+#: Gate outcomes: every blocking check shown within its threshold; one shown beyond it (or crashed);
+#: none shown beyond but some not shown either way.
+GATES = ("pass", "fail", "inconclusive")
 _OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t}
 
 
@@ -45,6 +48,10 @@ class Finding:
     threshold: Threshold | None = None
     attribute: str | None = None
     group: str | None = None
+    #: What the interval showed against the threshold: ``within``, ``beyond`` or ``neither``.
+    shown: str | None = None
+    #: The smallest difference from the threshold this interval could show at 80% power (half-width x 1.43).
+    detectable: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,11 +68,32 @@ def fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4g}"
 
 
-def judge(value: float, ci_low: float | None, ci_high: float | None, threshold: Threshold) -> str:
-    """Status of a defined value against a threshold.
+def shown(value: float, ci_low: float | None, ci_high: float | None, threshold: Threshold) -> str:
+    """What the interval shows against a threshold: ``within``, ``beyond`` or ``neither``.
 
-    An interval that holds the threshold strictly inside it makes the verdict
-    ``warn`` whichever side the estimate is on: the data cannot tell.
+    One rule for every threshold, from the interval alone (the estimate only when there is no interval):
+    the whole interval on the threshold's good side is shown within it, the whole interval on the other
+    side is shown beyond it, and an interval that holds the threshold shows neither.
+
+    Examples
+    --------
+    >>> t = Threshold("equalized_odds_difference", "<=", 0.05, "block")
+    >>> shown(0.0, 0.064, 0.256, t), shown(0.02, 0.0, 0.04, t), shown(0.04, 0.01, 0.09, t)
+    ('beyond', 'within', 'neither')
+    """
+    if ci_low is None or ci_high is None:
+        return "within" if threshold.holds(value) else "beyond"
+    low_ok, high_ok = threshold.holds(ci_low), threshold.holds(ci_high)
+    if low_ok and high_ok:
+        return "within"
+    if not low_ok and not high_ok:
+        return "beyond"
+    return "neither"
+
+
+def judge(value: float, ci_low: float | None, ci_high: float | None, threshold: Threshold) -> str:
+    """Status of a defined value against a threshold: ``pass`` when shown within, ``fail`` when shown beyond
+    (``warn`` for a non-blocking threshold), ``warn`` when not shown either way.
 
     Examples
     --------
@@ -73,17 +101,26 @@ def judge(value: float, ci_low: float | None, ci_high: float | None, threshold: 
     >>> judge(0.9, 0.88, 0.92, t), judge(0.8, 0.78, 0.82, t), judge(0.86, 0.84, 0.88, t)
     ('pass', 'fail', 'warn')
     """
-    if ci_low is not None and ci_high is not None and ci_low < threshold.value < ci_high:
-        return "warn"
-    if threshold.holds(value):
+    result = shown(value, ci_low, ci_high, threshold)
+    if result == "within":
         return "pass"
-    return "fail" if threshold.severity == "block" else "warn"
+    if result == "beyond":
+        return "fail" if threshold.severity == "block" else "warn"
+    return "warn"
 
 
 def gate(findings: list[Finding]) -> str:
-    """``fail`` when a blocking check failed or crashed, else ``pass``."""
-    blocked = any(f.severity == "block" and f.status in ("fail", "error") for f in findings)
-    return "fail" if blocked else "pass"
+    """``fail`` when a blocking check was shown beyond its threshold or crashed; ``inconclusive`` when none
+    was but a blocking check was not shown either way; else ``pass``."""
+    blocking = [f for f in findings if f.severity == "block"]
+    if any(f.status in ("fail", "error") for f in blocking):
+        return "fail"
+    # Not shown either way, or an overall metric that could not be measured at all (a group too small to
+    # judge is reported, but does not hold the gate up: min_group_size decides what is judged).
+    if any(f.status == "warn" or (f.status == "insufficient_data" and f.threshold is not None and f.attribute is None)
+           for f in blocking):
+        return "inconclusive"
+    return "pass"
 
 
 def guarded(check: str, category: str, severity: str, fn: Callable[[], list[Finding]]) -> list[Finding]:

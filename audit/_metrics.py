@@ -64,6 +64,11 @@ class MetricSpec:
     description: str
     support: Callable[[Sums], np.ndarray]
     support_name: str
+    #: ``rate(sums) -> (successes, trials)`` for a simple proportion: its interval is Wilson's, from the
+    #: counts, which stays honest at 0 and 1 and for small groups; None for other metrics (bootstrap).
+    rate: Callable[[Sums], tuple[np.ndarray, np.ndarray]] | None = None
+    #: The metric's range; intervals are kept inside it.
+    upper: float = 1.0
 
 
 def _balanced_accuracy(s: Sums) -> np.ndarray:
@@ -92,16 +97,17 @@ METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
         MetricSpec("accuracy", "higher", lambda s: _ratio(s["tp"] + s["tn"], s["n"]),
-                   "empty group", "Share of correct predictions.", _rows, "rows"),
+                   "empty group", "Share of correct predictions.", _rows, "rows",
+                   lambda s: (s["tp"] + s["tn"], s["n"])),
         MetricSpec("balanced_accuracy", "higher", _balanced_accuracy,
                    "the group holds only one class", "Mean of true positive and true negative rates.",
                    _rarer_class, "rows of the rarer class"),
         MetricSpec("precision", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fp"]),
                    "no positive predictions", "Share of positive predictions that are right.",
-                   lambda s: s["tp"] + s["fp"], "positive predictions"),
+                   lambda s: s["tp"] + s["fp"], "positive predictions", lambda s: (s["tp"], s["tp"] + s["fp"])),
         MetricSpec("recall", "higher", lambda s: _ratio(s["tp"], s["tp"] + s["fn"]),
                    "no positive labels", "Share of positive labels found (true positive rate).",
-                   _positives, "positive labels"),
+                   _positives, "positive labels", lambda s: (s["tp"], s["tp"] + s["fn"])),
         MetricSpec("f1", "higher", lambda s: _ratio(2 * s["tp"], 2 * s["tp"] + s["fp"] + s["fn"]),
                    "no positive labels and no positive predictions", "Harmonic mean of precision and recall.",
                    _positives, "positive labels"),
@@ -109,14 +115,16 @@ METRICS: dict[str, MetricSpec] = {
                    "the group holds only one class", "Probability a positive is scored above a negative.",
                    _rarer_class, "rows of the rarer class"),
         MetricSpec("selection_rate", "none", lambda s: _ratio(s["tp"] + s["fp"], s["n"]),
-                   "empty group", "Share of positive predictions.", _rows, "rows"),
+                   "empty group", "Share of positive predictions.", _rows, "rows",
+                   lambda s: (s["tp"] + s["fp"], s["n"])),
         MetricSpec("false_positive_rate", "lower", lambda s: _ratio(s["fp"], s["fp"] + s["tn"]),
                    "no negative labels", "Share of negatives predicted positive.",
-                   lambda s: s["neg"], "negative labels"),
+                   lambda s: s["neg"], "negative labels", lambda s: (s["fp"], s["fp"] + s["tn"])),
         MetricSpec("false_negative_rate", "lower", lambda s: _ratio(s["fn"], s["fn"] + s["tp"]),
-                   "no positive labels", "Share of positives predicted negative.", _positives, "positive labels"),
+                   "no positive labels", "Share of positives predicted negative.", _positives, "positive labels",
+                   lambda s: (s["fn"], s["fn"] + s["tp"])),
         MetricSpec("log_loss", "lower", lambda s: _ratio(s["log_loss_sum"], s["n"]),
-                   "empty group", "Mean cross-entropy of the scores.", _rows, "rows"),
+                   "empty group", "Mean cross-entropy of the scores.", _rows, "rows", upper=np.inf),
         MetricSpec("brier_score_loss", "lower", lambda s: _ratio(s["brier_sum"], s["n"]),
                    "empty group", "Mean squared error of the scores.", _rows, "rows"),
     )

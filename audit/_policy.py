@@ -179,6 +179,12 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
         return True
 
     blocking = [f for f in findings if gating(f)]
+    # Blocking checks not shown either way hold the gate up as inconclusive (not under
+    # significant_regression, which judges only regressions against the baseline).
+    undecided = [f for f in findings
+                 if effective != "significant_regression" and f["severity"] == "block" and "exception" not in f
+                 and (f["status"] == "warn" or (f["status"] == "insufficient_data" and f.get("threshold")
+                                                and f.get("attribute") is None))]
     doc.pop("findings"), doc.pop("summary"), doc.pop("gate")
     if comparison is not None:
         doc["comparison"] = comparison.to_dict()
@@ -190,5 +196,5 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     }
     doc["findings"] = findings
     doc["summary"] = {s: sum(f["status"] == s for f in findings) for s in _STATUSES}
-    doc["gate"] = "fail" if blocking else "pass"
+    doc["gate"] = "fail" if blocking else "inconclusive" if undecided else "pass"
     return doc

@@ -31,6 +31,8 @@ class AuditResult:
         The fitted model (for further analysis in Python); not serialised.
     template : str or None
         A user's model card template (``report.template``), used by the HTML writers.
+    inconclusive : {"fail", "pass"}
+        The exit code of an inconclusive gate (``gate.inconclusive``).
     mitigated_models : dict
         ``.skops`` bytes of mitigated models by file name (``mitigation.save``); never the audited model.
     """
@@ -40,16 +42,21 @@ class AuditResult:
     model: Any = field(default=None, repr=False, compare=False)
     template: str | None = None
     mitigated_models: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    #: What an inconclusive gate counts as for the exit code (config ``gate.inconclusive``).
+    inconclusive: str = "fail"
 
     @property
     def gate(self) -> str:
-        """``"pass"`` or ``"fail"``."""
+        """``"pass"``, ``"fail"`` or ``"inconclusive"``."""
         return self.document["gate"]
 
     @property
     def exit_code(self) -> int:
-        """0 when every blocking check passed, else 1."""
-        return EXIT_OK if self.gate == "pass" else EXIT_GATE_FAILED
+        """0 when every blocking check was shown within its threshold (or an inconclusive gate counts as a
+        pass by ``gate.inconclusive``), else 1."""
+        if self.gate == "pass" or (self.gate == "inconclusive" and self.inconclusive == "pass"):
+            return EXIT_OK
+        return EXIT_GATE_FAILED
 
     @property
     def findings(self) -> list[dict[str, Any]]:

@@ -141,7 +141,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
             audit_meta=lambda *, model_sha, duration: _audit_meta(cfg, dataset, created=created, duration=duration,
                                                                   model_sha=model_sha))
         document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-        return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg))
+        return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg),
+                           inconclusive=cfg.gate.inconclusive)
 
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     predictions_only = model.source == "predictions"
@@ -272,6 +273,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                               regulatory=regulatory, slices=slices_doc, mitigation=mitigation_doc)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
     return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
+                       inconclusive=cfg.gate.inconclusive,
                        mitigated_models=mitigated)
 
 

@@ -129,6 +129,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         s = result.document["summary"]
         print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
               f"{s['insufficient_data']} insufficient data, {s['error']} errors")
+        if result.gate == "inconclusive":
+            print(f"  no blocking check was shown beyond its threshold, but some were not shown either way; "
+                  f"counted as {result.inconclusive} (gate.inconclusive)")
         comparison = result.document.get("comparison")
         if comparison is not None:
             cs = comparison["summary"]

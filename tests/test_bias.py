@@ -36,7 +36,7 @@ def test_base_rate_gap_by_sex(adult_audit):
     assert gap["value"] == pytest.approx(rates["Male"]["value"] - rates["Female"]["value"], abs=1e-12)
     assert gap["groups"] == ["Male", "Female"] and gap["ci_low"] > 0.15
     finding = next(f for f in adult_audit["findings"] if f["check"] == "base_rate" and f["attribute"] == "sex")
-    assert finding["status"] == "warn" and "misses (non-blocking) base_rate_difference ≤ 0.1" in finding["message"]
+    assert finding["status"] == "warn" and "shown beyond (non-blocking) base_rate_difference ≤ 0.1" in finding["message"]
 
 
 def test_relationship_is_the_strongest_proxy_for_sex(adult_audit):

@@ -68,8 +68,8 @@ def test_missed_threshold_exits_1_and_still_writes_every_file(tmp_path):
                                                    "history", "index.html"}
     doc = json.loads((folder / "findings.json").read_text())
     roc = next(f for f in doc["findings"] if f["threshold"] and f["threshold"]["metric"] == "roc_auc")
-    assert roc["status"] == "fail" and "misses roc_auc ≥ 0.99" in roc["message"]
-    assert "misses roc_auc" in (folder / "model_card.html").read_text()
+    assert roc["status"] == "fail" and "shown beyond roc_auc ≥ 0.99" in roc["message"]
+    assert "shown beyond roc_auc" in (folder / "model_card.html").read_text()
 
 
 def test_missing_column_exits_2_naming_column_and_file(tmp_path, capsys):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from .._evaluate import Estimate
-from .._findings import Finding, Threshold, fmt, judge
+from .._findings import Finding, Threshold, fmt, judge, shown
 from .._metrics import METRICS
 
 __all__ = ["thresholds", "estimate_finding", "interval_text"]
 
 _SYMBOL = {">=": "≥", "<=": "≤"}
+# (z_{0.975} + z_{0.80}) / z_{0.975}: turns an interval's half-width into the smallest difference from the
+# threshold that rows like these detect 80% of the time (for a 95% interval).
+_POWER_FACTOR = (1.959964 + 0.841621) / 1.959964
 
 
 def thresholds(*, minimum: dict[str, float], maximum: dict[str, float], severity: str) -> list[Threshold]:
@@ -46,10 +49,15 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
                        message=f"{subject}: {threshold.metric} is undefined ({estimate.reason}); "
                                f"not judged against {rule}.")
     status = judge(estimate.value, estimate.ci_low, estimate.ci_high, threshold)
-    straddles = estimate.ci_low is not None and estimate.ci_high is not None and \
-        estimate.ci_low < threshold.value < estimate.ci_high
-    verdict = {"pass": "meets", "fail": "misses",
-               "warn": "is too close to call against" if straddles else "misses (non-blocking)"}[status]
-    return Finding(**base, status=status,
+    result = shown(estimate.value, estimate.ci_low, estimate.ci_high, threshold)
+    detectable = (None if estimate.ci_low is None or estimate.ci_high is None
+                  else (estimate.ci_high - estimate.ci_low) / 2 * _POWER_FACTOR)
+    verdict = {"within": "shown within", "beyond": "shown beyond" + ("" if status == "fail" else " (non-blocking)"),
+               "neither": "not shown either way against"}[result]
+    evidence = ""
+    if result == "neither" and detectable is not None:
+        evidence = (f" These rows can show a difference of about {fmt(detectable)} from the threshold "
+                    "(80% power); the true value may lie on either side.")
+    return Finding(**base, status=status, shown=result, detectable=detectable,
                    message=f"{subject}: {threshold.metric} is {fmt(estimate.value)}"
-                           f"{interval_text(estimate.ci_low, estimate.ci_high, level)}, {verdict} {rule}.")
+                           f"{interval_text(estimate.ci_low, estimate.ci_high, level)}, {verdict} {rule}.{evidence}")
