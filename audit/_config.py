@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ._errors import AuditError
 from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS, FAIRNESS_METRICS, METRICS
@@ -20,6 +20,11 @@ from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS, FAI
 __all__ = ["AuditConfig", "load_config", "config_from_dict"]
 
 Scalar = Union[bool, int, float, str]
+# Strict numbers and booleans: YAML's `true` is not the number 1, nor `1` or "yes" a boolean, nor "0.5" a
+# number. An integer is still a valid float (`max_psi: 1`), as YAML writes whole numbers without a point.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
 
 # Metric names of the multiclass and regression audits (beyond the binary registry).
 _TASK_METRICS = ("mean_absolute_error", "root_mean_squared_error", "mean_squared_error", "r2_score",
@@ -47,12 +52,47 @@ class DataConfig(_Strict):
     positive_label: Scalar | None = None
     features: Literal["all"] | list[str] = "all"
     sensitive: list[str] = Field(min_length=1)
-    bins: dict[str, list[float]] = Field(default_factory=dict)
-    intersections: int = Field(default=2, ge=1)
-    min_group_size: int = Field(default=30, ge=1)
-    test_size: float = Field(default=0.3, gt=0, lt=1)
-    batch_rows: int | None = Field(default=None, ge=1000, description="Read the evaluation data in batches.")
+    bins: dict[str, list[Float]] = Field(default_factory=dict)
+    intersections: Int = Field(default=2, ge=1)
+    min_group_size: Int = Field(default=30, ge=1)
+    test_size: Float = Field(default=0.3, gt=0, lt=1)
+    batch_rows: Int | None = Field(default=None, ge=1000, description="Read the evaluation data in batches.")
     reference: str | None = Field(default=None, description="Data to measure drift against (often the training data).")
+    #: Delimiter of CSV files: "auto" detects it from the first lines (",", ";", tab or "|").
+    separator: str = Field(default="auto", description='"auto", or the one character between CSV fields.')
+    #: Text encoding of CSV files (Python's codec names: "utf-8", "latin-1", "cp1252", ...).
+    encoding: str = "utf-8"
+    #: Strings read as missing values in CSV files, beyond pandas' defaults ("", "NA", "NaN", "null", ...).
+    na_values: list[str] = Field(default_factory=list)
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if value != "auto" and (len(value) != 1 or value in "\"\r\n"):
+            raise ValueError(f"must be \"auto\" or one character such as \";\" or \"\\t\"; got {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"must name a text encoding such as \"utf-8\", \"latin-1\" or \"cp1252\"; "
+                             f"got {value!r}") from None
+        return value
+
+    @field_validator("sensitive")
+    @classmethod
+    def _target_not_sensitive(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # Auditing the outcome as a protected group measures nothing: every group's base rate is 0 or 1.
+        target = info.data.get("target")
+        if target is not None and target in value:
+            raise ValueError(f"must not list the target {target!r} (a sensitive attribute describes the people, "
+                             f"not the outcome); got {value}. Remove {target!r} from it")
+        return value
 
     @field_validator("bins")
     @classmethod
@@ -84,7 +124,7 @@ class ModelConfig(_Strict):
     load: str | None = None
     train: TrainConfig | None = None
     predictions: PredictionsConfig | None = None
-    trust: bool = False
+    trust: Bool = False
     trusted_types: list[str] = Field(default_factory=list)
     #: Tracking (and registry) URI for ``models:/`` and ``runs:/`` MLflow URIs, e.g. a local ``sqlite:///`` file.
     tracking_uri: str | None = None
@@ -101,10 +141,10 @@ Severity = Literal["block", "warn"]
 
 class PerformanceConfig(_Strict):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_PERFORMANCE_METRICS))
-    min: dict[str, float] = Field(default_factory=dict)
-    max: dict[str, float] = Field(default_factory=dict)
-    group_min: dict[str, float] = Field(default_factory=dict)
-    group_max: dict[str, float] = Field(default_factory=dict)
+    min: dict[str, Float] = Field(default_factory=dict)
+    max: dict[str, Float] = Field(default_factory=dict)
+    group_min: dict[str, Float] = Field(default_factory=dict)
+    group_max: dict[str, Float] = Field(default_factory=dict)
     severity: Severity = "block"
 
     @field_validator("metrics", "min", "max", "group_min", "group_max")
@@ -117,9 +157,9 @@ class PerformanceConfig(_Strict):
 
 class FairnessConfig(_Strict):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_FAIRNESS_METRICS))
-    min: dict[str, float] = Field(default_factory=dict)
-    max: dict[str, float] = Field(default_factory=dict)
-    four_fifths_rule: bool = True
+    min: dict[str, Float] = Field(default_factory=dict)
+    max: dict[str, Float] = Field(default_factory=dict)
+    four_fifths_rule: Bool = True
     severity: Severity = "block"
 
     @field_validator("metrics", "min", "max")
@@ -132,9 +172,9 @@ class FairnessConfig(_Strict):
 class GroupGapsConfig(_Strict):
     """Groups whose metric is significantly worse than the rest's, after false-discovery-rate control."""
 
-    enabled: bool = True
+    enabled: Bool = True
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "recall", "false_positive_rate", "roc_auc"])
-    min_difference: float = Field(default=0.0, ge=0)
+    min_difference: Float = Field(default=0.0, ge=0)
     severity: Severity = "warn"
 
     @field_validator("metrics")
@@ -148,17 +188,17 @@ class GroupGapsConfig(_Strict):
 
 
 class BiasConfig(_Strict):
-    representation: bool = True
+    representation: Bool = True
     #: Expected share of each group, e.g. census shares: {race: {White: 0.6, Black: 0.13}}.
-    reference_shares: dict[str, dict[str, float]] = Field(default_factory=dict)
-    base_rates: bool = True
-    missingness: bool = True
-    proxies: bool = True
-    distributions: bool = True
-    max_base_rate_difference: float | None = Field(default=None, ge=0, le=1)
-    max_missing_rate_difference: float = Field(default=0.1, gt=0, le=1)
-    max_proxy_association: float = Field(default=0.5, gt=0, le=1)
-    max_proxy_balanced_accuracy: float = Field(default=0.8, gt=0, le=1)
+    reference_shares: dict[str, dict[str, Float]] = Field(default_factory=dict)
+    base_rates: Bool = True
+    missingness: Bool = True
+    proxies: Bool = True
+    distributions: Bool = True
+    max_base_rate_difference: Float | None = Field(default=None, ge=0, le=1)
+    max_missing_rate_difference: Float = Field(default=0.1, gt=0, le=1)
+    max_proxy_association: Float = Field(default=0.5, gt=0, le=1)
+    max_proxy_balanced_accuracy: Float = Field(default=0.8, gt=0, le=1)
     severity: Severity = "warn"
 
     @field_validator("reference_shares")
@@ -174,8 +214,8 @@ class BiasConfig(_Strict):
 class DriftConfig(_Strict):
     """Drift of the evaluation data against `data.reference` (population stability index, KS, chi-square)."""
 
-    max_psi: float = Field(default=0.2, gt=0)
-    bins: int = Field(default=10, ge=2, le=100)
+    max_psi: Float = Field(default=0.2, gt=0)
+    bins: Int = Field(default=10, ge=2, le=100)
     severity: Severity = "warn"
 
 
@@ -183,30 +223,30 @@ class ExplainabilityConfig(_Strict):
     """SHAP by subgroup. ``permutation`` is SHAP's model-agnostic permutation explainer."""
 
     method: Literal["auto", "tree", "linear", "permutation", "none"] = "auto"
-    sample: int = Field(default=2000, ge=10)
-    max_seconds: float = Field(default=60.0, gt=0)
-    top_k: int = Field(default=3, ge=1)
-    flip_test: bool = True
-    max_flip_rate: float = Field(default=0.05, ge=0, le=1)
-    min_importance_ratio: float = Field(default=0.5, gt=0, lt=1)
+    sample: Int = Field(default=2000, ge=10)
+    max_seconds: Float = Field(default=60.0, gt=0)
+    top_k: Int = Field(default=3, ge=1)
+    flip_test: Bool = True
+    max_flip_rate: Float = Field(default=0.05, ge=0, le=1)
+    min_importance_ratio: Float = Field(default=0.5, gt=0, lt=1)
     severity: Severity = "warn"
 
 
 class SlicesConfig(_Strict):
     """Slice discovery: conjunctions of feature predicates where the model does significantly worse."""
 
-    enabled: bool = False
+    enabled: Bool = False
     metric: Literal["error_rate", "false_positive_rate", "false_negative_rate"] = "error_rate"
     #: Columns to describe slices with: "all" is the model's features and the sensitive columns.
     features: Literal["all"] | list[str] = "all"
-    max_order: int = Field(default=3, ge=1, le=3)
-    min_size: int = Field(default=100, ge=1)
-    bins: int = Field(default=4, ge=2, le=20)
-    alpha: float = Field(default=0.05, gt=0, lt=1, description="False discovery rate (Benjamini-Hochberg).")
-    max_seconds: float = Field(default=60.0, gt=0)
-    top_k: int = Field(default=10, ge=1, le=100)
-    min_effect: float = Field(default=0.0, ge=0, le=1)
-    score_weight: float = Field(default=0.95, gt=0, le=1, description="SliceLine's weight of error over size.")
+    max_order: Int = Field(default=3, ge=1, le=3)
+    min_size: Int = Field(default=100, ge=1)
+    bins: Int = Field(default=4, ge=2, le=20)
+    alpha: Float = Field(default=0.05, gt=0, lt=1, description="False discovery rate (Benjamini-Hochberg).")
+    max_seconds: Float = Field(default=60.0, gt=0)
+    top_k: Int = Field(default=10, ge=1, le=100)
+    min_effect: Float = Field(default=0.0, ge=0, le=1)
+    score_weight: Float = Field(default=0.95, gt=0, le=1, description="SliceLine's weight of error over size.")
     severity: Severity = "warn"
 
 
@@ -223,21 +263,21 @@ class ChecksConfig(_Strict):
 class MitigationConfig(_Strict):
     """What fairlearn's mitigations would cost in accuracy, on held-out evaluation rows (informs only)."""
 
-    enabled: bool = False
+    enabled: Bool = False
     methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] = Field(
         default_factory=lambda: ["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"],
         min_length=1)
     #: The sensitive attribute the constraints are about (default: the first of `data.sensitive`).
     attribute: str | None = None
     #: Relaxations of demographic parity for the threshold optimizer (0 = strict): the trade-off curve.
-    tolerances: list[float] = Field(default_factory=lambda: [0.0, 0.02, 0.05, 0.1], min_length=1)
+    tolerances: list[Float] = Field(default_factory=lambda: [0.0, 0.02, 0.05, 0.1], min_length=1)
     #: Constraint bounds of ExponentiatedGradient.
-    eps: list[float] = Field(default_factory=lambda: [0.01, 0.05], min_length=1)
-    held_out: float = Field(default=0.5, gt=0, lt=1, description="Share of evaluation rows held out for measuring.")
-    fit_rows: int = Field(default=10000, ge=100, description="Most training rows ExponentiatedGradient uses.")
-    max_iter: int = Field(default=50, ge=1)
-    max_seconds: float = Field(default=300.0, gt=0)
-    save: bool = False
+    eps: list[Float] = Field(default_factory=lambda: [0.01, 0.05], min_length=1)
+    held_out: Float = Field(default=0.5, gt=0, lt=1, description="Share of evaluation rows held out for measuring.")
+    fit_rows: Int = Field(default=10000, ge=100, description="Most training rows ExponentiatedGradient uses.")
+    max_iter: Int = Field(default=50, ge=1)
+    max_seconds: Float = Field(default=300.0, gt=0)
+    save: Bool = False
 
     @field_validator("tolerances", "eps")
     @classmethod
@@ -248,8 +288,8 @@ class MitigationConfig(_Strict):
 
 
 class BootstrapConfig(_Strict):
-    replicates: int = Field(default=200, ge=0, le=10000)
-    level: float = Field(default=0.95, gt=0, lt=1)
+    replicates: Int = Field(default=200, ge=0, le=10000)
+    level: Float = Field(default=0.95, gt=0, lt=1)
 
 
 class ReportConfig(_Strict):
@@ -266,7 +306,7 @@ class ReportConfig(_Strict):
     ethical_considerations: str | None = None
     recommendations: str | None = None
     #: Also write model_card.pdf with headless Chromium (as ``audit run --pdf``); skipped with a notice without it.
-    pdf: bool = False
+    pdf: Bool = False
     #: How people oversee the system's decisions (EU AI Act Art. 14); shown on the card and in its checklist.
     human_oversight: str | None = None
 
@@ -277,20 +317,20 @@ class Ll144Config(_Strict):
     sex: str | None = Field(default=None, description="Default: a sensitive attribute named sex or gender.")
     race: str | None = Field(default=None, description="Default: a sensitive attribute named race or ethnicity.")
     #: Categories under this share of the rows are shown apart and left out of impact ratios, as the rule allows.
-    min_share: float = Field(default=0.02, ge=0, lt=1)
+    min_share: Float = Field(default=0.02, ge=0, lt=1)
 
 
 class RegulatoryConfig(_Strict):
     """Regulatory views (LL144, EU AI Act checklist, EEOC four-fifths): aids for a compliance file."""
 
-    enabled: bool = True
+    enabled: Bool = True
     ll144: Ll144Config = Field(default_factory=Ll144Config)
 
 
 class MlflowConfig(_Strict):
     """Log the audit to MLflow after writing the reports (``audit run --mlflow`` does the same)."""
 
-    enabled: bool = True
+    enabled: Bool = True
     #: Default: a local file store, ``mlruns`` in the reports folder. Relative paths are relative to the config.
     tracking_uri: str | None = None
     experiment: str | None = Field(default=None, description="Default: the audit's name.")
@@ -331,8 +371,8 @@ class GateConfig(_Strict):
     """Gate policy: what fails the gate, per-check severity, exceptions (see audit/_policy.py)."""
 
     fail_on: Literal["any_fail", "significant_regression", "any_fail_or_regression"] = "any_fail"
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    min_change: float = Field(default=0.0, ge=0)
+    alpha: Float = Field(default=0.05, gt=0, lt=1)
+    min_change: Float = Field(default=0.0, ge=0)
     severity: dict[str, Severity] = Field(default_factory=dict)
     exceptions: list[GateException] = Field(default_factory=list)
     #: An inconclusive gate (no blocking check shown beyond its threshold, some not shown either way)
@@ -351,8 +391,8 @@ class DaskConfig(_Strict):
     """Where the dask engine (``engine: dask``) runs: a running scheduler, or a local cluster."""
 
     scheduler: str | None = Field(default=None, description="Address of a running scheduler, e.g. tcp://host:8786.")
-    workers: int | None = Field(default=None, ge=1, description="Workers of the local cluster (no scheduler).")
-    partition_rows: int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
+    workers: Int | None = Field(default=None, ge=1, description="Workers of the local cluster (no scheduler).")
+    partition_rows: Int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
 
 
 class AuditConfig(_Strict):
@@ -372,7 +412,7 @@ class AuditConfig(_Strict):
 
     name: str = Field(min_length=1)
     task: Literal["binary", "multiclass", "regression"] | None = None
-    seed: int = 0
+    seed: Int = 0
     data: DataConfig
     #: Required, except when ``audit.run`` is given the model as a Python object.
     model: ModelConfig | None = None

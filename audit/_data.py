@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bz2
+import csv
 import glob
+import gzip
 import hashlib
-from dataclasses import dataclass
+import lzma
+import zlib
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Iterator
 
@@ -14,7 +19,7 @@ import pandas as pd
 from ._config import AuditConfig
 from ._errors import AuditError
 
-__all__ = ["infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+__all__ = ["ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
@@ -41,6 +46,20 @@ def sha256_file(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class ReadOptions:
+    """How CSV files are read: ``data.separator`` ("auto" detects it), ``data.encoding``, ``data.na_values``."""
+
+    separator: str = "auto"
+    encoding: str = "utf-8"
+    na_values: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config: AuditConfig) -> "ReadOptions":
+        data = config.data
+        return cls(separator=data.separator, encoding=data.encoding, na_values=tuple(data.na_values))
+
+
+@dataclass(frozen=True)
 class Table:
     """A table and where it came from; ``frame`` is None when it is read in batches."""
 
@@ -49,19 +68,125 @@ class Table:
     files: tuple[str, ...]
     sha256: tuple[str, ...]
     columns: tuple[str, ...]
+    options: ReadOptions = dataclass_field(default_factory=ReadOptions)
 
 
-def _read_one(path: Path, field: str) -> pd.DataFrame:
+#: Delimiters tried when ``data.separator`` is "auto", in order of preference on a tie.
+SEPARATORS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 1 << 16
+_SNIFF_LINES = 50
+# What a damaged or cut-short compressed file raises, depending on where the stream ends.
+_DAMAGED = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+
+
+def _head_bytes(path: Path) -> bytes:
+    """The first bytes of a CSV file, decompressed by its suffix (as pandas infers the compression)."""
+    lower = path.name.lower()
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower())
+    if lower.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:  # pandas needs it too, and will say so
+            return b""
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
+            return fh.read(_SNIFF_BYTES)
+    with (opener or open)(path, "rb") as fh:
+        return fh.read(_SNIFF_BYTES)
+
+
+def detect_separator(text: str) -> str | None:
+    """The delimiter that splits the first lines of ``text`` into the same number (two or more) of fields.
+
+    Among delimiters that do, the one giving the most fields wins; None when none does.
+
+    Examples
+    --------
+    >>> detect_separator("age;job;y\n30;admin.;no\n41;\"a;b\";yes\n")
+    ';'
+    >>> detect_separator("a,b|c\n1,2|3\n"), detect_separator("one column\nx\n")
+    (',', None)
+    """
+    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    best, width = None, 1
+    for sep in SEPARATORS:
+        try:
+            widths = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (n := widths.pop()) > width:
+            best, width = sep, n
+    return best
+
+
+def _separator(path: Path, options: ReadOptions) -> str:
+    if options.separator != "auto":
+        return options.separator
+    if path.name.lower().endswith(".tsv"):
+        return "\t"
+    head = _head_bytes(path)
+    if len(head) == _SNIFF_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head  # the sample may end inside a line
+    return detect_separator(head.decode(options.encoding, errors="replace")) or ","
+
+
+def csv_arguments(path: Path, options: ReadOptions) -> dict[str, object]:
+    """Keyword arguments of ``pandas.read_csv`` for ``path``: separator (detected or set), encoding, extra NAs."""
+    return {"sep": _separator(path, options), "encoding": options.encoding,
+            "na_values": list(options.na_values) or None}
+
+
+def _shown_separator(sep: str) -> str:
+    return "\\t" if sep == "\t" else sep
+
+
+def read_error(exc: BaseException, *, path: Path, field: str, options: ReadOptions) -> AuditError:
+    """The message for a data file that could not be read: what is wrong with the file and what to do."""
+    if isinstance(exc, UnicodeDecodeError):
+        byte = exc.object[exc.start:exc.start + 1].hex()
+        return AuditError(
+            f"`{field}` file {path.name} is not {options.encoding} text: byte 0x{byte} (at byte {exc.start} of the "
+            f"text) cannot be decoded as {options.encoding}. Set `data.encoding` to the encoding the file was saved "
+            "in (for instance `data.encoding: latin-1` or `cp1252` for Western European text from Excel), or "
+            "re-save the file as UTF-8.")
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, _DAMAGED):
+        return AuditError(f"`{field}` file {path.name} is damaged or cut short ({detail}); the compressed data "
+                          "ends before the file does. Copy or download it again, and check it opens "
+                          f"(e.g. `gzip -t {path.name}`).")
+    return AuditError(f"`{field}` file {path} could not be read: {detail}. Check that it is a valid CSV "
+                      "(a header line, one delimiter between fields; see `data.separator`) or Parquet file.")
+
+
+def _check_joined_header(columns: list[str], *, path: Path, field: str, sep: str) -> None:
+    """One column whose header holds another delimiter: the file was split at the wrong character."""
+    if len(columns) != 1:
+        return
+    header = str(columns[0])
+    for other in SEPARATORS:
+        if other != sep and other in header:
+            shown = header if len(header) <= 60 else header[:57] + "..."
+            raise AuditError(
+                f"`{field}` file {path.name} was read as one column, whose header {shown!r} holds "
+                f"{_shown_separator(other)!r}: the file looks {_shown_separator(other)!r}-separated, and it was split "
+                f"at {_shown_separator(sep)!r}. Set `data.separator: {_shown_separator(other)!r}` "
+                "(or remove `data.separator` to detect it).")
+
+
+def _read_one(path: Path, field: str, options: ReadOptions | None = None) -> pd.DataFrame:
+    options = options or ReadOptions()
     lower = path.name.lower()
     try:
         if lower.endswith(_PARQUET):
             return pd.read_parquet(path)
         if lower.endswith(_CSV):
-            return pd.read_csv(path, sep="\t" if lower.endswith(".tsv") else ",", low_memory=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AuditError(f"`{field}` file {path} could not be read: {detail}. "
-                         "Check that it is a valid CSV (comma-separated, header line) or Parquet file.") from None
+            arguments = csv_arguments(path, options)
+            frame = pd.read_csv(path, low_memory=False, **arguments)
+            _check_joined_header(list(frame.columns), path=path, field=field, sep=str(arguments["sep"]))
+            return frame
+    except AuditError:
+        raise
+    except (OSError, ValueError, pd.errors.ParserError, *_DAMAGED) as exc:
+        raise read_error(exc, path=path, field=field, options=options) from None
     raise AuditError(f"`{field}` must be a CSV (.csv, .csv.gz) or Parquet (.parquet) file; got {path.name}.")
 
 
@@ -86,16 +211,18 @@ def read_table(config: AuditConfig, *, field: str, spec: str) -> Table:
     Several files matching a glob are concatenated in name order.
     """
     paths = _paths(config, field, spec)
-    frames = [_read_one(p, field) for p in paths]
+    options = ReadOptions.of(config)
+    frames = [_read_one(p, field, options) for p in paths]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if frame.empty:
         raise AuditError(f"`{field}` file {paths[0].name} holds no rows; an audit needs data.")
     name = paths[0].name if len(paths) == 1 else f"{spec} ({len(paths)} files)"
     return Table(frame=frame, name=name, files=tuple(str(p) for p in paths),
-                 sha256=tuple(sha256_file(p) for p in paths), columns=tuple(map(str, frame.columns)))
+                 sha256=tuple(sha256_file(p) for p in paths), columns=tuple(map(str, frame.columns)),
+                 options=options)
 
 
-def _columns_of(path: Path, field: str) -> tuple[str, ...]:
+def _columns_of(path: Path, field: str, options: ReadOptions) -> tuple[str, ...]:
     if path.name.lower().endswith(_PARQUET):
         import pyarrow.parquet as pq
 
@@ -105,43 +232,52 @@ def _columns_of(path: Path, field: str) -> tuple[str, ...]:
             raise AuditError(f"`{field}` file {path} could not be read: {exc}. Check that it is a valid "
                              "Parquet file.") from None
     try:
-        return tuple(map(str, pd.read_csv(path, nrows=0).columns))
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise AuditError(f"`{field}` file {path} could not be read: {str(exc).splitlines()[0]}. Check that it is "
-                         "a valid CSV file with a header line.") from None
+        arguments = csv_arguments(path, options)
+        columns = list(map(str, pd.read_csv(path, nrows=0, **arguments).columns))
+    except (OSError, ValueError, pd.errors.ParserError, *_DAMAGED) as exc:
+        raise read_error(exc, path=path, field=field, options=options) from None
+    _check_joined_header(columns, path=path, field=field, sep=str(arguments["sep"]))
+    return tuple(columns)
 
 
 def open_table(config: AuditConfig, *, field: str, spec: str) -> Table:
     """Describe a table to be read in batches: files, hashes and columns, no rows."""
     paths = _paths(config, field, spec)
-    columns = _columns_of(paths[0], field)
+    options = ReadOptions.of(config)
+    columns = _columns_of(paths[0], field, options)
     for path in paths[1:]:
-        if _columns_of(path, field) != columns:
+        if _columns_of(path, field, options) != columns:
             raise AuditError(f"`{field}` files must share their columns; {path.name} differs from {paths[0].name}.")
     name = paths[0].name if len(paths) == 1 else f"{spec} ({len(paths)} files)"
     return Table(frame=None, name=name, files=tuple(str(p) for p in paths),
-                 sha256=tuple(sha256_file(p) for p in paths), columns=columns)
+                 sha256=tuple(sha256_file(p) for p in paths), columns=columns, options=options)
 
 
-def iter_batches(table: Table, *, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+def iter_batches(table: Table, *, batch_rows: int, columns: list[str] | None = None,
+                 field: str = "data.test") -> Iterator[pd.DataFrame]:
     """Rows of ``table`` in batches of at most ``batch_rows``, file by file, in order.
 
     Parquet is read with pyarrow record batches, CSV in pandas chunks, so only
-    one batch is in memory at a time.
+    one batch is in memory at a time. A file that turns out damaged part-way
+    (a cut-short gzip, an undecodable byte) is an :class:`AuditError` naming it.
     """
     for file in table.files:
         path = Path(file)
-        if path.name.lower().endswith(_PARQUET):
-            import pyarrow.parquet as pq
+        try:
+            if path.name.lower().endswith(_PARQUET):
+                import pyarrow.parquet as pq
 
-            # pre_buffer=False: pyarrow would otherwise buffer the file's column chunks ahead, and hold
-            # memory in proportion to the file rather than to the batch.
-            with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as parquet:
-                for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-                    yield batch.to_pandas()
-        else:
-            with pd.read_csv(path, chunksize=batch_rows, usecols=columns, low_memory=False) as reader:
-                yield from reader
+                # pre_buffer=False: pyarrow would otherwise buffer the file's column chunks ahead, and hold
+                # memory in proportion to the file rather than to the batch.
+                with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as parquet:
+                    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+                        yield batch.to_pandas()
+            else:
+                with pd.read_csv(path, chunksize=batch_rows, usecols=columns, low_memory=False,
+                                 **csv_arguments(path, table.options)) as reader:
+                    yield from reader
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, *_DAMAGED) as exc:
+            raise read_error(exc, path=path, field=field, options=table.options) from None
 
 
 def _require_columns(table: Table, field: str, columns: list[str]) -> None:
@@ -322,9 +458,9 @@ def _split(test: Table, y: np.ndarray, *, test_size: float, seed: int,
                                            stratify=stratify)
     frame = test.frame
     train = Table(frame=frame.iloc[idx_train].reset_index(drop=True), name=f"{test.name} (train split)",
-                  files=test.files, sha256=test.sha256, columns=test.columns)
+                  files=test.files, sha256=test.sha256, columns=test.columns, options=test.options)
     part = Table(frame=frame.iloc[idx_test].reset_index(drop=True), name=f"{test.name} (test split)",
-                 files=test.files, sha256=test.sha256, columns=test.columns)
+                 files=test.files, sha256=test.sha256, columns=test.columns, options=test.options)
     return train, part, y[idx_train], y[idx_test]
 
 

@@ -69,9 +69,8 @@ def test_base_dir_cannot_be_smuggled_in_through_the_file():
 
 @pytest.mark.parametrize("field, value, expected", [
     ("min_group_size", "ten",
-     "`data.min_group_size` must be a valid integer, unable to parse string as an integer; got 'ten' (in audit.yaml)."),
-    ("min_group_size", 10.5, "`data.min_group_size` must be a valid integer, got a number with a fractional part; "
-                             "got 10.5 (in audit.yaml)."),
+     "`data.min_group_size` must be a valid integer; got 'ten' (in audit.yaml)."),
+    ("min_group_size", 10.5, "`data.min_group_size` must be a valid integer; got 10.5 (in audit.yaml)."),
     ("min_group_size", 0, "`data.min_group_size` must be greater than or equal to 1; got 0 (in audit.yaml)."),
     ("target", 3, "`data.target` must be a valid string; got 3 (in audit.yaml)."),
     ("sensitive", "sex", "`data.sensitive` must be a valid list; got 'sex' (in audit.yaml)."),
@@ -86,6 +85,71 @@ def test_wrong_types_and_ranges_name_the_field_and_what_was_got(field, value, ex
     raw = _base()
     raw["data"][field] = value
     assert _error(raw) == expected + " See the config reference in the README."
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    # YAML's `true` is not the number 1: numbers and booleans are taken only as themselves.
+    (("data", "min_group_size"), True, "`data.min_group_size` must be a valid integer; got True"),
+    (("data", "intersections"), 2.0, "`data.intersections` must be a valid integer; got 2.0"),
+    (("bootstrap", "replicates"), "200", "`bootstrap.replicates` must be a valid integer; got '200'"),
+    (("seed",), False, "`seed` must be a valid integer; got False"),
+    (("checks", "drift", "max_psi"), True, "`checks.drift.max_psi` must be a valid number; got True"),
+    (("checks", "fairness", "four_fifths_rule"), 1, "`checks.fairness.four_fifths_rule` must be a valid boolean; "
+                                                    "got 1"),
+    (("checks", "bias", "proxies"), "no", "`checks.bias.proxies` must be a valid boolean; got 'no'"),
+    (("checks", "fairness", "max"), {"equalized_odds_difference": True},
+     "`checks.fairness.max.equalized_odds_difference` must be a valid number; got True"),
+    (("model", "trust"), "yes", "`model.trust` must be a valid boolean; got 'yes'"),
+])
+def test_numbers_and_booleans_are_strict(path, value, expected):
+    raw = _base()
+    raw.setdefault("checks", {}).setdefault("drift", {})
+    raw["checks"].setdefault("fairness", {})
+    raw["checks"].setdefault("bias", {})
+    node = raw
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    assert _error(raw).startswith(expected + " (in audit.yaml).")
+
+
+def test_whole_numbers_are_still_valid_for_float_fields():
+    raw = _base()
+    raw["checks"] = {"drift": {"max_psi": 1}, "fairness": {"max": {"equalized_odds_difference": 0}},
+                     "explainability": {"max_seconds": 30}}
+    raw["bootstrap"] = {"level": 0.9}
+    cfg = config_from_dict(raw, source="audit.yaml")
+    assert (cfg.checks.drift.max_psi, cfg.checks.fairness.max, cfg.checks.explainability.max_seconds) == \
+        (1.0, {"equalized_odds_difference": 0.0}, 30.0)
+    assert isinstance(cfg.checks.drift.max_psi, float)
+
+
+@pytest.mark.parametrize("sensitive", [["income"], ["sex", "income"], ["income", "race", "sex"]])
+def test_the_target_cannot_be_a_sensitive_attribute(sensitive):
+    raw = _base()
+    raw["data"]["target"] = "income"
+    raw["data"]["sensitive"] = sensitive
+    assert _error(raw) == (f"`data.sensitive` must not list the target 'income' (a sensitive attribute describes the "
+                           f"people, not the outcome); got {sensitive}. Remove 'income' from it (in audit.yaml). "
+                           "See the config reference in the README.")
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("separator", ";;", "`data.separator` must be \"auto\" or one character"),
+    ("separator", "", "`data.separator` must be \"auto\" or one character"),
+    ("separator", "\n", "`data.separator` must be \"auto\" or one character"),
+    ("encoding", "klingon", "`data.encoding` must name a text encoding such as"),
+    ("na_values", "?", "`data.na_values` must be a valid list; got '?'"),
+])
+def test_reading_options_are_checked(field, value, expected):
+    raw = _base()
+    raw["data"][field] = value
+    assert _error(raw).startswith(expected)
+
+
+def test_reading_options_default_to_detected_utf_8():
+    cfg = config_from_dict(_base(), source="audit.yaml")
+    assert (cfg.data.separator, cfg.data.encoding, cfg.data.na_values) == ("auto", "utf-8", [])
 
 
 def test_the_source_name_appears_in_the_message():

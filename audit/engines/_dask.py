@@ -21,12 +21,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from .._data import Dataset, binary_labels
+from .._data import Dataset, binary_labels, csv_arguments
 from .._errors import AuditError
 from .._extras import require
 from .._model import FittedModel
@@ -165,12 +166,13 @@ def _pieces(dask: Any, dd: Any, dataset: Dataset, columns: list[str],
         return [dask.delayed(_read_piece)(path, groups, columns) for path, groups, _ in pieces], \
             [rows for _, _, rows in pieces]
     compressed = any(f.lower().endswith(_COMPRESSED) for f in files)
-    sep = "\t" if files[0].lower().endswith(".tsv") else ","
     try:
+        # The separator (detected or `data.separator`), encoding and extra missing values of the local reader.
+        arguments = csv_arguments(Path(files[0]), dataset.test.options)
         # Compressed CSV cannot be split: one partition per file. dd.read_csv keeps the files' order.
-        frame = dd.read_csv(files, usecols=columns, sep=sep, low_memory=False,
-                            blocksize=None if compressed else "64MB")
-    except (OSError, ValueError) as exc:
+        frame = dd.read_csv(files, usecols=columns, low_memory=False, blocksize=None if compressed else "64MB",
+                            **arguments)
+    except (OSError, ValueError, EOFError) as exc:
         raise AuditError(f"`data.test` {dataset.test.name} could not be read with dask: "
                          f"{str(exc).splitlines()[0]}.") from None
     return list(frame.to_delayed()), None
