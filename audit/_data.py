@@ -95,7 +95,7 @@ def _head_bytes(path: Path) -> bytes:
 
 
 def detect_separator(text: str) -> str | None:
-    """The delimiter that splits the first lines of ``text`` into the same number (two or more) of fields.
+    r"""The delimiter that splits the first lines of ``text`` into the same number (two or more) of fields.
 
     Among delimiters that do, the one giving the most fields wins; None when none does.
 
