@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "fmt"]
+__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or too close to call),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
@@ -109,16 +109,21 @@ def judge(value: float, ci_low: float | None, ci_high: float | None, threshold: 
     return "warn"
 
 
+def undecided(*, status: str, severity: str, has_threshold: bool, attribute: str | None) -> bool:
+    """Whether a finding holds the gate up as inconclusive: a blocking check not shown either way, or an
+    overall metric that could not be measured at all (a group too small to judge is reported, but does
+    not hold the gate up: ``min_group_size`` decides what is judged)."""
+    return severity == "block" and (status == "warn" or (status == "insufficient_data" and has_threshold
+                                                         and attribute is None))
+
+
 def gate(findings: list[Finding]) -> str:
     """``fail`` when a blocking check was shown beyond its threshold or crashed; ``inconclusive`` when none
     was but a blocking check was not shown either way; else ``pass``."""
-    blocking = [f for f in findings if f.severity == "block"]
-    if any(f.status in ("fail", "error") for f in blocking):
+    if any(f.severity == "block" and f.status in ("fail", "error") for f in findings):
         return "fail"
-    # Not shown either way, or an overall metric that could not be measured at all (a group too small to
-    # judge is reported, but does not hold the gate up: min_group_size decides what is judged).
-    if any(f.status == "warn" or (f.status == "insufficient_data" and f.threshold is not None and f.attribute is None)
-           for f in blocking):
+    if any(undecided(status=f.status, severity=f.severity, has_threshold=f.threshold is not None,
+                     attribute=f.attribute) for f in findings):
         return "inconclusive"
     return "pass"
 

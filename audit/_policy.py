@@ -31,7 +31,7 @@ from typing import Any
 from ._compare import Comparison, compare
 from ._config import GateConfig
 from ._errors import AuditError
-from ._findings import Finding, Threshold, fmt, judge
+from ._findings import Finding, Threshold, fmt, judge, undecided
 
 __all__ = ["apply_policy", "load_findings"]
 
@@ -181,10 +181,10 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     blocking = [f for f in findings if gating(f)]
     # Blocking checks not shown either way hold the gate up as inconclusive (not under
     # significant_regression, which judges only regressions against the baseline).
-    undecided = [f for f in findings
-                 if effective != "significant_regression" and f["severity"] == "block" and "exception" not in f
-                 and (f["status"] == "warn" or (f["status"] == "insufficient_data" and f.get("threshold")
-                                                and f.get("attribute") is None))]
+    held_up = [f for f in findings
+               if effective != "significant_regression" and "exception" not in f
+               and undecided(status=f["status"], severity=f["severity"], has_threshold=bool(f.get("threshold")),
+                             attribute=f.get("attribute"))]
     doc.pop("findings"), doc.pop("summary"), doc.pop("gate")
     if comparison is not None:
         doc["comparison"] = comparison.to_dict()
@@ -196,5 +196,5 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     }
     doc["findings"] = findings
     doc["summary"] = {s: sum(f["status"] == s for f in findings) for s in _STATUSES}
-    doc["gate"] = "fail" if blocking else "inconclusive" if undecided else "pass"
+    doc["gate"] = "fail" if blocking else "inconclusive" if held_up else "pass"
     return doc
