@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 __all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt"]
 
-#: pass, fail, warn (missed a non-blocking threshold, or too close to call),
+#: pass, fail, warn (missed a non-blocking threshold, or not shown either way),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
 STATUSES = ("pass", "fail", "warn", "insufficient_data", "error")
 #: Gate outcomes: every blocking check shown within its threshold; one shown beyond it (or crashed);
