@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._data import _CSV, _PARQUET, _read_one
+from .inputs._data import _CSV, _PARQUET, _read_one
 from ._errors import AuditError
 from .report import atomic_write_text
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._document import dumps
+from .findings._document import dumps
 from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
-from ._mlflow_logging import MlflowRun, log_audit
+from .report._mlflow import MlflowRun, log_audit
 from ._names import FORMATS, report_folder_name
 from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
                      render_markdown, render_mct)

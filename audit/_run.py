@@ -13,28 +13,28 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from . import checks
-from ._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
+from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_tests)
-from ._config import AuditConfig, config_from_dict, load_config
-from ._curves import curves
-from ._data import Dataset, evaluation_batches, load_dataset, read_table
-from ._drift import Drift, measure_drift
-from ._document import build_document, mitigation_section, slices_section
+from .settings._config import AuditConfig, config_from_dict, load_config
+from .measures._curves import curves
+from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
+from .measures._drift import Drift, measure_drift
+from .findings._document import build_document, mitigation_section, slices_section
 from ._errors import AuditError
-from ._evaluate import Evaluation, evaluate
-from ._explain import explain
-from ._findings import Finding, gate, guarded
-from ._groups import GroupIndex, LeafCoder
-from ._highlights import worst_groups
-from .engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
-from ._metrics import METRICS
-from ._mitigation import mitigate, saved_model
-from ._model import FittedModel, obtain_model, predict
-from ._policy import apply_policy, load_findings
-from ._regulatory import ll144_attributes, regulatory_views
+from .statistics._evaluate import Evaluation, evaluate
+from .measures._explain import explain
+from .checks._finding import Finding, gate, guarded
+from .inputs._groups import GroupIndex, LeafCoder
+from .measures._highlights import worst_groups
+from .statistics.engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
+from .statistics._metrics import METRICS
+from .measures._mitigation import mitigate, saved_model
+from .inputs._model import FittedModel, obtain_model, predict
+from .findings._policy import apply_policy, load_findings
+from .measures._regulatory import ll144_attributes, regulatory_views
 from ._result import AuditResult
-from ._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
-from ._slices import find_slices
+from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
+from .measures._slices import find_slices
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
 
@@ -86,7 +86,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         without one the dask engine starts a local cluster.
     baseline : dict or path, optional
         Findings document (or its ``findings.json``) of an earlier audit: adds the ``comparison`` key
-        and lets the ``gate`` policy judge regressions (see :mod:`audit._policy`).
+        and lets the ``gate`` policy judge regressions (see :mod:`audit.findings._policy`).
 
     Returns
     -------

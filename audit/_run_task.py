@@ -15,22 +15,22 @@ import numpy as np
 import pandas as pd
 
 from . import checks
-from ._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_tests
-from ._config import AuditConfig
-from ._data import Dataset
-from ._document import _clean, _estimate, bias_section, fairness_section, metrics_section
+from .measures._bias import DataBias, distribution_gaps, missingness, proxy_associations, proxy_models, representation_tests
+from .settings._config import AuditConfig
+from .inputs._data import Dataset
+from .findings._document import _clean, _estimate, bias_section, fairness_section, metrics_section
 from ._errors import AuditError
-from ._findings import Finding, gate, guarded
-from ._formats import ColumnPredictions
-from ._groups import GroupIndex, build_groups
-from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS
-from ._model import FittedModel, _categoricals_as_text, obtain_model
-from ._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_key, confusion_table,
+from .checks._finding import Finding, gate, guarded
+from .inputs._formats import ColumnPredictions
+from .inputs._groups import GroupIndex, build_groups
+from .statistics._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS
+from .inputs._model import FittedModel, _categoricals_as_text, obtain_model
+from .statistics._multiclass import (MACRO_METRICS, PER_CLASS_METRICS, cell_poisson, class_key, confusion_table,
                           multiclass_fairness, multiclass_metrics, unpack)
-from ._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
+from .statistics._regression import (DEFAULT_REGRESSION_METRICS, REGRESSION_FAIRNESS, REGRESSION_METRICS,
                           calibration_by_group, regression_table, row_values, unpacker)
-from ._sample import PROXY_SAMPLE_ROWS, uniform_rows
-from ._tasktable import TaskEvaluation, TaskFairness, TaskMetric, evaluate_table, row_poisson_sums
+from .inputs._sample import PROXY_SAMPLE_ROWS, uniform_rows
+from .statistics._tasktable import TaskEvaluation, TaskFairness, TaskMetric, evaluate_table, row_poisson_sums
 
 __all__ = ["run_task", "task_metric_names"]
 
@@ -256,7 +256,7 @@ def run_task(cfg: AuditConfig, dataset: Dataset, *, given: Any, started: float, 
         "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)} for gm in evaluation.by_grouping},
     }
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
-    from ._document import SCHEMA_VERSION
+    from .findings._document import SCHEMA_VERSION
 
     doc = {
         "schema_version": SCHEMA_VERSION, "audit": meta, "model": model_meta, "data": data_meta,

@@ -17,7 +17,7 @@ from ._errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_OK, A
 from ._names import FORMATS, report_folder_name
 
 if TYPE_CHECKING:
-    from ._mlflow_logging import MlflowRun
+    from .report._mlflow import MlflowRun
     from ._result import AuditResult
 
 # Each command imports what it needs inside its function: `audit run` needs the whole engine (scipy.stats,
@@ -103,7 +103,8 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ._history import record_run
+    from .findings._history import record_run
+    from .report._history_page import write_history_index
     from ._run import run
     from .report._pdf import CHROMIUM_ENV, find_chromium
 
@@ -121,7 +122,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     recorded: dict[str, Path] = {}
     if not args.no_history:
         folder = args.out / report_folder_name(result.document["audit"]["name"])
-        run_dir, index = record_run(folder, written=written, document=result.document)
+        run_dir = record_run(folder, written=written, document=result.document)
+        index = write_history_index(folder)
         recorded = {"history": run_dir, "index": index}
     logged = _log_mlflow(args, result, written)
     written = {**written, **recorded}
@@ -147,7 +149,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str, Path]) -> MlflowRun | None:
     """Log to MLflow when ``--mlflow`` is given or the config has an enabled ``mlflow`` section."""
-    from ._mlflow_logging import default_tracking_uri, resolve_tracking_uri
+    from .report._mlflow import default_tracking_uri, resolve_tracking_uri
 
     settings = result.document["audit"]["config"].get("mlflow") or {}
     if args.mlflow is None and not settings.get("enabled"):
@@ -167,9 +169,9 @@ def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._config import load_config
-    from ._data import load_dataset
-    from ._groups import build_groups
+    from .settings._config import load_config
+    from .inputs._data import load_dataset
+    from .inputs._groups import build_groups
 
     for config in args.config:
         cfg = load_config(config)
@@ -182,9 +184,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from ._compare import compare
-    from ._document import dumps
-    from ._policy import load_findings
+    from .measures._compare import compare
+    from .findings._document import dumps
+    from .findings._policy import load_findings
     from .report import atomic_write_text
     from .report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import audit
-from audit._inference import gap_interval
+from audit.statistics._inference import gap_interval
 
 RACES = ["White", "Black", "Asian", "Amer-Indian", "Other"]
 RACE_SHARES = [0.6, 0.15, 0.1, 0.08, 0.07]

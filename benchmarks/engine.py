@@ -45,9 +45,9 @@ def make_data(rows: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.nd
 
 
 def run_ours(rows: int, replicates: int) -> float:
-    from audit._evaluate import evaluate
-    from audit._groups import LeafCoder
-    from audit._stats import cell_stats, relabel
+    from audit.statistics._evaluate import evaluate
+    from audit.inputs._groups import LeafCoder
+    from audit.statistics._cells import cell_stats, relabel
 
     sensitive, y, score, yhat = make_data(rows)
     start = time.perf_counter()

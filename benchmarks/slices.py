@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from audit._slices import _encode, find_slices, slice_mask
+from audit.measures._slices import _encode, find_slices, slice_mask
 
 
 def make_data(rows: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from audit import config_from_dict
-from audit._data import load_dataset
-from audit._groups import GroupIndex, build_groups
-from audit._model import predict, train_model
+from audit.inputs._data import load_dataset
+from audit.inputs._groups import GroupIndex, build_groups
+from audit.inputs._model import predict, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "examples" / "adult"

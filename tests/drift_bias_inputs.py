@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audit._groups import GroupIndex, LeafCoder, build_groups
+from audit.inputs._groups import GroupIndex, LeafCoder, build_groups
 
 ADULT = Path(__file__).resolve().parents[1] / "examples" / "adult" / "data"
 SENSITIVE = ["sex", "race", "age"]

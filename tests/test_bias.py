@@ -9,7 +9,7 @@ from scipy.stats import chisquare
 from sklearn.metrics import mutual_info_score
 
 import audit
-from audit._bias import binned_balanced_accuracy, cramers_v, mutual_information, representation_test
+from audit.measures._bias import binned_balanced_accuracy, cramers_v, mutual_information, representation_test
 from conftest import ADULT
 
 

@@ -52,7 +52,7 @@ def test_help_loads_no_heavy_module(tmp_path):
     assert code == 0
     assert "audit run" not in out and "{run,validate,compare,init}" in out
     assert _heavy(modules) == []
-    assert "audit._run" not in modules and "audit._document" not in modules
+    assert "audit._run" not in modules and "audit.findings._document" not in modules
 
 
 def test_validate_checks_the_adult_config_fully_and_loads_no_heavy_module(tmp_path):
@@ -61,7 +61,7 @@ def test_validate_checks_the_adult_config_fully_and_loads_no_heavy_module(tmp_pa
     assert out.strip().endswith("examples/adult/audit.yaml: valid. 16281 evaluation rows, 11 features, "
                                 "6 groupings; reports go to reports/adult-income/.")
     # It did read the data and build the groups, not only parse the YAML.
-    assert {"audit._data", "audit._groups", "audit._config", "pandas"} <= modules
+    assert {"audit.inputs._data", "audit.inputs._groups", "audit.settings._config", "pandas"} <= modules
     assert _heavy(modules) == []
 
 

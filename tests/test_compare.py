@@ -20,9 +20,9 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from audit import AuditError
-from audit._compare import compare
-from audit._document import load_schema
-from audit._evaluate import benjamini_hochberg
+from audit.measures._compare import compare
+from audit.findings._document import load_schema
+from audit.statistics._evaluate import benjamini_hochberg
 from audit.cli import main
 from conftest import ROOT, adult_config
 

@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from audit import AuditConfig, AuditError, config_from_dict, load_config
-from audit._config import _TASK_FAIRNESS, _TASK_METRICS
-from audit._metrics import FAIRNESS_METRICS, METRICS
+from audit.settings._config import _TASK_FAIRNESS, _TASK_METRICS
+from audit.statistics._metrics import FAIRNESS_METRICS, METRICS
 
 _BASE = {"name": "t", "data": {"test": "t.csv", "target": "y", "sensitive": ["sex"]},
          "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression"}}}

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import auc, confusion_matrix, roc_auc_score, roc_curve
 
-from audit._curves import curves, thin_roc
-from audit._highlights import worst_groups
-from audit._evaluate import evaluate
-from audit._stats import cell_stats, merge
+from audit.measures._curves import curves, thin_roc
+from audit.measures._highlights import worst_groups
+from audit.statistics._evaluate import evaluate
+from audit.statistics._cells import cell_stats, merge
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from audit import AuditError, config_from_dict
-from audit._data import load_dataset, sha256_file
+from audit.inputs._data import load_dataset, sha256_file
 from helpers import adult_rows
 
 ROWS = 2000

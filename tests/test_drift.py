@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import ks_2samp
 
 import audit
-from audit._drift import population_stability_index
+from audit.measures._drift import population_stability_index
 from conftest import ADULT
 
 

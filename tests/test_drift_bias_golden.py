@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit._bias import distribution_gaps, proxy_associations
-from audit._drift import _grouped_bins, measure_drift, population_stability_index
+from audit.measures._bias import distribution_gaps, proxy_associations
+from audit.measures._drift import _grouped_bins, measure_drift, population_stability_index
 from drift_bias_inputs import adult_inputs
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "drift_bias_adult.json").read_text(encoding="utf-8"))

@@ -8,9 +8,9 @@ import pytest
 from fairlearn import metrics as flm
 from sklearn import metrics as skm
 
-from audit._evaluate import evaluate
-from audit._metrics import FAIRNESS_METRICS, METRICS
-from audit._stats import cell_stats
+from audit.statistics._evaluate import evaluate
+from audit.statistics._metrics import FAIRNESS_METRICS, METRICS
+from audit.statistics._cells import cell_stats
 
 TOL = 1e-9
 
@@ -170,7 +170,7 @@ def test_min_group_size_excludes_small_groups_from_gaps(adult_scored):
 
 def test_single_class_group_gives_null_auc_with_reason():
     groups_frame = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 40})
-    from audit._groups import build_groups
+    from audit.inputs._groups import build_groups
 
     gi = build_groups(groups_frame, sensitive=["g"], bins={}, intersections=1, source="t.csv")
     rng = np.random.default_rng(0)

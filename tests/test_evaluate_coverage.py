@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from audit._evaluate import evaluate
-from audit._groups import build_groups
-from audit._stats import cell_stats
+from audit.statistics._evaluate import evaluate
+from audit.inputs._groups import build_groups
+from audit.statistics._cells import cell_stats
 
 REPEATS = 1000
 SAMPLE = 3000

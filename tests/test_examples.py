@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, r2_score
 
 import audit
-from audit._document import load_schema
+from audit.findings._document import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ def test_the_diabetes_regression_example_runs_to_a_card(tmp_path):
     doc = result.document
     jsonschema.validate(doc, load_schema())
     assert doc["model"]["task"] == "regression" and doc["data"]["rows"] == 221
-    assert doc["audit"]["data"]["test"]["sha256"][0] == audit._data.sha256_file(
+    assert doc["audit"]["data"]["test"]["sha256"][0] == audit.inputs._data.sha256_file(
         ROOT / "examples/diabetes-progression/data/diabetes.csv.gz")
     assert len(doc["audit"]["model_sha256"]) == 64
     # The held-out half, scored by the trained pipeline, gives the card's overall numbers.

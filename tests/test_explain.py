@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from audit import config_from_dict
-from audit._data import load_dataset
-from audit._explain import _shap_values, _split, explain, flip_test, fold_columns, stratified_rows
-from audit._groups import build_groups
-from audit._model import _categoricals_as_text, train_model
+from audit.inputs._data import load_dataset
+from audit.measures._explain import _shap_values, _split, explain, flip_test, fold_columns, stratified_rows
+from audit.inputs._groups import build_groups
+from audit.inputs._model import _categoricals_as_text, train_model
 from conftest import adult_config
 
 

@@ -140,7 +140,7 @@ def test_an_onnx_export_of_the_adult_pipeline_gives_the_same_findings(adult, log
     path.write_bytes(onx.SerializeToString())
     original = audit.run(_config(folder, None), model=logistic).document
     exported = audit.run(_config(folder, {"load": str(path)})).document
-    assert exported["model"]["type"] == "audit._formats.OnnxModel"
+    assert exported["model"]["type"] == "audit.inputs._formats.OnnxModel"
     assert exported["model"]["sha256"] == exported["audit"]["model_sha256"] and len(exported["model"]["sha256"]) == 64
     _assert_same_findings(original, exported, 1e-6)
 
@@ -180,7 +180,7 @@ def test_a_lightgbm_text_model_is_audited_with_its_own_scores(adult, tmp_path):
     doc = audit.run(_config(folder, {"load": str(tmp_path / "adult.txt")})).document
     score = booster.predict(_with_levels(test[features], X))
     y = (test["income"] == ">50K").to_numpy()
-    assert doc["model"]["type"] == "audit._formats.LightGBMModel"
+    assert doc["model"]["type"] == "audit.inputs._formats.LightGBMModel"
     assert doc["metrics"]["overall"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, score), abs=1e-9)
     assert doc["metrics"]["overall"]["f1"]["value"] == pytest.approx(f1_score(y, score > 0.5), abs=1e-12)
 
@@ -198,7 +198,7 @@ def test_an_xgboost_model_file_is_audited_with_its_own_scores(adult, tmp_path, s
     Xt = _with_levels(test[features], X)
     score = booster.predict(xgb.DMatrix(Xt, enable_categorical=True))
     y = (test["income"] == ">50K").to_numpy()
-    assert doc["model"]["type"] == "audit._formats.XGBoostModel"
+    assert doc["model"]["type"] == "audit.inputs._formats.XGBoostModel"
     assert doc["metrics"]["overall"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(y, score), abs=1e-6)
 
 

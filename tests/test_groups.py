@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import AuditError
-from audit._groups import MISSING, band_labels, build_groups
+from audit.inputs._groups import MISSING, band_labels, build_groups
 from helpers import AGE_BINS, adult_rows
 
 BANDS = ["0-25", "25-45", "45-65", "65-120"]

@@ -16,7 +16,8 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from audit._history import read_history, record_run
+from audit.findings._history import read_history, record_run
+from audit.report._history_page import write_history_index
 from audit.cli import main
 from helpers import adult_rows
 
@@ -97,10 +98,11 @@ def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
     card = tmp_path / "model_card.html"
     card.write_text("<p>card</p>", encoding="utf-8")
     when = datetime(2026, 11, 25, 7, 12, 0, tzinfo=timezone.utc)
-    first, _ = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
+    first = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
     before = _digests(first)
     card.write_text("<p>second card</p>", encoding="utf-8")
-    second, index = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
+    second = record_run(tmp_path / "r", written={"html": card}, document=doc, now=when)
+    index = write_history_index(tmp_path / "r")
     assert (first.name, second.name) == ("20261125T071200Z", "20261125T071200Z-2")
     assert _digests(first) == before and (second / "model_card.html").read_text() == "<p>second card</p>"
     # findings.json is kept even when only the card was written: the index is built from it.
@@ -122,6 +124,7 @@ def test_index_page_in_a_real_browser(tmp_path):
         doc["audit"]["created"] = f"2026-0{i + 1}-01T00:00:00+00:00"
         record_run(tmp_path / "r", written={"html": card}, document=doc,
                    now=datetime(2026, i + 1, 1, tzinfo=timezone.utc))
+    write_history_index(tmp_path / "r")
     done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                            f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
                            (tmp_path / "r" / "index.html").as_uri()], capture_output=True, text=True, timeout=60)
@@ -138,7 +141,7 @@ def test_index_page_in_a_real_browser(tmp_path):
 
 def test_history_folders_are_readable_like_any_report(tmp_path):
     doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
-    run_dir, _ = record_run(tmp_path / "r", written={}, document=doc)
+    run_dir = record_run(tmp_path / "r", written={}, document=doc)
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o777 & ~mask

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from audit._findings import Threshold, gate, judge, shown, Finding
-from audit._inference import gap_interval, wilson_interval
+from audit.checks._finding import Threshold, gate, judge, shown, Finding
+from audit.statistics._inference import gap_interval, wilson_interval
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (8, 8), (3, 35), (33, 35), (1, 65), (500, 1000)])

@@ -14,10 +14,10 @@ from fairlearn.metrics import demographic_parity_difference, equalized_odds_diff
 from sklearn.metrics import accuracy_score
 
 import audit
-from audit._data import load_dataset
-from audit._document import load_schema
-from audit._mitigation import mitigate, split_fit_held_out
-from audit._model import predict, train_model
+from audit.inputs._data import load_dataset
+from audit.findings._document import load_schema
+from audit.measures._mitigation import mitigate, split_fit_held_out
+from audit.inputs._model import predict, train_model
 from audit.report import render_html, render_markdown
 from conftest import ADULT
 

@@ -27,8 +27,8 @@ from threadpoolctl import threadpool_limits
 
 import audit
 from audit import AuditError, config_from_dict
-from audit._data import load_dataset, sha256_file
-from audit._model import load_model, predict, to_skops_bytes, train_model
+from audit.inputs._data import load_dataset, sha256_file
+from audit.inputs._model import load_model, predict, to_skops_bytes, train_model
 from helpers import adult_rows
 
 ROWS = 3000

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from audit import AuditError, config_from_dict
-from audit._config import GateConfig, GateException
-from audit._document import load_schema
-from audit._policy import apply_policy
+from audit.settings._config import GateConfig, GateException
+from audit.findings._document import load_schema
+from audit.findings._policy import apply_policy
 from audit.report import render_html, render_junit, render_markdown
 from conftest import ROOT, adult_config
 
@@ -133,7 +133,7 @@ def test_every_check_the_package_emits_can_be_named_by_the_gate_policy():
     # passes a literal `check="..."` (or a `guarded("...")` call with one).
     import re
 
-    from audit._config import GATE_CHECKS
+    from audit.settings._config import GATE_CHECKS
 
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "audit").rglob("*.py"))
     emitted = set(re.findall(r'check="([a-z_]+)"', source)) | set(re.findall(r'guarded\("([a-z_]+)"', source))

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import audit
-from audit._regulatory import FOUR_FIFTHS, impact_ratios, ll144_attributes
+from audit.measures._regulatory import FOUR_FIFTHS, impact_ratios, ll144_attributes
 from conftest import adult_config
 from helpers import adult_rows, exports_audit
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import audit
-from audit._findings import Finding, gate
-from audit._findings import guarded
+from audit.checks._finding import Finding, gate
+from audit.checks._finding import guarded
 from conftest import ADULT
 
 

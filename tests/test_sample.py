@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit._groups import LeafCoder
-from audit._sample import SampleBuilder, sample_keys
+from audit.inputs._groups import LeafCoder
+from audit.inputs._sample import SampleBuilder, sample_keys
 
 
 @given(start=st.integers(0, 10**12), n=st.integers(0, 50), split=st.integers(0, 50))

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 from sklearn.metrics import recall_score
 
-from audit._config import GroupGapsConfig
-from audit._evaluate import benjamini_hochberg, evaluate
-from audit._stats import cell_stats
+from audit.settings._config import GroupGapsConfig
+from audit.statistics._evaluate import benjamini_hochberg, evaluate
+from audit.statistics._cells import cell_stats
 from audit.checks import check_group_gaps
 
 

@@ -14,8 +14,8 @@ from scipy import stats
 from sklearn.metrics import accuracy_score
 
 from audit import config_from_dict
-from audit._findings import Threshold
-from audit._slices import Predicate, find_slices, slice_mask
+from audit.checks._finding import Threshold
+from audit.measures._slices import Predicate, find_slices, slice_mask
 from audit.checks import check_slices
 
 

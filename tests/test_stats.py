@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from audit._metrics import METRICS
-from audit._stats import SUM_NAMES, PoissonReplicates, cell_stats, coarsen, group_sums, leaf_sums, merge, rest_sums
+from audit.statistics._metrics import METRICS
+from audit.statistics._cells import SUM_NAMES, PoissonReplicates, cell_stats, coarsen, group_sums, leaf_sums, merge, rest_sums
 
 
 @st.composite

@@ -18,11 +18,11 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 import audit
 from audit import AuditError, config_from_dict
-from audit._config import _TASK_FAIRNESS, _TASK_METRICS
-from audit._data import infer_task
-from audit._document import load_schema
-from audit._multiclass import MULTICLASS_FAIRNESS_NAMES, multiclass_fairness
-from audit._regression import REGRESSION_FAIRNESS, REGRESSION_METRICS
+from audit.settings._config import _TASK_FAIRNESS, _TASK_METRICS
+from audit.inputs._data import infer_task
+from audit.findings._document import load_schema
+from audit.statistics._multiclass import MULTICLASS_FAIRNESS_NAMES, multiclass_fairness
+from audit.statistics._regression import REGRESSION_FAIRNESS, REGRESSION_METRICS
 
 TOL = 1e-9
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .._bias import DataBias
-from .._config import BiasConfig
-from .._evaluate import Evaluation
-from .._findings import Finding, Threshold, fmt
+from ..measures._bias import DataBias
+from ..settings._config import BiasConfig
+from ..statistics._evaluate import Evaluation
+from ._finding import Finding, Threshold, fmt
 from ._common import estimate_finding
 
 __all__ = ["check_bias"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._evaluate import Estimate
-from .._findings import Finding, Threshold, fmt, judge, shown
-from .._metrics import METRICS
+from ..statistics._evaluate import Estimate
+from ._finding import Finding, Threshold, fmt, judge, shown
+from ..statistics._metrics import METRICS
 
 __all__ = ["thresholds", "estimate_finding", "interval_text"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._config import DriftConfig
-from .._drift import Drift
-from .._findings import Finding, Threshold, fmt
+from ..settings._config import DriftConfig
+from ..measures._drift import Drift
+from ._finding import Finding, Threshold, fmt
 
 __all__ = ["check_drift"]
 

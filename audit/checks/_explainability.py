@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._config import ExplainabilityConfig
-from .._explain import Explanation
-from .._findings import Finding, Threshold, fmt
+from ..settings._config import ExplainabilityConfig
+from ..measures._explain import Explanation
+from ._finding import Finding, Threshold, fmt
 
 __all__ = ["check_explainability"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._config import FairnessConfig
-from .._evaluate import Estimate, Evaluation
-from .._findings import Finding, Threshold
+from ..settings._config import FairnessConfig
+from ..statistics._evaluate import Estimate, Evaluation
+from ._finding import Finding, Threshold
 from ._common import estimate_finding, thresholds
 
 __all__ = ["check_fairness", "FOUR_FIFTHS"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .._config import GroupGapsConfig
-from .._evaluate import Evaluation
-from .._findings import Finding, fmt
-from .._metrics import METRICS
+from ..settings._config import GroupGapsConfig
+from ..statistics._evaluate import Evaluation
+from ._finding import Finding, fmt
+from ..statistics._metrics import METRICS
 
 __all__ = ["check_group_gaps"]
 

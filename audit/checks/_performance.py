@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._config import PerformanceConfig
-from .._evaluate import Evaluation
-from .._findings import Finding
+from ..settings._config import PerformanceConfig
+from ..statistics._evaluate import Evaluation
+from ._finding import Finding
 from ._common import estimate_finding, thresholds
 
 __all__ = ["check_performance"]

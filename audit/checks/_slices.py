@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._config import SlicesConfig
-from .._findings import Finding, Threshold, fmt
-from .._slices import SliceSearch
+from ..settings._config import SlicesConfig
+from ._finding import Finding, Threshold, fmt
+from ..measures._slices import SliceSearch
 
 __all__ = ["check_slices"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
-from ._io import atomic_write_bytes, atomic_write_text
+from ..inputs._io import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
     from ._exports import render_hf_card, render_mct, to_mct

@@ -7,14 +7,15 @@ that comes from a findings document passes Jinja2's autoescaping.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from pathlib import Path
+from typing import Sequence
 
 from ._templates import environment
 
-if TYPE_CHECKING:  # audit._history imports this package; the index data only flows in
-    from .._history import HistoryIndex
+from ..findings._history import HistoryIndex, read_history
+from ..inputs._io import atomic_write_text
 
-__all__ = ["Chart", "line_chart", "render_index"]
+__all__ = ["Chart", "line_chart", "render_index", "write_history_index"]
 
 _PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7b83", "#57606a")
 
@@ -92,3 +93,9 @@ def render_index(history: HistoryIndex) -> str:
     gaps = line_chart({g: [r.gaps.get(g) for r in history.runs] for g in history.gap_names}, labels)
     return environment().get_template("index.html.j2").render(history=history, metrics_chart=metrics,
                                                                gaps_chart=gaps)
+
+
+def write_history_index(folder: str | Path) -> Path:
+    """Rewrite ``index.html`` of a report folder from the runs in its ``history/``; returns its path."""
+    folder = Path(folder)
+    return atomic_write_text(folder / "index.html", render_index(read_history(folder)))

@@ -18,12 +18,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import audit
-from audit._config import config_from_dict
-from audit._data import evaluation_batches, load_dataset
-from audit._document import load_schema
-from audit._model import train_model
+from audit.settings._config import config_from_dict
+from audit.inputs._data import evaluation_batches, load_dataset
+from audit.findings._document import load_schema
+from audit.inputs._model import train_model
 from audit.cli import main
-from audit.engines import PassSettings, dask_pass, local_pass
+from audit.statistics.engines import PassSettings, dask_pass, local_pass
 from conftest import ADULT, AGE_BINS
 
 distributed = pytest.importorskip("distributed")

@@ -18,8 +18,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from drift_bias_inputs import adult_inputs  # noqa: E402
 
-from audit._bias import distribution_gaps, proxy_associations  # noqa: E402
-from audit._drift import measure_drift  # noqa: E402
+from audit.measures._bias import distribution_gaps, proxy_associations  # noqa: E402
+from audit.measures._drift import measure_drift  # noqa: E402
 
 
 def main() -> None:

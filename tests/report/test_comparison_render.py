@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from audit._compare import compare
-from audit._config import GateConfig
-from audit._policy import apply_policy
+from audit.measures._compare import compare
+from audit.settings._config import GateConfig
+from audit.findings._policy import apply_policy
 from audit.report import render_html, render_markdown
 from audit.report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
 

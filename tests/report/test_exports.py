@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from audit._mlflow_logging import metric_name, run_metrics
+from audit.report._mlflow import metric_name, run_metrics
 from audit._result import FORMATS
 from audit.cli import main
 from audit.report import render_hf_card, to_mct
@@ -200,7 +200,7 @@ def test_unreachable_tracking_server_is_bad_input_after_the_reports_are_written(
 def test_without_mlflow_installed_the_error_names_the_extra(result, monkeypatch):
     import sys
 
-    from audit._mlflow_logging import require_mlflow
+    from audit.report._mlflow import require_mlflow
 
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what Python does for a package that is not installed
     with pytest.raises(ImportError, match=r"pip install 'rai-audit\[mlflow\]'"):

@@ -31,8 +31,8 @@ import yaml
 
 import audit
 from audit import AuditResult
-from audit._document import dumps, load_schema
-from audit._metrics import DEFAULT_PERFORMANCE_METRICS
+from audit.findings._document import dumps, load_schema
+from audit.statistics._metrics import DEFAULT_PERFORMANCE_METRICS
 from audit.report import render_hf_card, render_html, render_junit, render_markdown, render_mct
 
 ROOT = Path(__file__).resolve().parents[2]

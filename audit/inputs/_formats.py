@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import AuditError
-from ._extras import require
+from .._errors import AuditError
+from .._extras import require
 
 __all__ = ["OnnxModel", "LightGBMModel", "XGBoostModel", "ColumnPredictions", "load_onnx",
            "load_lightgbm", "load_xgboost", "load_mlflow", "is_mlflow_uri", "MLFLOW_SCHEMES"]

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ._document import dumps
-from .report import atomic_write_bytes, atomic_write_text
-from .report._io import _umask
+from ..inputs._io import _umask, atomic_write_bytes, atomic_write_text
 
 __all__ = ["HistoryRun", "HistoryIndex", "record_run", "read_history", "KEY_METRICS", "KEY_GAPS"]
 
@@ -118,8 +117,11 @@ def read_history(folder: str | Path) -> HistoryIndex:
 
 
 def record_run(folder: str | Path, *, written: dict[str, Path], document: dict[str, Any],
-               now: datetime | None = None) -> tuple[Path, Path]:
-    """Copy a run's files into a new ``history/<timestamp>/`` folder and rewrite ``index.html``.
+               now: datetime | None = None) -> Path:
+    """Copy a run's files into a new ``history/<timestamp>/`` folder.
+
+    The index page is the renderers' part: :func:`audit.report.write_history_index` rewrites it from
+    :func:`read_history`.
 
     Parameters
     ----------
@@ -135,11 +137,9 @@ def record_run(folder: str | Path, *, written: dict[str, Path], document: dict[s
 
     Returns
     -------
-    (Path, Path)
-        The new history folder and the index page.
+    Path
+        The new history folder.
     """
-    from .report._history_page import render_index  # the renderer reads the index data only
-
     folder = Path(folder)
     history = folder / "history"
     history.mkdir(parents=True, exist_ok=True)
@@ -155,5 +155,4 @@ def record_run(folder: str | Path, *, written: dict[str, Path], document: dict[s
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
-    index = atomic_write_text(folder / "index.html", render_index(read_history(folder)))
-    return run_dir, index
+    return run_dir

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-from ._errors import AuditError
-from ._extras import require
+from .._errors import AuditError
+from .._extras import require
 
 __all__ = ["MlflowRun", "require_mlflow", "metric_name", "run_metrics", "run_params", "default_tracking_uri",
            "resolve_tracking_uri", "log_audit"]

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ._errors import AuditError
-from ._evaluate import benjamini_hochberg
+from .._errors import AuditError
+from ..statistics._evaluate import benjamini_hochberg
 
 __all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION"]
 

@@ -6,8 +6,8 @@ regression, confusion counts for multiclass) and to bootstrap replicates of that
 intersection, and the rest of the rows beside it, are matrix products of these two arrays. Metrics
 are functions of the summed columns; nothing here sees a row.
 
-Returns the same frozen pieces as the binary engine (:class:`~audit._evaluate.Estimate`,
-:class:`~audit._evaluate.RestComparison`, :class:`~audit._evaluate.FairnessValue`), so the performance
+Returns the same frozen pieces as the binary engine (:class:`~audit.statistics._evaluate.Estimate`,
+:class:`~audit.statistics._evaluate.RestComparison`, :class:`~audit.statistics._evaluate.FairnessValue`), so the performance
 and fairness checks judge them unchanged.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from ._evaluate import (Estimate, FairnessValue, RestComparison, _between, _intervals, _worst, benjamini_hochberg,
                         wald_p_value)
-from ._groups import GroupIndex
+from ..inputs._groups import GroupIndex
 
 __all__ = ["TaskMetric", "TaskFairness", "TaskGrouping", "TaskEvaluation", "evaluate_table", "row_poisson_sums"]
 

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ._data import category_text, is_numeric_feature
-from ._errors import AuditError
-from ._evaluate import benjamini_hochberg
+from ..inputs._data import category_text, is_numeric_feature
+from .._errors import AuditError
+from ..statistics._evaluate import benjamini_hochberg
 
 __all__ = ["SLICE_METRICS", "Predicate", "Slice", "SliceSearch", "find_slices", "slice_mask"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ._data import category_text, is_numeric_feature
-from ._evaluate import benjamini_hochberg
+from ..inputs._data import category_text, is_numeric_feature
+from ..statistics._evaluate import benjamini_hochberg
 
 __all__ = ["population_stability_index", "FeatureDrift", "Drift", "measure_drift"]
 
@@ -36,7 +36,7 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray) -> fl
 def _text_levels(columns: tuple[pd.Series, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """The sorted text levels of several columns and each row's level code, missing values as ``"<missing>"``.
 
-    The same levels as :func:`audit._data.category_text` gives each column, but only the distinct values
+    The same levels as :func:`audit.inputs._data.category_text` gives each column, but only the distinct values
     are turned into text: the rows are factorised once and carry integer codes from there on.
     """
     factorised = [pd.factorize(column, use_na_sentinel=True) for column in columns]

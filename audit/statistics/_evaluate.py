@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from ._groups import GroupIndex
+from ..inputs._groups import GroupIndex
 from ._inference import gap_interval, wilson_interval
 from ._metrics import FAIRNESS_METRICS, METRICS
-from ._stats import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
+from ._cells import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
 
 __all__ = ["Estimate", "RestComparison", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval",
            "benjamini_hochberg", "wald_p_value"]

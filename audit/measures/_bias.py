@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._data import category_text, is_numeric_feature
-from ._errors import AuditError
-from ._groups import GroupIndex
-from ._stats import leaf_indicator
+from ..inputs._data import category_text, is_numeric_feature
+from .._errors import AuditError
+from ..inputs._groups import GroupIndex
+from ..statistics._cells import leaf_indicator
 
 __all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest", "representation_tests",
            "representation_test", "Missingness", "missingness", "ProxyModel", "proxy_models", "DistributionGap",
@@ -105,7 +105,7 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
 def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each row's code among the column's sorted text levels (missing values as ``"<missing>"``), and the levels.
 
-    The levels of :func:`audit._data.category_text`, but only the distinct values are turned into text.
+    The levels of :func:`audit.inputs._data.category_text`, but only the distinct values are turned into text.
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     # "<missing>" goes last so that the missing rows' code -1 picks it.
@@ -291,7 +291,7 @@ def proxy_models(frame: pd.DataFrame, *, features: tuple[str, ...], groups: Grou
     from sklearn.pipeline import make_pipeline
     from sklearn.tree import DecisionTreeClassifier
 
-    from ._model import _categoricals_as_text, build_preprocessor
+    from ..inputs._model import _categoricals_as_text, build_preprocessor
 
     rows = np.random.default_rng(seed).permutation(len(frame))[:max_rows]
     X = _categoricals_as_text(frame.iloc[rows], features)

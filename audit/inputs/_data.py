@@ -16,8 +16,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ._config import AuditConfig
-from ._errors import AuditError
+from ..settings._config import AuditConfig
+from .._errors import AuditError
 
 __all__ = ["ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]

@@ -15,9 +15,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ._config import AuditConfig
+from ..settings._config import AuditConfig
 from ._data import Dataset, is_numeric_feature, sha256_file
-from ._errors import AuditError
+from .._errors import AuditError
 
 __all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor", "to_skops_bytes"]
 

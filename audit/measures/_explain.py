@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ._data import is_numeric_feature
-from ._evaluate import interval
-from ._groups import GroupIndex
-from ._model import FittedModel, _categoricals_as_text
+from ..inputs._data import is_numeric_feature
+from ..statistics._evaluate import interval
+from ..inputs._groups import GroupIndex
+from ..inputs._model import FittedModel, _categoricals_as_text
 
 __all__ = ["FeatureImportance", "ImportanceGap", "FlipResult", "Explanation", "explain", "fold_columns",
            "stratified_rows", "flip_test"]
@@ -268,8 +268,8 @@ def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, 
     Binned attributes are set to the median value of each other band. A model
     that does not read the attribute gives exactly zero: nothing else changes.
     """
-    from ._groups import band_labels
-    from ._model import predict
+    from ..inputs._groups import band_labels
+    from ..inputs._model import predict
 
     rows = np.sort(np.random.default_rng(seed).permutation(len(frame))[:max_rows])
     base = frame.iloc[rows].reset_index(drop=True)

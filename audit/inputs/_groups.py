@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from ._errors import AuditError
+from .._errors import AuditError
 
 __all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels"]
 

@@ -1,6 +1,6 @@
 """Regulatory views of an audit: NYC Local Law 144, the EU AI Act documentation checklist, the EEOC four-fifths rule.
 
-Every number here is read from the :class:`~audit._evaluate.Evaluation` the audit already computed (selection
+Every number here is read from the :class:`~audit.statistics._evaluate.Evaluation` the audit already computed (selection
 rates and row counts by group, the demographic parity ratio); nothing goes back to the rows. Impact ratios of
 every view come from one function, :func:`impact_ratios`. These views are aids for a compliance file, not legal
 advice: the owner and their counsel decide what a rule requires of their system.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ._errors import AuditError
-from ._evaluate import Evaluation, GroupingMetrics
-from ._groups import MISSING
+from .._errors import AuditError
+from ..statistics._evaluate import Evaluation, GroupingMetrics
+from ..inputs._groups import MISSING
 
 __all__ = ["DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
            "FourFifthsVerdict", "ChecklistItem", "Regulatory", "regulatory_views", "ll144_attributes"]

@@ -8,11 +8,11 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .._errors import AuditError
-from .._groups import LeafCoder
-from .._model import FittedModel, predict
-from .._sample import RowSample, SampleBuilder
-from .._stats import CellStats, cell_stats, merge, relabel
+from ..._errors import AuditError
+from ...inputs._groups import LeafCoder
+from ...inputs._model import FittedModel, predict
+from ...inputs._sample import RowSample, SampleBuilder
+from .._cells import CellStats, cell_stats, merge, relabel
 
 __all__ = ["EvaluationPass", "PassSettings", "tally", "finish", "local_pass"]
 

@@ -6,7 +6,7 @@ Applied to a finished findings document (plain data in, plain data out), after t
   ``fail`` into ``warn``; raising it to ``block`` turns a ``warn`` into ``fail`` only where the finding
   has a threshold that the value clearly misses (a "too close to call" warning stays a warning, and
   so do advisory warnings without a threshold).
-- With a baseline, the ``comparison`` key is added (see :mod:`audit._compare`) and every significant
+- With a baseline, the ``comparison`` key is added (see :mod:`audit.measures._compare`) and every significant
   regression is named in a ``baseline_regression`` finding, one per grouping (``overall``, ``sex``,
   ``sex&race``, ...; its value is the number of regressions): blocking when ``fail_on`` counts
   regressions, a warning otherwise. ``min_change`` ignores significant changes smaller than it.
@@ -28,10 +28,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._compare import Comparison, compare
-from ._config import GateConfig
-from ._errors import AuditError
-from ._findings import Finding, Threshold, fmt, judge, undecided
+from ..measures._compare import Comparison, compare
+from ..settings._config import GateConfig
+from .._errors import AuditError
+from ..checks._finding import Finding, Threshold, fmt, judge, undecided
 
 __all__ = ["apply_policy", "load_findings"]
 
@@ -110,7 +110,7 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     Parameters
     ----------
     document : dict
-        A findings document as :func:`audit._document.build_document` makes it.
+        A findings document as :func:`audit.findings._document.build_document` makes it.
     policy : GateConfig
         The config's ``gate`` section.
     baseline : dict, optional

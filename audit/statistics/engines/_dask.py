@@ -27,12 +27,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from .._data import Dataset, binary_labels, csv_arguments
-from .._errors import AuditError
-from .._extras import require
-from .._model import FittedModel
-from .._sample import SampleBuilder
-from .._stats import CellStats, merge
+from ...inputs._data import Dataset, binary_labels, csv_arguments
+from ..._errors import AuditError
+from ..._extras import require
+from ...inputs._model import FittedModel
+from ...inputs._sample import SampleBuilder
+from .._cells import CellStats, merge
 from ._local import EvaluationPass, PassSettings, finish, tally
 
 __all__ = ["DaskRun", "dask_pass", "import_dask"]

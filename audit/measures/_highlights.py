@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._evaluate import Estimate, Evaluation, RestComparison
-from ._metrics import METRICS
+from ..statistics._evaluate import Estimate, Evaluation, RestComparison
+from ..statistics._metrics import METRICS
 
 __all__ = ["WorstGroup", "worst_groups"]
 
@@ -35,7 +35,7 @@ def worst_groups(evaluation: Evaluation, *, metrics: list[str], min_group_size: 
     Examples
     --------
     >>> import numpy as np
-    >>> from audit._evaluate import GroupingMetrics
+    >>> from audit.statistics._evaluate import GroupingMetrics
     >>> e = lambda v: Estimate(value=v, ci_low=None, ci_high=None, n=100, support=100)
     >>> r = RestComparison(None, None, None, None, None, False)
     >>> gm = GroupingMetrics(grouping="sex", attributes=("sex",), groups=("F", "M"), n=(100, 100),

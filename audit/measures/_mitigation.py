@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from ._errors import AuditError
-from ._model import FittedModel, _categoricals_as_text
+from .._errors import AuditError
+from ..inputs._model import FittedModel, _categoricals_as_text
 
 __all__ = ["METHODS", "AuditedScores", "MitigationPoint", "Mitigation", "mitigate", "saved_model", "split_fit_held_out"]
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._groups import GroupIndex
-from ._stats import CellStats
+from ..inputs._groups import GroupIndex
+from ..statistics._cells import CellStats
 
 __all__ = ["Confusion", "RocCurve", "CalibrationCurve", "GroupCurves", "Curves", "curves", "thin_roc"]
 
@@ -156,8 +156,8 @@ def curves(cells: CellStats, groups: GroupIndex, *, probabilistic: bool, roc_poi
 
     Examples
     --------
-    >>> from audit._stats import cell_stats
-    >>> from audit._groups import build_groups
+    >>> from audit.statistics._cells import cell_stats
+    >>> from audit.inputs._groups import build_groups
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"sex": ["F", "F", "M", "M"]})
     >>> g = build_groups(frame, sensitive=["sex"], bins={}, intersections=1, source="t")

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
 
-from ._errors import AuditError
-from ._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS, FAIRNESS_METRICS, METRICS
+from .._errors import AuditError
+from ..statistics._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_METRICS, FAIRNESS_METRICS, METRICS
 
 __all__ = ["AuditConfig", "load_config", "config_from_dict"]
 
@@ -368,7 +368,7 @@ class GateException(_Strict):
 
 
 class GateConfig(_Strict):
-    """Gate policy: what fails the gate, per-check severity, exceptions (see audit/_policy.py)."""
+    """Gate policy: what fails the gate, per-check severity, exceptions (see audit/findings/_policy.py)."""
 
     fail_on: Literal["any_fail", "significant_regression", "any_fail_or_regression"] = "any_fail"
     alpha: Float = Field(default=0.05, gt=0, lt=1)

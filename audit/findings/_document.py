@@ -9,18 +9,18 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._bias import DataBias
-from ._curves import Curves, GroupCurves
-from ._drift import Drift, FeatureDrift
-from ._evaluate import Estimate, Evaluation, RestComparison
-from ._explain import Explanation
-from ._findings import Finding
-from ._highlights import WorstGroup
-from ._mitigation import Mitigation
-from ._metrics import FAIRNESS_METRICS, METRICS
-from ._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
-from ._slices import SliceSearch
-from ._tasktable import TaskEvaluation
+from ..measures._bias import DataBias
+from ..measures._curves import Curves, GroupCurves
+from ..measures._drift import Drift, FeatureDrift
+from ..statistics._evaluate import Estimate, Evaluation, RestComparison
+from ..measures._explain import Explanation
+from ..checks._finding import Finding
+from ..measures._highlights import WorstGroup
+from ..measures._mitigation import Mitigation
+from ..statistics._metrics import FAIRNESS_METRICS, METRICS
+from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
+from ..measures._slices import SliceSearch
+from ..statistics._tasktable import TaskEvaluation
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
 

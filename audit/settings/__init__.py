@@ -1,0 +1,1 @@
+"""Settings: the audit config, validated once, at the boundary (every rule that depends on the config alone)."""
