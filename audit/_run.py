@@ -1,10 +1,14 @@
-"""The audit, end to end: config → data → model → statistics → checks → findings document."""
+"""The audit, end to end: config → data → model → statistics → measures → checks → findings document.
+
+One pipeline serves every task: :data:`STEPS` is the audit, step by step, each step declaring the tasks it
+applies to; what differs by task lives in the task's adapter (:mod:`audit.statistics._tasks`) and registry.
+"""
 
 from __future__ import annotations
 
 import platform
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -16,27 +20,29 @@ from . import checks
 from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_tests)
 from .settings._config import AuditConfig, config_from_dict, load_config
-from .measures._curves import curves
+from .measures._curves import Curves, curves
 from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
+from .settings._selection import selected_metrics
+from .statistics._regression import calibration_bins
+from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import build_document, mitigation_section, slices_section
+from .findings._document import build_document, mitigation_section, multiclass_section, slices_section
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
-from .measures._explain import explain
+from .measures._explain import Explanation, explain
 from .checks._finding import Finding, gate, guarded
 from .inputs._groups import GroupIndex, LeafCoder
 from .measures._highlights import worst_groups
-from .statistics.engines import DaskRun, PassSettings, dask_pass, import_dask, local_pass
-from .statistics._metrics import METRICS
+from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass, import_dask, local_pass
 from .measures._mitigation import mitigate, saved_model
-from .inputs._model import FittedModel, obtain_model, predict
+from .inputs._model import FittedModel, obtain_model
 from .findings._policy import apply_policy, load_findings
-from .measures._regulatory import ll144_attributes, regulatory_views
+from .measures._regulatory import Regulatory, ll144_attributes, regulatory_views
 from ._result import AuditResult
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 
-__all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS"]
+__all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
 
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
@@ -132,116 +138,305 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
 
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask")
-    chk = cfg.checks
-    if dataset.task != "binary":
-        from ._run_task import run_task
-
-        document, trained, fitted = run_task(
-            cfg, dataset, given=given, started=started, created=created, say=say,
-            audit_meta=lambda *, model_sha, duration: _audit_meta(cfg, dataset, created=created, duration=duration,
-                                                                  model_sha=model_sha))
-        document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-        return AuditResult(document=document, model_bytes=trained, model=fitted, template=_template(cfg),
-                           inconclusive=cfg.gate.inconclusive)
-
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
-    predictions_only = model.source == "predictions"
+    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
+    notes = []
+    for step in STEPS:
+        if dataset.task in step.tasks:
+            step.run(ctx)
+        else:
+            notes.append({"step": step.name, "status": "not_applicable", "note": step.not_applicable(dataset.task)})
+            if step.finding is not None and step.wanted(cfg):
+                ctx.findings.append(Finding(check=step.finding, category=step.category, status="insufficient_data",
+                                            severity=step.severity(cfg), message=step.not_applicable(dataset.task)))
+    notes.extend(ctx.notes)
+    document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
+                         model_sha=model_sha, steps=notes)
+    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
+    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
+                       inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated)
 
-    # One pass over the evaluation rows (whole, in batches, or by partition on a cluster): the statistics are
-    # additive, and only a seeded sample of rows is kept for explanations and proxy checks.
-    settings = PassSettings(sensitive=tuple(cfg.data.sensitive), bins=cfg.data.bins, source=dataset.test.name,
-                            target=dataset.target, positive_label=dataset.positive_label,
+
+@dataclass
+class _Context:
+    """What the steps of one audit share: its inputs, and what each step adds for the later ones.
+
+    Steps fill it in order; every value they add is frozen data computed by the layers below.
+    """
+
+    cfg: AuditConfig
+    dataset: Dataset
+    model: FittedModel
+    say: Callable[[str], None]
+    engine: str
+    scheduler: str | None
+    cluster: DaskRun | None = None
+    done: EvaluationPass | None = None
+    groups: GroupIndex | None = None
+    evaluation: Evaluation | None = None
+    table: Any = None
+    bias: DataBias | None = None
+    drift: Drift | None = None
+    explanation: Explanation | None = None
+    explanation_note: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    slices: dict[str, Any] | None = None
+    mitigation: dict[str, Any] | None = None
+    mitigated: dict[str, bytes] = field(default_factory=dict)
+    curves: Curves | None = None
+    regulatory: Regulatory | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def predictions_only(self) -> bool:
+        return self.model.source == "predictions"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named step of the audit and the tasks it applies to.
+
+    A step that does not apply to the audit's task leaves a note in the document (``steps``) and, when the
+    config asked for what it does, an ``insufficient_data`` finding that says why; never silence.
+    """
+
+    name: str
+    tasks: frozenset[str]
+    run: Callable[[_Context], None]
+    why_not: str = ""
+    #: The finding a not-applicable step leaves when ``wanted(cfg)``; None for none.
+    finding: str | None = None
+    category: str = ""
+    wanted: Callable[[AuditConfig], bool] = lambda _cfg: False
+    severity: Callable[[AuditConfig], str] = lambda _cfg: "warn"
+
+    def not_applicable(self, task: str) -> str:
+        return f"{self.why_not} It was not run for this {task} audit."
+
+
+def _pass(ctx: _Context) -> None:
+    """One pass over the evaluation rows (whole, in batches, or by partition on a cluster): the task's
+    additive table, and a seeded sample of rows kept for explanations, proxies, drift and slices."""
+    cfg, dataset, model = ctx.cfg, ctx.dataset, ctx.model
+    chk = cfg.checks
+    task = adapter(dataset.task)
+    settings = PassSettings(task=dataset.task, sensitive=tuple(cfg.data.sensitive), bins=cfg.data.bins,
+                            source=dataset.test.name, target=dataset.target, positive_label=dataset.positive_label,
                             negative_label=dataset.negative_label, seed=cfg.seed,
-                            sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS))
+                            sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS),
+                            replicates=cfg.bootstrap.replicates)
     # Predictions made elsewhere are read from their columns, beside the features; slices may name other columns.
-    outputs = [] if not predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores) if c]
+    outputs = [] if not ctx.predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores)
+                                                   if c]
     slice_columns = chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else []
     needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns]))
-    cluster: DaskRun | None = None
-    if engine == "dask":
-        done, cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
-                                  scheduler=scheduler, workers=cfg.dask.workers,
-                                  partition_rows=cfg.dask.partition_rows, progress=say)
+    if ctx.engine == "dask":
+        ctx.done, ctx.cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
+                                          scheduler=ctx.scheduler, workers=cfg.dask.workers,
+                                          partition_rows=cfg.dask.partition_rows, progress=ctx.say)
     else:
-        say("predicting and counting")
-        done = local_pass(batches=evaluation_batches(dataset, columns=needed), model=model, settings=settings)
-    cells, coder, sample, probabilistic = done.cells, done.coder, done.sample, done.probabilistic
-    missing_by_leaf = done.missing_by_leaf
-    groups = coder.index(intersections=cfg.data.intersections, row_leaf=sample.leaf, labels=sample.labels)
-    del done
+        ctx.say("predicting and counting")
+        labelling = settings.labelling()
+        ctx.done = local_pass(batches=evaluation_batches(dataset, columns=needed,
+                                                         labels=lambda column: task.labels(column, labelling)),
+                              model=model, settings=settings)
+    done = ctx.done
+    ctx.groups = done.coder.index(intersections=cfg.data.intersections, row_leaf=done.sample.leaf,
+                                  labels=done.sample.labels)
+    table, registry = task.table(done.part)
+    ctx.table = table
+    ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
+    ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
+                              level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size)
 
-    say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
-    evaluation = evaluate(cells, groups, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
-                          seed=cfg.seed, min_group_size=cfg.data.min_group_size)
 
-    say("data bias")
-    bias = _data_bias(cfg, sample, groups, model.features, missing_by_leaf, evaluation)
-    drift = _drift(cfg, model, model.features, sample, say, score_reference=not predictions_only) \
-        if cfg.data.reference is not None else None
+def _bias_step(ctx: _Context) -> None:
+    ctx.say("data bias")
+    assert ctx.done is not None and ctx.groups is not None and ctx.evaluation is not None
+    ctx.bias = _data_bias(ctx.cfg, ctx.done.sample, ctx.groups, ctx.model.features, ctx.done.missing_by_leaf,
+                          ctx.evaluation)
 
-    explanation, explanation_note = None, None
-    findings: list[Finding] = []
-    if predictions_only:
-        explanation_note = ("Explainability was skipped: this audit has the model's predictions only "
-                            "(`model.predictions`), not the model, so nothing can be asked why it predicted them.")
-        findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
-                                severity=chk.explainability.severity, message=explanation_note))
-    elif chk.explainability.method == "none":
-        explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
-    else:
-        say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
-        try:
-            xc = chk.explainability
-            explanation = explain(model, sample.frame, sample.y, groups, method=xc.method, sample=xc.sample,
+
+def _drift_step(ctx: _Context) -> None:
+    if ctx.cfg.data.reference is None:
+        ctx.notes.append({"step": "drift", "status": "skipped",
+                          "note": "Drift was not measured: the config names no `data.reference`."})
+        return
+    assert ctx.done is not None
+    ctx.drift = _drift(ctx.cfg, ctx.model, ctx.model.features, ctx.done.sample, ctx.say,
+                       score_reference=not ctx.predictions_only, task=ctx.dataset.task)
+
+
+def _explain_step(ctx: _Context) -> None:
+    cfg, chk = ctx.cfg, ctx.cfg.checks
+    assert ctx.done is not None and ctx.groups is not None
+    sample = ctx.done.sample
+    if ctx.predictions_only:
+        ctx.explanation_note = ("Explainability was skipped: this audit has the model's predictions only "
+                                "(`model.predictions`), not the model, so nothing can be asked why it predicted them.")
+        ctx.findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
+                                    severity=chk.explainability.severity, message=ctx.explanation_note))
+        return
+    if chk.explainability.method == "none":
+        ctx.explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
+        return
+    ctx.say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
+    try:
+        xc = chk.explainability
+        ctx.explanation = explain(ctx.model, sample.frame, sample.y, ctx.groups, method=xc.method, sample=xc.sample,
                                   seed=cfg.seed, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
                                   max_seconds=xc.max_seconds, min_group_size=cfg.data.min_group_size,
                                   bins=cfg.data.bins, flip_test_rows=1000 if xc.flip_test else 0,
-                                  progress=lambda done, total: say(f"explained {done} of {total} rows"))
-        except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
-            explanation_note = f"The explainer failed: {type(exc).__name__}: {exc}"
-            findings.append(Finding(check="sensitive_feature_importance", category="explainability",
-                                    status="error", severity=chk.explainability.severity, message=explanation_note))
+                                  progress=lambda done, total: ctx.say(f"explained {done} of {total} rows"),
+                                  **_explain_task(ctx.dataset.task))
+    except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
+        ctx.explanation_note = f"The explainer failed: {type(exc).__name__}: {exc}"
+        ctx.findings.append(Finding(check="sensitive_feature_importance", category="explainability",
+                                    status="error", severity=chk.explainability.severity,
+                                    message=ctx.explanation_note))
 
-    say("checks")
-    mgs = cfg.data.min_group_size
-    findings += guarded("performance", "performance", chk.performance.severity,
-                         lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
-                                                          min_group_size=mgs))
+
+def _explain_task(task: str) -> dict[str, str]:
+    # The explainer learns the task by keyword; binary is its default.
+    return {} if task == "binary" else {"task": task}
+
+
+def _checks_step(ctx: _Context) -> None:
+    ctx.say("checks")
+    cfg, chk = ctx.cfg, ctx.cfg.checks
+    evaluation, bias, mgs = ctx.evaluation, ctx.bias, cfg.data.min_group_size
+    assert evaluation is not None and bias is not None
+    metrics = selected_metrics(cfg, evaluation.registry)
+    ctx.findings += guarded("performance", "performance", chk.performance.severity,
+                            lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
+                                                             min_group_size=mgs))
     if chk.group_gaps.enabled:
-        findings += guarded("group_gaps", "performance", chk.group_gaps.severity,
-                             lambda: checks.check_group_gaps(evaluation=evaluation, config=chk.group_gaps))
-    findings += guarded("fairness", "fairness", chk.fairness.severity,
-                         lambda: checks.check_fairness(evaluation=evaluation, config=chk.fairness))
-    findings += guarded("bias", "bias", chk.bias.severity,
-                         lambda: checks.check_bias(evaluation=evaluation, bias=bias, config=chk.bias,
-                                                   min_group_size=mgs))
-    if drift is not None:
-        findings += guarded("drift", "drift", chk.drift.severity,
-                             lambda: checks.check_drift(drift=drift, config=chk.drift))
-    if explanation is not None:
-        findings += guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
-                             lambda: checks.check_explainability(explanation=explanation,
-                                                                 sensitive=tuple(cfg.data.sensitive),
-                                                                 config=chk.explainability))
-    slices_doc, mitigation_doc, mitigated = _slices_and_mitigation(cfg, dataset, model, sample, evaluation.n,
-                                                                   findings, say)
-    verdict = gate(findings)
+        gaps = chk.group_gaps.model_copy(update={"metrics": metrics.group_gaps})
+        ctx.findings += guarded("group_gaps", "performance", chk.group_gaps.severity,
+                                lambda: checks.check_group_gaps(evaluation=evaluation, config=gaps))
+    ctx.findings += guarded("fairness", "fairness", chk.fairness.severity,
+                            lambda: checks.check_fairness(evaluation=evaluation, config=metrics.fairness_config))
+    ctx.findings += guarded("bias", "bias", chk.bias.severity,
+                            lambda: checks.check_bias(evaluation=evaluation, bias=bias, config=metrics.bias_config,
+                                                      min_group_size=mgs))
+    if ctx.drift is not None:
+        drift = ctx.drift
+        ctx.findings += guarded("drift", "drift", chk.drift.severity,
+                                lambda: checks.check_drift(drift=drift, config=chk.drift))
+    if ctx.explanation is not None:
+        explanation = ctx.explanation
+        ctx.findings += guarded("sensitive_feature_importance", "explainability", chk.explainability.severity,
+                                lambda: checks.check_explainability(explanation=explanation,
+                                                                    sensitive=tuple(cfg.data.sensitive),
+                                                                    config=chk.explainability))
 
-    perf_metrics = list(dict.fromkeys([*chk.performance.metrics, *chk.performance.min, *chk.performance.max,
-                                       *chk.performance.group_min, *chk.performance.group_max]))
-    fair_metrics = list(dict.fromkeys([*chk.fairness.metrics, *chk.fairness.min, *chk.fairness.max,
-                                       *(["demographic_parity_ratio"] if chk.fairness.four_fifths_rule else [])]))
-    if not probabilistic:
-        perf_metrics = [m for m in perf_metrics if m not in ("log_loss", "brier_score_loss")]
-    audit_meta = _audit_meta(cfg, dataset, created=created, duration=time.perf_counter() - started,
-                             model_sha=model_sha,
+
+def _slices_step(ctx: _Context) -> None:
+    assert ctx.done is not None and ctx.evaluation is not None
+    ctx.slices = _slices(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n, ctx.findings, ctx.say)
+
+
+def _mitigation_step(ctx: _Context) -> None:
+    assert ctx.done is not None and ctx.evaluation is not None
+    ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
+                                                ctx.findings, ctx.say)
+
+
+def _curves_step(ctx: _Context) -> None:
+    assert ctx.done is not None and ctx.groups is not None
+    ctx.curves = curves(ctx.done.part, ctx.groups, probabilistic=ctx.done.probabilistic)
+
+
+def _confusion_step(ctx: _Context) -> None:
+    """Confusion matrices and per-class metrics by group (multiclass)."""
+    assert ctx.evaluation is not None and ctx.groups is not None
+    ctx.extras["multiclass"] = multiclass_section(ctx.table, ctx.evaluation, ctx.groups)
+
+
+def _calibration_step(ctx: _Context) -> None:
+    """Mean residual by bin of the prediction, overall and by group, on the row sample (regression)."""
+    assert ctx.done is not None and ctx.groups is not None
+    sample = ctx.done.sample
+    masks = {g.name: {name: g.leaf_group[sample.leaf] == i for i, name in enumerate(g.groups)}
+             for g in ctx.groups.groupings}
+    rows = len(sample.frame)
+    ctx.extras["regression"] = {
+        "residual": "y - prediction",
+        "calibration": {**calibration_bins(y=np.asarray(sample.y, dtype=np.float64),
+                                           pred=np.asarray(sample.prediction, dtype=np.float64), group_of_row=masks),
+                        "rows": rows},
+        "intervals": "percentile bootstrap, Poisson(1) weights per row"}
+
+
+def _regulatory_step(ctx: _Context) -> None:
+    cfg, chk = ctx.cfg, ctx.cfg.checks
+    if not cfg.regulatory.enabled:
+        return
+    assert ctx.evaluation is not None
+    ll = cfg.regulatory.ll144
+    ctx.regulatory = regulatory_views(
+        ctx.evaluation, sensitive=cfg.data.sensitive, sex=ll.sex, race=ll.race, min_share=ll.min_share,
+        report=cfg.report.model_dump(mode="json"),
+        bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
+                   "missingness": chk.bias.missingness},
+        explained=ctx.explanation is not None, drift=ctx.drift is not None,
+        reference_shares=bool(chk.bias.reference_shares))
+
+
+_ALL = frozenset({"binary", "multiclass", "regression"})
+#: The audit, step by step. Each step reads what earlier ones added to the context.
+STEPS: tuple[Step, ...] = (
+    Step("statistics", _ALL, _pass),
+    Step("data_bias", _ALL, _bias_step),
+    Step("drift", _ALL, _drift_step),
+    Step("explainability", frozenset({"binary"}), _explain_step,
+         why_not="Explainability by subgroup (SHAP) is implemented for binary classifiers.",
+         finding="explainability", category="explainability",
+         wanted=lambda cfg: cfg.checks.explainability.method != "none",
+         severity=lambda cfg: cfg.checks.explainability.severity),
+    Step("checks", _ALL, _checks_step),
+    Step("slices", frozenset({"binary"}), _slices_step,
+         why_not="Slice search ranks slices on a binary classifier's errors.", finding="slices",
+         category="performance", wanted=lambda cfg: cfg.checks.slices.enabled,
+         severity=lambda cfg: cfg.checks.slices.severity),
+    Step("mitigation", frozenset({"binary"}), _mitigation_step,
+         why_not="The mitigation what-if uses fairlearn's classification mitigators.", finding="mitigation",
+         category="fairness", wanted=lambda cfg: cfg.mitigation.enabled),
+    Step("curves", frozenset({"binary"}), _curves_step,
+         why_not="ROC and calibration curves are drawn from a binary classifier's scores."),
+    Step("confusion", frozenset({"multiclass"}), _confusion_step,
+         why_not="Confusion matrices by class are shown for multiclass audits (a binary audit's are with its "
+                 "curves)."),
+    Step("calibration", frozenset({"regression"}), _calibration_step,
+         why_not="Binned residuals are shown for regression audits (a classifier's calibration is with its "
+                 "curves)."),
+    Step("regulatory", frozenset({"binary"}), _regulatory_step,
+         why_not="The LL144 impact ratios, the four-fifths rule and the EU checklist are built on the selection "
+                 "rates of a binary decision.", finding="regulatory", category="fairness",
+         wanted=lambda cfg: cfg.regulatory.enabled),
+)
+
+
+def _document(ctx: _Context, *, created: str, duration: float, model_bytes: bytes | None, model_sha: str | None,
+              steps: list[dict[str, str]]) -> dict[str, Any]:
+    """The findings document of the audit: manifest, model, data, every section the steps filled."""
+    cfg, dataset, model, evaluation, done = ctx.cfg, ctx.dataset, ctx.model, ctx.evaluation, ctx.done
+    assert evaluation is not None and done is not None and ctx.bias is not None
+    mgs = cfg.data.min_group_size
+    metrics = selected_metrics(cfg, evaluation.registry)
+    perf = metrics.performance
+    if not done.probabilistic:
+        perf = [m for m in perf if m not in ("log_loss", "brier_score_loss")]
+    cluster = ctx.cluster
+    audit_meta = _audit_meta(cfg, dataset, created=created, duration=duration, model_sha=model_sha,
                              engine=None if cluster is None else {"name": "dask", "scheduler": cluster.scheduler,
                                                                   "workers": cluster.workers,
                                                                   "partitions": cluster.partitions})
     model_meta = {
         "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
-        "negative_label": _plain(dataset.negative_label), "probabilistic": probabilistic,
+        "negative_label": _plain(dataset.negative_label), "probabilistic": done.probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
         "sha256": model_sha,
     }
@@ -251,30 +446,15 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         "bins": cfg.data.bins, "intersections": cfg.data.intersections, "min_group_size": mgs,
         "train_rows": None if dataset.train is None or dataset.train.frame is None else len(dataset.train.frame),
         "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
-        "sample_rows": len(sample.frame),
+        "sample_rows": len(done.sample.frame),
     }
-    selected = [m for m in METRICS if m in perf_metrics]
-    regulatory = None
-    if cfg.regulatory.enabled:
-        ll = cfg.regulatory.ll144
-        regulatory = regulatory_views(
-            evaluation, sensitive=cfg.data.sensitive, sex=ll.sex, race=ll.race, min_share=ll.min_share,
-            report=cfg.report.model_dump(mode="json"),
-            bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
-                       "missingness": chk.bias.missingness},
-            explained=explanation is not None, drift=drift is not None,
-            reference_shares=bool(chk.bias.reference_shares))
-    document = build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
-                              performance_metrics=selected,
-                              curves=curves(cells, groups, probabilistic=probabilistic),
-                              worst_groups=worst_groups(evaluation, metrics=selected, min_group_size=mgs),
-                              fairness_metrics=fair_metrics, bias=bias, drift=drift, explanation=explanation,
-                              explanation_note=explanation_note, findings=findings, gate=verdict,
-                              regulatory=regulatory, slices=slices_doc, mitigation=mitigation_doc)
-    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
-                       inconclusive=cfg.gate.inconclusive,
-                       mitigated_models=mitigated)
+    return build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
+                          performance_metrics=perf, curves=ctx.curves,
+                          worst_groups=worst_groups(evaluation, metrics=perf, min_group_size=mgs),
+                          fairness_metrics=metrics.fairness, bias=ctx.bias, drift=ctx.drift,
+                          explanation=ctx.explanation, explanation_note=ctx.explanation_note,
+                          findings=ctx.findings, gate=gate(ctx.findings), regulatory=ctx.regulatory,
+                          slices=ctx.slices, mitigation=ctx.mitigation, extras=ctx.extras, steps=steps)
 
 
 def _template(cfg: AuditConfig) -> str | None:
@@ -306,76 +486,74 @@ def _audit_meta(cfg: AuditConfig, dataset: Dataset, *, created: str, duration: f
         "report": cfg.report.model_dump(mode="json"),
     }
 
-def _slices_and_mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
-                           findings: list[Finding], say: Callable[[str], None],
-                           ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, bytes]]:
-    """Slice discovery and the mitigation what-if, on the seeded sample of evaluation rows.
-
-    Both run on the sample the run keeps (every evaluation row when there are at most
-    ``PROXY_SAMPLE_ROWS``), so their time and memory stay bounded however large the data.
-    Appends their findings to ``findings``; returns the two document sections and saved models.
-    """
-    sc, mc = cfg.checks.slices, cfg.mitigation
-    if not sc.enabled and not mc.enabled:
-        return None, None, {}
-    if mc.enabled and mc.attribute is not None and mc.attribute not in cfg.data.sensitive:
-        raise AuditError(f"`mitigation.attribute` must be one of `data.sensitive`; got {mc.attribute!r}. "
-                         f"Sensitive: {', '.join(cfg.data.sensitive)}.")
-    yhat = predict(model, sample.frame).label
+def _rows_note(sample: RowSample, rows: int) -> str:
     n = len(sample.frame)
-    rows_note = (f"all {n} evaluation rows" if n == rows else
-                 f"a seeded uniform sample of {n} of the {rows} evaluation rows")
-    slices_doc = mitigation_doc = None
+    return f"all {n} evaluation rows" if n == rows else f"a seeded uniform sample of {n} of the {rows} evaluation rows"
+
+
+def _slices(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
+            findings: list[Finding], say: Callable[[str], None]) -> dict[str, Any] | None:
+    """Slice discovery on the seeded sample of evaluation rows (every row when there are at most
+    ``PROXY_SAMPLE_ROWS``), so its time and memory stay bounded however large the data. Appends its findings."""
+    sc = cfg.checks.slices
+    if not sc.enabled:
+        return None
+    say(f"searching slices of up to {sc.max_order} predicates")
+    features = tuple(dict.fromkeys([*model.features, *cfg.data.sensitive])) if sc.features == "all" \
+        else tuple(sc.features)
+    unknown = [f for f in features if f not in sample.frame.columns or f == dataset.target]
+    if unknown:
+        raise AuditError(f"`checks.slices.features` must name feature columns of {dataset.test.name} (not the "
+                         f"target); got {', '.join(map(repr, unknown))}. Columns: "
+                         f"{', '.join(c for c in dataset.test.columns if c != dataset.target)}.")
+    holder: list[dict[str, Any]] = []
+
+    def slices_check() -> list[Finding]:
+        search = find_slices(sample.frame, y=sample.y, yhat=sample.prediction, features=features, metric=sc.metric,
+                             max_order=sc.max_order, min_size=sc.min_size, bins=sc.bins, alpha=sc.alpha,
+                             top_k=sc.top_k, min_effect=sc.min_effect, score_weight=sc.score_weight,
+                             level=cfg.bootstrap.level, max_seconds=sc.max_seconds)
+        holder.append(slices_section(search, rows_note=_rows_note(sample, rows)))
+        return checks.check_slices(search=search, config=sc)
+
+    findings += guarded("slices", "performance", sc.severity, slices_check)
+    return holder[0] if holder else None
+
+
+def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
+                findings: list[Finding], say: Callable[[str], None]) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
+    """The mitigation what-if on the seeded sample; returns its document section and the saved models."""
+    mc = cfg.mitigation
+    if not mc.enabled:
+        return None, {}
+    attribute = mc.attribute or cfg.data.sensitive[0]
+    say(f"mitigation what-if for {attribute}")
+    train = None
+    if cfg.model is not None and cfg.model.train is not None and dataset.train is not None \
+            and dataset.train.frame is not None:
+        coder = LeafCoder(sensitive=[attribute], bins=cfg.data.bins, source=dataset.train.name)
+        train = (dataset.train.frame, dataset.y_train, coder.encode(dataset.train.frame)[1][attribute])
     mitigated: dict[str, bytes] = {}
-    if sc.enabled:
-        say(f"searching slices of up to {sc.max_order} predicates")
-        features = tuple(dict.fromkeys([*model.features, *cfg.data.sensitive])) if sc.features == "all" \
-            else tuple(sc.features)
-        unknown = [f for f in features if f not in sample.frame.columns or f == dataset.target]
-        if unknown:
-            raise AuditError(f"`checks.slices.features` must name feature columns of {dataset.test.name} (not the "
-                             f"target); got {', '.join(map(repr, unknown))}. Columns: "
-                             f"{', '.join(c for c in dataset.test.columns if c != dataset.target)}.")
-        holder: list[dict[str, Any]] = []
-
-        def slices_check() -> list[Finding]:
-            search = find_slices(sample.frame, y=sample.y, yhat=yhat, features=features, metric=sc.metric,
-                                 max_order=sc.max_order, min_size=sc.min_size, bins=sc.bins, alpha=sc.alpha,
-                                 top_k=sc.top_k, min_effect=sc.min_effect, score_weight=sc.score_weight,
-                                 level=cfg.bootstrap.level, max_seconds=sc.max_seconds)
-            holder.append(slices_section(search, rows_note=rows_note))
-            return checks.check_slices(search=search, config=sc)
-
-        findings += guarded("slices", "performance", sc.severity, slices_check)
-        slices_doc = holder[0] if holder else None
-    if mc.enabled:
-        attribute = mc.attribute or cfg.data.sensitive[0]
-        say(f"mitigation what-if for {attribute}")
-        train = None
-        if cfg.model.train is not None and dataset.train is not None and dataset.train.frame is not None:
-            coder = LeafCoder(sensitive=[attribute], bins=cfg.data.bins, source=dataset.train.name)
-            train = (dataset.train.frame, dataset.y_train, coder.encode(dataset.train.frame)[1][attribute])
-        try:
-            outcome, fitted = mitigate(model, frame=sample.frame, y=sample.y, yhat=yhat,
-                                       sensitive=sample.labels[attribute], attribute=attribute,
-                                       methods=list(mc.methods), tolerances=list(mc.tolerances), eps=list(mc.eps),
-                                       held_out=mc.held_out, seed=cfg.seed, train=train, fit_rows=mc.fit_rows,
-                                       max_iter=mc.max_iter, max_seconds=mc.max_seconds)
-        except AuditError:
-            raise  # bad input: exit code 2, like every other config error
-        except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
-            findings.append(Finding(check="mitigation", category="fairness", status="error", severity="warn",
-                                    message=f"The mitigation what-if could not run: {type(exc).__name__}: {exc}"))
-        else:
-            if mc.save:
-                # The strictest setting of each method; ThresholdOptimizer needs `sensitive_features` to predict.
-                for method, mitigator in fitted.items():
-                    name, data, note = saved_model(method, mitigator)
-                    mitigated[name] = data
-                    if note:
-                        outcome = replace(outcome, notes=(*outcome.notes, note))
-            mitigation_doc = mitigation_section(outcome, saved=sorted(mitigated) or None)
-    return slices_doc, mitigation_doc, mitigated
+    try:
+        outcome, fitted = mitigate(model, frame=sample.frame, y=sample.y, yhat=sample.prediction,
+                                   sensitive=sample.labels[attribute], attribute=attribute,
+                                   methods=list(mc.methods), tolerances=list(mc.tolerances), eps=list(mc.eps),
+                                   held_out=mc.held_out, seed=cfg.seed, train=train, fit_rows=mc.fit_rows,
+                                   max_iter=mc.max_iter, max_seconds=mc.max_seconds)
+    except AuditError:
+        raise  # bad input: exit code 2, like every other config error
+    except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
+        findings.append(Finding(check="mitigation", category="fairness", status="error", severity="warn",
+                                message=f"The mitigation what-if could not run: {type(exc).__name__}: {exc}"))
+        return None, {}
+    if mc.save:
+        # The strictest setting of each method; ThresholdOptimizer needs `sensitive_features` to predict.
+        for method, mitigator in fitted.items():
+            name, data, note = saved_model(method, mitigator)
+            mitigated[name] = data
+            if note:
+                outcome = replace(outcome, notes=(*outcome.notes, note))
+    return mitigation_section(outcome, saved=sorted(mitigated) or None), mitigated
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],
@@ -396,8 +574,8 @@ def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features
 
 
 def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], sample: RowSample,
-           say: Callable[[str], None], *, score_reference: bool) -> Drift:
-    """Drift of the (sampled) evaluation rows against ``data.reference``, features and scores."""
+           say: Callable[[str], None], *, score_reference: bool, task: str) -> Drift:
+    """Drift of the (sampled) evaluation rows against ``data.reference``, features and predictions."""
     say("measuring drift")
     assert cfg.data.reference is not None
     reference = read_table(cfg, field="data.reference", spec=cfg.data.reference)
@@ -408,12 +586,11 @@ def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], samp
     frame = uniform_rows(reference.frame, size=PROXY_SAMPLE_ROWS, seed=cfg.seed)
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
     _, labels = coder.encode(frame)
-    try:
-        # Predictions made elsewhere exist for the evaluation rows only: no score drift then.
-        scores = predict(model, frame).score if score_reference else None
-    except (ValueError, TypeError, KeyError) as exc:
-        raise AuditError(f"The model could not score `data.reference` {reference.name}: "
-                         f"{str(exc).splitlines()[0]}.") from None
+    # Predictions made elsewhere exist for the evaluation rows only: no score drift then. A regression's
+    # predictions are numbers and drift as its binary scores do.
+    numeric = task != "multiclass"
+    scores = adapter(task).predict(model, frame, f"`data.reference` {reference.name}").score \
+        if score_reference and numeric else None
     return measure_drift(frame, sample.frame, features=features, reference_labels=labels,
                          current_labels=sample.labels, bins=cfg.checks.drift.bins, reference_scores=scores,
                          current_scores=sample.score if scores is not None else None, min_group_size=cfg.data.min_group_size)

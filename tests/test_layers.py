@@ -19,7 +19,8 @@ BASE = {"audit._errors", "audit._extras", "audit._names"}
 #: registries are pure functions of sums and import nothing of the package.
 ALLOWED_UP = {("audit.settings._config", "audit.statistics._metrics"),
               ("audit.settings._config", "audit.statistics._multiclass"),
-              ("audit.settings._config", "audit.statistics._regression")}
+              ("audit.settings._config", "audit.statistics._regression"),
+              ("audit.settings._selection", "audit.statistics._metrics")}
 
 
 def _module_name(path: Path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..statistics._evaluate import Estimate
 from ._finding import Finding, Threshold, fmt, judge, shown
-from ..statistics._metrics import METRICS
 
 __all__ = ["thresholds", "estimate_finding", "interval_text"]
 
@@ -40,9 +39,9 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
                        message=f"{subject}: {estimate.n} rows, fewer than min_group_size {min_group_size}; "
                                f"not judged against {rule}.")
     if min_group_size and estimate.support is not None and estimate.support < min_group_size:
-        what = METRICS[threshold.metric].support_name if threshold.metric in METRICS else "rows"
         return Finding(**base, status="insufficient_data",
-                       message=f"{subject}: {threshold.metric} rests on {estimate.support} {what}, fewer than "
+                       message=f"{subject}: {threshold.metric} rests on {estimate.support} {estimate.support_name}, "
+                               f"fewer than "
                                f"min_group_size {min_group_size}; not judged against {rule}.")
     if estimate.value is None:
         return Finding(**base, status="insufficient_data",

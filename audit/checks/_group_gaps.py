@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..settings._config import GroupGapsConfig
 from ..statistics._evaluate import Evaluation
 from ._finding import Finding, fmt
-from ..statistics._metrics import METRICS
 
 __all__ = ["check_group_gaps"]
 
@@ -22,7 +21,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
     findings = []
     fdr = 1 - evaluation.level
     for metric in config.metrics:
-        sign = 1 if METRICS[metric].direction == "higher" else -1
+        sign = 1 if evaluation.registry.metrics[metric].direction == "higher" else -1
         worse = []
         for gm in evaluation.by_grouping:
             for group, est, cmp in zip(gm.groups, gm.metrics[metric], gm.versus_rest[metric]):

@@ -17,10 +17,9 @@ from ..measures._explain import Explanation
 from ..checks._finding import Finding
 from ..measures._highlights import WorstGroup
 from ..measures._mitigation import Mitigation
-from ..statistics._metrics import FAIRNESS_METRICS, METRICS
+from ..statistics._metrics import MetricSpec
 from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
 from ..measures._slices import SliceSearch
-from ..statistics._tasktable import TaskEvaluation
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
 
@@ -56,12 +55,9 @@ def _rest(r: RestComparison, direction: str) -> dict[str, Any]:
 _PARITY = {"difference": 0.0, "ratio": 1.0, "max": None}
 
 
-def metrics_section(evaluation: Evaluation | TaskEvaluation, selected: list[str], *,
-                    registry: Mapping[str, Any] = METRICS) -> dict[str, Any]:
-    """The ``metrics`` key: definitions, overall estimates, and every group's with its comparison to the rest.
-
-    ``registry`` maps metric names to specs with ``direction`` and ``description`` (the task's metrics).
-    """
+def metrics_section(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
+    """The ``metrics`` key: definitions, overall estimates, and every group's with its comparison to the rest."""
+    registry = evaluation.registry.metrics
     return {
         "definitions": {m: {"direction": registry[m].direction, "description": registry[m].description}
                         for m in selected},
@@ -73,12 +69,9 @@ def metrics_section(evaluation: Evaluation | TaskEvaluation, selected: list[str]
     }
 
 
-def fairness_section(evaluation: Evaluation | TaskEvaluation, selected: list[str], *,
-                     registry: Mapping[str, Any] = FAIRNESS_METRICS) -> dict[str, Any]:
-    """The ``fairness`` key: each selected measure for every attribute and intersection, with its groups.
-
-    ``registry`` maps measure names to specs with ``kind`` and ``description`` (the task's measures).
-    """
+def fairness_section(evaluation: Evaluation, selected: list[str]) -> dict[str, Any]:
+    """The ``fairness`` key: each selected measure for every attribute and intersection, with its groups."""
+    registry = evaluation.registry.fairness
     out: dict[str, Any] = {"definitions": {m: {"kind": registry[m].kind, "parity": _PARITY[registry[m].kind],
                                                "description": registry[m].description}
                                            for m in selected}, "by_attribute": {}}
@@ -93,10 +86,10 @@ def fairness_section(evaluation: Evaluation | TaskEvaluation, selected: list[str
     return out
 
 
-def _highlights(worst: tuple[WorstGroup, ...]) -> dict[str, Any]:
+def _highlights(worst: tuple[WorstGroup, ...], registry: Mapping[str, MetricSpec]) -> dict[str, Any]:
     return {"worst_groups": [{"metric": w.metric, "attribute": w.grouping, "group": w.group,
                               **_estimate(w.estimate), "overall": w.overall.value,
-                              "versus_rest": _rest(w.versus_rest, METRICS[w.metric].direction),
+                              "versus_rest": _rest(w.versus_rest, registry[w.metric].direction),
                               "candidates": w.candidates}
                              for w in worst]}
 
@@ -120,14 +113,15 @@ def _curves(curves: Curves) -> dict[str, Any]:
                          for attribute, groups in curves.by_attribute.items()}}
 
 
-def bias_section(evaluation: Evaluation | TaskEvaluation, bias: DataBias) -> dict[str, Any]:
+def bias_section(evaluation: Evaluation, bias: DataBias) -> dict[str, Any]:
     """The ``bias`` key of the findings document, for the evaluation of any task.
 
-    Base rates (the share of the positive label) exist for binary evaluations only; other tasks get empty
-    tables (the target's mean by group is in the regression section, class shares in the confusion matrices).
+    Base rates are the task's outcome metric by group: the share of the positive label of a binary target,
+    the mean of a regression target. A multiclass target has none (its class shares are in the confusion
+    matrices), so its tables are empty.
     """
     total = evaluation.n
-    binary = isinstance(evaluation, Evaluation)
+    binary = evaluation.registry.outcome is not None
     return {
         "representation": {gm.grouping: {g: {"n": n, "share": n / total, "eligible": ok}
                                          for g, n, ok in zip(gm.groups, gm.n, gm.eligible)}
@@ -262,13 +256,18 @@ def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
 
 
 def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[str, Any], evaluation: Evaluation,
-                   performance_metrics: list[str], fairness_metrics: list[str], curves: Curves,
+                   performance_metrics: list[str], fairness_metrics: list[str], curves: Curves | None,
                    worst_groups: tuple[WorstGroup, ...],
                    bias: DataBias, drift: Drift | None, explanation: Explanation | None,
                    explanation_note: str | None, findings: list[Finding], gate: str,
                    regulatory: Regulatory | None = None, slices: dict[str, Any] | None = None,
-                   mitigation: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble the findings document in its stable key order; numbers only, no NaN."""
+                   mitigation: dict[str, Any] | None = None, extras: dict[str, Any] | None = None,
+                   steps: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Assemble the findings document in its stable key order; numbers only, no NaN.
+
+    ``extras`` holds the sections of one task (``multiclass``, ``regression``); ``steps`` the notes of the
+    pipeline's steps that did not run, and why.
+    """
     counts = {s: sum(f.status == s for f in findings) for s in ("pass", "fail", "warn", "insufficient_data", "error")}
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -277,8 +276,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "data": {**data, "groups": {gm.grouping: {g: n for g, n in zip(gm.groups, gm.n)}
                                     for gm in evaluation.by_grouping}},
         "metrics": metrics_section(evaluation, performance_metrics),
-        "highlights": _highlights(worst_groups),
-        "curves": _curves(curves),
+        "highlights": _highlights(worst_groups, evaluation.registry.metrics),
+        "curves": None if curves is None else _curves(curves),
         "fairness": fairness_section(evaluation, fairness_metrics),
         "bias": bias_section(evaluation, bias),
         "drift": _drift(drift),
@@ -286,6 +285,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         "regulatory": _regulatory(regulatory),
         **({"slices": slices} if slices is not None else {}),
         **({"mitigation": mitigation} if mitigation is not None else {}),
+        **(extras or {}),
+        **({"steps": steps} if steps else {}),
         "findings": [f.to_dict() for f in findings],
         "summary": counts,
         "gate": gate,
@@ -301,3 +302,31 @@ def dumps(document: dict[str, Any]) -> str:
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of the findings document, shipped in the package."""
     return json.loads(resources.files("audit").joinpath("schema/findings.schema.json").read_text(encoding="utf-8"))
+
+
+def multiclass_section(table: Any, evaluation: Evaluation, groups: Any) -> dict[str, Any]:
+    """The ``multiclass`` key: classes, confusion matrices and per-class metrics, overall and by group."""
+    from ..statistics._multiclass import PER_CLASS_METRICS, class_key
+
+    classes = list(evaluation.registry.classes)
+    k = len(classes)
+    counts = table.counts  # (leaves, K x K)
+
+    def per_class(estimates: dict[str, Any], i: int | None) -> dict[str, Any]:
+        pick = (lambda e: e) if i is None else (lambda e: e[i])
+        return {c: {m: _estimate(pick(estimates[class_key(m, c)])) for m in PER_CLASS_METRICS} for c in classes}
+
+    def matrix(sums: np.ndarray) -> list[list[int]]:
+        return np.rint(sums.reshape(k, k)).astype(int).tolist()
+
+    by_group_cm: dict[str, Any] = {}
+    by_group_pc: dict[str, Any] = {}
+    for g, gm in zip(groups.groupings, evaluation.by_grouping):
+        hot = np.zeros((len(g.groups), counts.shape[0]))
+        hot[g.leaf_group, np.arange(counts.shape[0])] = 1.0
+        sums = hot @ counts
+        by_group_cm[g.name] = {name: matrix(sums[i]) for i, name in enumerate(g.groups)}
+        by_group_pc[g.name] = {name: per_class(gm.metrics, i) for i, name in enumerate(g.groups)}
+    return {"classes": classes,
+            "confusion": {"overall": matrix(counts.sum(axis=0)), "by_group": by_group_cm},
+            "per_class": {"overall": per_class(evaluation.overall, None), "by_group": by_group_pc}}

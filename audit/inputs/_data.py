@@ -11,7 +11,7 @@ import lzma
 import zlib
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -386,8 +386,10 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
 
     task = config.task
     if task is None:
-        task = "binary" if test.frame is None else infer_task(test.frame[data.target],
-                                                              positive_label=data.positive_label)
+        # Read in parts, the task is inferred from the first batch's target (set `task` to be sure of it).
+        column = test.frame[data.target] if test.frame is not None else next(
+            iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))[data.target]
+        task = infer_task(column, positive_label=data.positive_label)
     if task != "binary":
         return _task_dataset(config, test, tuple(features), task)
     if test.frame is not None:
@@ -467,9 +469,9 @@ def _split(test: Table, y: np.ndarray, *, test_size: float, seed: int,
 def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], task: str) -> Dataset:
     """Evaluation (and training) data of a multiclass or regression audit: targets as they are."""
     data = config.data
-    if test.frame is None:
-        raise AuditError(f"`data.batch_rows` and the dask engine read the data in parts for binary audits only; "
-                         f"remove them for this {task} audit (its data is read whole).")
+    if test.frame is None and config.model is not None and config.model.train is not None and data.train is None:
+        raise AuditError(f"`data.batch_rows` and the dask engine read `data.test` in parts, so it cannot also be "
+                         f"split to train the model: give `data.train` for this {task} audit.")
     if data.positive_label is not None:
         raise AuditError(f"`data.positive_label` applies to binary audits; remove it for this {task} audit "
                          f"(`task: {task}`).")
@@ -488,7 +490,7 @@ def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], t
             return numbers.to_numpy(dtype=np.float64)
         return column.to_numpy()
 
-    y_test = target(test)
+    y_test = target(test) if test.frame is not None else None
     train, y_train, split = None, None, False
     if config.model is not None and config.model.train is not None:
         if data.train is not None:
@@ -496,23 +498,24 @@ def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], t
             _require_columns(train, "data.train", [data.target, *features])
             y_train = target(train)
         else:
+            assert y_test is not None
             counts = pd.Series(y_test).value_counts()
             stratify = y_test if task == "multiclass" and counts.min() >= 2 else None
             train, test, y_train, y_test = _split(test, y_test, test_size=data.test_size, seed=config.seed,
                                                   stratify=stratify)
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=None, negative_label=None,
-                   features=features, y_test=y_test, y_train=y_train, train_is_split=split, task=task)
+                   features=features, y_test=y_test, y_train=y_train, train_is_split=split, task=task,
+                   batch_rows=None if test.frame is not None else (data.batch_rows or 100_000))
 
 
-def evaluation_batches(dataset: Dataset, *, columns: list[str]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-    """The evaluation rows with their 0/1 labels: one piece in memory, or batch by batch."""
+def evaluation_batches(dataset: Dataset, *, columns: list[str],
+                       labels: Callable[[pd.Series], np.ndarray]) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """The evaluation rows with their labels (the task's values, from ``labels`` of the target column):
+    one piece in memory, or batch by batch."""
     if dataset.test.frame is not None:
-        assert dataset.y_test is not None
-        yield dataset.test.frame, dataset.y_test
+        yield dataset.test.frame, labels(dataset.test.frame[dataset.target])
         return
     assert dataset.batch_rows is not None
     for frame in iter_batches(dataset.test, batch_rows=dataset.batch_rows, columns=columns):
-        y, _, _ = binary_labels(frame[dataset.target], target=dataset.target, source=dataset.test.name,
-                                positive=dataset.positive_label, negative=dataset.negative_label, whole=False)
-        yield frame, y
+        yield frame, labels(frame[dataset.target])

@@ -19,7 +19,7 @@ from ..settings._config import AuditConfig
 from ._data import Dataset, is_numeric_feature, sha256_file
 from .._errors import AuditError
 
-__all__ = ["FittedModel", "train_model", "load_model", "predict", "Predictions", "build_preprocessor", "to_skops_bytes"]
+__all__ = ["FittedModel", "train_model", "load_model", "predict", "predict_values", "Predictions", "build_preprocessor", "to_skops_bytes"]
 
 
 @dataclass(frozen=True)
@@ -296,6 +296,44 @@ def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
         probabilistic = False
     label = (np.asarray(est.predict(X)) == model.positive_class).astype(np.int8)
     return Predictions(score=score, label=label, probabilistic=probabilistic)
+
+
+def predict_values(model: FittedModel, frame: pd.DataFrame, *, source: str,
+                   task: str) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions of a multiclass or regression model, and the probability of each predicted class.
+
+    Returns the predicted values (numbers for ``task="regression"``, classes otherwise) and, for a classifier
+    with ``predict_proba``, the probability it gave its predicted class (1.0 without one; for a regression,
+    the predictions again).
+    """
+    from ._formats import ColumnPredictions
+
+    est = model.estimator
+    proba = None
+    if isinstance(est, ColumnPredictions):
+        raw = est.predict(frame)
+    else:
+        X = _categoricals_as_text(frame, model.features)
+        try:
+            raw = np.asarray(est.predict(X))
+            if task != "regression" and hasattr(est, "predict_proba"):
+                proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuditError(f"The model could not score {source}: {str(exc).splitlines()[0]}. Check that the data "
+                             "has the columns and types the model was trained on.") from None
+    raw = np.asarray(raw)
+    if raw.ndim == 2 and raw.shape[1] == 1:
+        raw = raw.ravel()
+    if task == "regression":
+        values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise AuditError(f"The model's predictions for {source} must be finite numbers for a regression audit; "
+                             f"{int((~np.isfinite(values)).sum())} are not.")
+        return values, values
+    if pd.isna(pd.Series(raw)).any():
+        raise AuditError(f"The model's predictions for {source} hold missing values; every row needs a class.")
+    confidence = np.ones(len(raw)) if proba is None or proba.ndim != 2 else proba.max(axis=1)
+    return raw, confidence
 
 
 def positive_mask(values: pd.Series, positive: Any) -> np.ndarray:

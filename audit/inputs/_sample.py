@@ -50,13 +50,19 @@ def sample_keys(*, seed: int, start: int, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RowSample:
-    """The sampled rows in their original order, with labels, leaves and sensitive labels."""
+    """The sampled rows in their original order, with labels, leaves and sensitive labels.
+
+    ``y`` and ``prediction`` hold the task's values (0/1 labels, class text, numbers); ``score`` the
+    binary positive-class score (the predicted class's probability for multiclass, the prediction for
+    regression).
+    """
 
     frame: pd.DataFrame
     y: np.ndarray
     leaf: np.ndarray
     labels: pd.DataFrame
     score: np.ndarray
+    prediction: np.ndarray
 
 
 class SampleBuilder:
@@ -72,8 +78,8 @@ class SampleBuilder:
     >>> frame = pd.DataFrame({"x": range(10)})
     >>> one, two = SampleBuilder(size=4, seed=1), SampleBuilder(size=4, seed=1)
     >>> z = np.zeros(10)
-    >>> one.add(frame, z, z, frame, z)
-    >>> two.add(frame[:3], z[:3], z[:3], frame[:3], z[:3]); two.add(frame[3:], z[3:], z[3:], frame[3:], z[3:])
+    >>> one.add(frame, z, z, frame, z, z)
+    >>> two.add(frame[:3], z[:3], z[:3], frame[:3], z[:3], z[:3]); two.add(frame[3:], z[3:], z[3:], frame[3:], z[3:], z[3:])
     >>> one.result().frame.x.tolist() == two.result().frame.x.tolist()
     True
     """
@@ -85,11 +91,11 @@ class SampleBuilder:
         self._parts: list[tuple] = []
 
     def add(self, frame: pd.DataFrame, y: np.ndarray, leaf: np.ndarray, labels: pd.DataFrame,
-            score: np.ndarray) -> None:
+            score: np.ndarray, prediction: np.ndarray) -> None:
         keys = sample_keys(seed=self.seed, start=self._next, n=len(frame))
         self._next += len(frame)
         self._parts.append((keys, frame.reset_index(drop=True), np.asarray(y), np.asarray(leaf),
-                            labels.reset_index(drop=True), np.asarray(score)))
+                            labels.reset_index(drop=True), np.asarray(score), np.asarray(prediction)))
         self._compact()
 
     def absorb(self, other: "SampleBuilder", *, leaf_map: np.ndarray) -> None:
@@ -97,8 +103,9 @@ class SampleBuilder:
 
         ``leaf_map[l]`` is this builder's leaf code for ``other``'s leaf ``l``.
         """
-        for keys, frame, y, leaf, labels, score in other._parts:
-            self._parts.append((keys, frame, y, np.asarray(leaf_map, dtype=np.int64)[leaf], labels, score))
+        for keys, frame, y, leaf, labels, score, prediction in other._parts:
+            self._parts.append((keys, frame, y, np.asarray(leaf_map, dtype=np.int64)[leaf], labels, score,
+                                prediction))
         self._next = max(self._next, other._next)
         if self._parts:
             self._compact()
@@ -120,5 +127,5 @@ class SampleBuilder:
     def result(self) -> RowSample:
         """The sample, rows in the order they arrived."""
         self._compact()
-        _, frame, y, leaf, labels, score = self._parts[0]
-        return RowSample(frame=frame, y=y, leaf=leaf, labels=labels, score=score)
+        _, frame, y, leaf, labels, score, prediction = self._parts[0]
+        return RowSample(frame=frame, y=y, leaf=leaf, labels=labels, score=score, prediction=prediction)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..statistics._evaluate import Estimate, Evaluation, RestComparison
-from ..statistics._metrics import METRICS
+from ..statistics._metrics import BINARY
 
 __all__ = ["WorstGroup", "worst_groups"]
 
@@ -43,13 +43,13 @@ def worst_groups(evaluation: Evaluation, *, metrics: list[str], min_group_size: 
     ...                      metrics={"accuracy": (e(0.7), e(0.9))}, versus_rest={"accuracy": (r, r)},
     ...                      base_rate=(e(.5), e(.5)), base_rate_difference=e(0.0), base_rate_groups=None)
     >>> ev = Evaluation(overall={"accuracy": e(0.8)}, n=200, positives=100, by_grouping=(gm,), fairness=(),
-    ...                 replicates=0, level=0.95)
+    ...                 replicates=0, level=0.95, registry=BINARY)
     >>> [(w.group, w.estimate.value) for w in worst_groups(ev, metrics=["accuracy"], min_group_size=30)]
     [('F', 0.7)]
     """
     out = []
     for metric in metrics:
-        sign = {"higher": 1.0, "lower": -1.0}.get(METRICS[metric].direction)
+        sign = {"higher": 1.0, "lower": -1.0}.get(evaluation.registry.metrics[metric].direction)
         if sign is None:
             continue
         best: tuple[float, object, int] | None = None

@@ -1,8 +1,11 @@
-"""Metrics, fairness gaps and group-versus-rest comparisons with bootstrap intervals.
+"""The one statistics engine: metrics, fairness gaps and group-versus-rest comparisons with intervals.
 
-Point estimates come from the exact cell table; replicates from its coarsened
-copy, each interval shifted by the coarse point estimate so that it centres on
-the exact value (see ``_stats``). Returns plain frozen data; nothing here
+It serves every task alike. It reads a task's additive table (:mod:`._tables`) and its registry of
+metrics (:class:`~._metrics.Registry`); point estimates come from the exact table, replicates from the
+table the task draws them on (a binary audit's coarsened cells: intervals are then shifted by the coarse
+point estimate so that they centre on the exact value, see :mod:`._cells`). Rates get Wilson intervals
+from their counts, other metrics percentile bootstrap intervals kept inside their range; fairness gaps
+the simultaneous interval of :func:`._inference.gap_interval`. Returns plain frozen data; nothing here
 renders or writes.
 """
 
@@ -15,15 +18,13 @@ from scipy import stats as sps
 
 from ..inputs._groups import GroupIndex
 from ._inference import gap_interval, wilson_interval
-from ._metrics import FAIRNESS_METRICS, METRICS
-from ._cells import CellStats, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
+from ._metrics import FairnessSpec, MetricSpec, Registry
+from ._tables import AdditiveTable, Named
 
 __all__ = ["Estimate", "RestComparison", "GroupingMetrics", "FairnessValue", "Evaluation", "evaluate", "interval",
            "benjamini_hochberg", "wald_p_value"]
 
 _MIN_VALID_SHARE = 0.5
-# Replicates per chunk are chosen so one chunk's weights stay near this many numbers (memory bound).
-_CHUNK_NUMBERS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Estimate:
     n: int
     reason: str | None = None
     support: int | None = None
+    #: What ``support`` counts ("rows", "positive labels", ...), for messages.
+    support_name: str = "rows"
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,12 @@ class GroupingMetrics:
     attributes: tuple[str, ...]
     groups: tuple[str, ...]
     n: tuple[int, ...]
-    positives: tuple[int, ...]
+    #: Positive labels per group (binary audits); None for other tasks.
+    positives: tuple[int, ...] | None
     eligible: tuple[bool, ...]
     metrics: dict[str, tuple[Estimate, ...]]
     versus_rest: dict[str, tuple[RestComparison, ...]]
+    #: The task's outcome metric per group (base rate, mean target); empty when the task has none.
     base_rate: tuple[Estimate, ...]
     base_rate_difference: Estimate
     base_rate_groups: tuple[str, str] | None
@@ -99,13 +104,17 @@ class FairnessValue:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Every metric of the task's registry overall and by group, and its fairness measures by grouping."""
+
     overall: dict[str, Estimate]
     n: int
-    positives: int
+    #: Positive labels (binary audits); None for other tasks.
+    positives: int | None
     by_grouping: tuple[GroupingMetrics, ...]
     fairness: tuple[FairnessValue, ...]
     replicates: int
     level: float
+    registry: Registry
 
 
 def interval(samples: np.ndarray, level: float) -> tuple[float | None, float | None]:
@@ -185,12 +194,14 @@ def _worst(components: np.ndarray, kind: str) -> np.ndarray:
     return np.where(finite.any(axis=1), worst, np.nan)
 
 
-def _metric_values(sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+_OUTCOME = "base_rate"  # the key of the outcome metric among the values
+
+
+def _metric_values(sums: Named, registry: Registry) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = {name: spec.compute(sums) for name, spec in METRICS.items()}
-        rate = np.full(sums["n"].shape, np.nan)
-        np.divide(sums["pos"], sums["n"], out=rate, where=sums["n"] > 0)
-        values["base_rate"] = rate
+        values = {name: np.asarray(spec.compute(sums), dtype=np.float64) for name, spec in registry.metrics.items()}
+        if registry.outcome is not None:
+            values[_OUTCOME] = np.asarray(registry.outcome.compute(sums), dtype=np.float64)
     return values
 
 
@@ -204,34 +215,25 @@ class _Series:
     rest_exact: dict[str, np.ndarray]
     rest_coarse: dict[str, np.ndarray]
     rest_reps: dict[str, np.ndarray]
-    sums: dict[str, np.ndarray]
+    sums: Named
 
 
-def _series(cells: CellStats, coarse: CellStats, groupings: list[tuple[np.ndarray, int]], *, replicates: int,
-            seed: int) -> list[_Series]:
-    exact_w = cells.count[None, :]
-    coarse_w = coarse.count[None, :]
-    exact_leaf = leaf_sums(cells, exact_w)
-    coarse_leaf = leaf_sums(coarse, coarse_w)
+def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.ndarray, int]], *,
+            replicates: int, seed: int) -> list[_Series]:
+    exact_leaf, centre_leaf = table.exact(), table.centre()
     points = []
     for leaf_group, n_groups in groupings:
-        g_exact = group_sums(cells, exact_w, exact_leaf, leaf_group=leaf_group, n_groups=n_groups)
-        g_coarse = group_sums(coarse, coarse_w, coarse_leaf, leaf_group=leaf_group, n_groups=n_groups)
-        points.append((g_exact, _metric_values(g_exact), _metric_values(g_coarse),
-                       _metric_values(rest_sums(g_exact, exact_leaf, leaf_group=leaf_group, n_groups=n_groups)),
-                       _metric_values(rest_sums(g_coarse, coarse_leaf, leaf_group=leaf_group, n_groups=n_groups))))
+        g_exact, r_exact = table.grouped(exact_leaf, leaf_group=leaf_group, n_groups=n_groups)
+        g_centre, r_centre = table.grouped(centre_leaf, leaf_group=leaf_group, n_groups=n_groups)
+        points.append((g_exact, _metric_values(g_exact, registry), _metric_values(g_centre, registry),
+                       _metric_values(r_exact, registry), _metric_values(r_centre, registry)))
     reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
     rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
-    width = max(len(coarse.count), coarse.n_leaves * coarse.n_scores, 1)  # numbers per replicate, roughly
-    chunk = max(1, min(replicates, _CHUNK_NUMBERS // width))
-    draws = PoissonReplicates(coarse, seed=seed)
-    for start in range(1, replicates + 1, chunk):
-        w = draws.draw(min(replicates + 1, start + chunk) - start)
-        per_leaf = leaf_sums(coarse, w)
+    for draw in table.replicates(count=replicates, seed=seed):
         for i, (leaf_group, n_groups) in enumerate(groupings):
-            g = group_sums(coarse, w, per_leaf, leaf_group=leaf_group, n_groups=n_groups)
-            reps[i].append(_metric_values(g))
-            rest_reps[i].append(_metric_values(rest_sums(g, per_leaf, leaf_group=leaf_group, n_groups=n_groups)))
+            g, r = table.grouped(draw, leaf_group=leaf_group, n_groups=n_groups)
+            reps[i].append(_metric_values(g, registry))
+            rest_reps[i].append(_metric_values(r, registry))
     out = []
     for i, (leaf_group, n_groups) in enumerate(groupings):
         g_exact, exact, coarse_v, rest_exact, rest_coarse = points[i]
@@ -246,8 +248,14 @@ def _series(cells: CellStats, coarse: CellStats, groupings: list[tuple[np.ndarra
     return out
 
 
-def _support(s: _Series, metric: str) -> np.ndarray:
-    return METRICS[metric].support(s.sums) if metric in METRICS else s.sums["n"]
+def _spec(registry: Registry, metric: str) -> MetricSpec:
+    if metric == _OUTCOME and registry.outcome is not None:
+        return registry.outcome
+    return registry.metrics[metric]
+
+
+def _support(s: _Series, registry: Registry, metric: str) -> np.ndarray:
+    return np.asarray(_spec(registry, metric).support(s.sums), dtype=np.float64)
 
 
 def _intervals(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -266,15 +274,13 @@ def _intervals(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Estimate, ...]:
+def _estimates(s: _Series, registry: Registry, metric: str, level: float) -> tuple[Estimate, ...]:
     out = []
     n = s.sums["n"]
-    support = _support(s, metric)
-    spec = METRICS.get(metric)
-    rate = spec.rate if spec is not None else (lambda v: (v["pos"], v["n"]))  # base_rate
-    upper = spec.upper if spec is not None else 1.0
-    if rate is not None:
-        los, his = wilson_interval(*rate(s.sums), level)
+    spec = _spec(registry, metric)
+    support = spec.support(s.sums)
+    if spec.rate is not None:
+        los, his = wilson_interval(*spec.rate(s.sums), level)
         shift = np.zeros(len(n))
         if not len(s.reps[metric]):  # no bootstrap asked for: no intervals at all, as for other metrics
             los = his = np.full(len(n), np.nan)
@@ -287,9 +293,10 @@ def _estimates(s: _Series, metric: str, reason: str, level: float) -> tuple[Esti
         if lo is None or hi is None:
             lo = hi = None
         else:
-            lo, hi = max(0.0, lo), min(upper, hi)
-        out.append(Estimate(value=value, ci_low=lo, ci_high=hi, n=int(n[g]), reason=None if value is not None else reason,
-                            support=int(round(support[g]))))
+            lo, hi = max(spec.lower, lo), min(spec.upper, hi)
+        out.append(Estimate(value=value, ci_low=lo, ci_high=hi, n=int(round(n[g])),
+                            reason=None if value is not None else spec.undefined_reason,
+                            support=int(round(support[g])), support_name=spec.support_name))
     return tuple(out)
 
 
@@ -332,59 +339,77 @@ def _defining_pair(names: np.ndarray, row: np.ndarray) -> tuple[str, str] | None
     return str(names[np.nanargmax(row)]), str(names[np.nanargmin(row)])
 
 
-def _fairness(gm: GroupingMetrics, s: _Series, eligible: np.ndarray, min_group_size: int,
+def _stat(values: dict[str, np.ndarray], spec: FairnessSpec, mask: np.ndarray) -> np.ndarray:
+    """The measure per row of ``values`` (each ``(rows, groups)``) over the groups in ``mask``."""
+    if spec.kind == "max":
+        parts = []
+        for b in spec.base:
+            v = np.atleast_2d(values[b])[:, mask]
+            finite = np.isfinite(v)
+            parts.append(np.where(finite.any(axis=1), np.max(np.where(finite, v, -np.inf), axis=1, initial=-np.inf),
+                                  np.nan))
+        return _worst(np.column_stack(parts), "difference")
+    per_base = [_between(np.atleast_2d(values[b])[:, mask], spec.kind) for b in spec.base]
+    return _worst(np.column_stack(per_base), spec.kind)
+
+
+def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.ndarray, min_group_size: int,
               level: float) -> list[FairnessValue]:
-    """Fairness metrics over groups with enough rows, and enough support for every base metric.
+    """Fairness measures over groups with enough rows, and enough support for every base metric.
 
     A group with 40 rows but 2 positive labels has a recall of 0, 0.5 or 1: it is left out of every
     recall-based gap (and named in ``excluded_groups``). A composite (equalized odds) uses the same groups
-    for both of its parts, so it is undefined when either part is, never half a metric.
+    for all of its parts, so it is undefined when any part is, never half a metric. A ``max`` measure (the
+    worst group's loss) needs one such group, a gap two.
     """
     names = np.asarray(gm.groups, dtype=object)
     out = []
-    for spec in FAIRNESS_METRICS.values():
-        mask = eligible & np.logical_and.reduce([_support(s, b) >= min_group_size for b in spec.base])
+    for spec in registry.fairness.values():
+        mask = eligible & np.logical_and.reduce([_support(s, registry, b) >= min_group_size for b in spec.base])
         excluded = tuple(names[~mask])
-
-        def stat(values: dict[str, np.ndarray], spec=spec, mask=mask) -> np.ndarray:
-            per_base = [_between(np.atleast_2d(values[b])[:, mask], spec.kind) for b in spec.base]
-            return _worst(np.column_stack(per_base), spec.kind)
-
-        value = _num(stat(s.exact)[0]) if mask.sum() >= 2 else None
+        needed = 1 if spec.kind == "max" else 2
+        value = _num(_stat(s.exact, spec, mask)[0]) if mask.sum() >= needed else None
         if value is None:
+            bases = " and ".join(spec.base[:3]) + (" ..." if len(spec.base) > 3 else "")
             out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=None, ci_low=None,
                                      ci_high=None, groups=None, base_metric=None, n_groups=int(mask.sum()),
                                      excluded_groups=excluded,
-                                     reason="fewer than two groups with enough data and a defined "
-                                            + " and ".join(spec.base)))
+                                     reason=f"fewer than {'one group' if needed == 1 else 'two groups'} with enough "
+                                            f"data and a defined {bases}"))
             continue
-        deciding = next(b for b in spec.base
-                        if np.isclose(_between(s.exact[b][None, mask], spec.kind)[0], value, rtol=0, atol=1e-15))
+        single = [FairnessSpec(spec.name, spec.kind, (b,), "") for b in spec.base]
+        deciding = next(b.base[0] for b in single if np.isclose(_stat(s.exact, b, mask)[0], value, rtol=0, atol=1e-15))
         pair = _defining_pair(names[mask], s.exact[deciding][mask])
+        if spec.kind == "max":
+            pair = None if pair is None else (pair[0], pair[0])  # the worst group, named twice
         lo = hi = parity = None
         if len(s.reps[deciding]):
-            gap = gap_interval([s.exact[b][mask] for b in spec.base], [s.reps[b][:, mask] for b in spec.base],
-                               centres=[s.coarse[b][mask] for b in spec.base], kind=spec.kind, level=level)
-            lo, hi, parity = gap.ci_low, gap.ci_high, gap.parity_p_value
-            if lo is None:  # e.g. a zero rate in a ratio: the percentile interval, clipped to the range
-                lo, hi = _shifted(value, stat(s.coarse)[0], stat(s.reps), level)
-                lo, hi = (None, None) if lo is None or hi is None else (max(0.0, lo), min(1.0, hi))
+            if spec.kind != "max":
+                gap = gap_interval([s.exact[b][mask] for b in spec.base], [s.reps[b][:, mask] for b in spec.base],
+                                   centres=[s.coarse[b][mask] for b in spec.base], kind=spec.kind, level=level)
+                lo, hi, parity = gap.ci_low, gap.ci_high, gap.parity_p_value
+            if lo is None:  # a zero rate in a ratio, or a max: the percentile interval, clipped to the range
+                lo, hi = _shifted(value, _stat(s.coarse, spec, mask)[0], _stat(s.reps, spec, mask), level)
+                upper = 1.0 if spec.kind == "ratio" else max(registry.metrics[b].upper for b in spec.base)
+                lo, hi = (None, None) if lo is None or hi is None else (max(0.0, lo), min(upper, hi))
         out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=value, ci_low=lo,
                                  ci_high=hi, groups=pair, base_metric=deciding, n_groups=int(mask.sum()),
                                  excluded_groups=excluded, parity_p_value=parity))
     return out
 
 
-def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: float, seed: int,
-             min_group_size: int) -> Evaluation:
-    """All built-in metrics overall and by group, fairness by grouping, each group against the rest.
+def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, replicates: int, level: float,
+             seed: int, min_group_size: int) -> Evaluation:
+    """Every metric of ``registry`` overall and by group, fairness by grouping, each group against the rest.
 
     Parameters
     ----------
-    cells : CellStats
-        Additive statistics of the evaluation rows.
+    table : AdditiveTable
+        Additive statistics of the evaluation rows (any task).
     groups : GroupIndex
         Leaves and groupings of the sensitive attributes.
+    registry : Registry
+        The task's metrics and fairness measures.
     replicates : int
         Bootstrap replicates (0 for none: intervals and p-values are then null).
     level : float
@@ -395,21 +420,38 @@ def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: fl
         Groups with fewer rows (or, for a metric, fewer rows it is a rate of:
         positives for recall, ...) are left out of fairness gaps and are never
         significant.
+
+    Examples
+    --------
+    >>> from audit.statistics._cells import cell_stats
+    >>> from audit.statistics._metrics import BINARY
+    >>> from audit.statistics._tables import BinaryTable
+    >>> from audit.inputs._groups import build_groups
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"sex": ["f", "f", "m", "m"]})
+    >>> groups = build_groups(frame, sensitive=["sex"], bins={}, intersections=1, source="t")
+    >>> cells = cell_stats(leaf=groups.row_leaf, score=np.array([.9, .2, .8, .6]), y=np.array([1, 0, 1, 0]),
+    ...                    yhat=np.array([1, 0, 1, 1]), n_leaves=len(groups.leaf_levels))
+    >>> ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=0, level=0.95, seed=0,
+    ...               min_group_size=1)
+    >>> ev.overall["accuracy"].value, [e.value for e in ev.by_grouping[0].metrics["accuracy"]]
+    (0.75, [1.0, 0.5])
     """
-    coarse = coarsen(cells)
-    specs = [(np.zeros(cells.n_leaves, dtype=np.int64), 1)] + [(g.leaf_group, len(g.groups)) for g in groups.groupings]
-    series = _series(cells, coarse, specs, replicates=replicates, seed=seed)
+    specs = [(np.zeros(table.n_leaves, dtype=np.int64), 1)] + [(g.leaf_group, len(g.groups)) for g in groups.groupings]
+    series = _series(table, registry, specs, replicates=replicates, seed=seed)
     overall_series, group_series = series[0], series[1:]
-    overall = {name: _estimates(overall_series, name, spec.undefined_reason, level)[0] for name, spec in METRICS.items()}
+    metrics = list(registry.metrics)
+    overall = {name: _estimates(overall_series, registry, name, level)[0] for name in metrics}
 
     # Group-versus-rest p-values, adjusted per metric across every group of every grouping.
-    raw = {m: [_rest_raw(s, m, level) for s in group_series] for m in METRICS}
+    raw = {m: [_rest_raw(s, m, level) for s in group_series] for m in metrics}
     eligible_all = [np.asarray(s.sums["n"]) >= min_group_size for s in group_series]
     adjusted, testable = {}, {}
-    for m in METRICS:
+    for m in metrics:
         # Only groups with enough rows, and enough support for this metric, are tested.
-        testable[m] = [el & (_support(s, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
-        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable[m])])
+        testable[m] = [el & (_support(s, registry, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
+        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable[m])]) \
+            if group_series else np.array([])
         adjusted[m] = np.split(benjamini_hochberg(p), np.cumsum([len(el) for el in eligible_all])[:-1])
 
     by_grouping, fairness = [], []
@@ -420,29 +462,38 @@ def evaluate(cells: CellStats, groups: GroupIndex, *, replicates: int, level: fl
                                           p_adjusted=_num(adjusted[m][i][g]),
                                           significant=bool(np.isfinite(adjusted[m][i][g])
                                                            and adjusted[m][i][g] <= 1 - level))
-                           for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in METRICS}
-        base_gap = _between(np.vstack([s.exact["base_rate"][None, eligible]]), "difference")[0]
-        base_value = _num(base_gap)
-        pair = None
-        if base_value is not None:
-            pair = _defining_pair(np.asarray(grouping.groups, dtype=object)[eligible], s.exact["base_rate"][eligible])
-        blo = bhi = None
-        if len(s.reps["base_rate"]) and base_value is not None:
-            gap = gap_interval([s.exact["base_rate"][eligible]], [s.reps["base_rate"][:, eligible]],
-                               centres=[s.coarse["base_rate"][eligible]], kind="difference", level=level)
-            blo, bhi = gap.ci_low, gap.ci_high
+                           for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in metrics}
+        base_rate, base_estimate, pair = _outcome_gap(s, registry, grouping.groups, eligible, level)
         gm = GroupingMetrics(
             grouping=grouping.name, attributes=grouping.attributes, groups=grouping.groups,
-            n=tuple(int(v) for v in s.sums["n"]), positives=tuple(int(v) for v in s.sums["pos"]),
+            n=tuple(int(round(v)) for v in s.sums["n"]),
+            positives=tuple(int(v) for v in s.sums["pos"]) if "pos" in s.sums else None,
             eligible=tuple(bool(e) for e in eligible),
-            metrics={name: _estimates(s, name, spec.undefined_reason, level) for name, spec in METRICS.items()},
-            versus_rest=versus,
-            base_rate=_estimates(s, "base_rate", "empty group", level),
-            base_rate_difference=Estimate(value=base_value, ci_low=blo, ci_high=bhi, n=int(eligible.sum()),
-                                          reason=None if base_value is not None
-                                          else "fewer than two groups with enough data"),
-            base_rate_groups=pair)
+            metrics={name: _estimates(s, registry, name, level) for name in metrics},
+            versus_rest=versus, base_rate=base_rate, base_rate_difference=base_estimate, base_rate_groups=pair)
         by_grouping.append(gm)
-        fairness.extend(_fairness(gm, s, eligible, min_group_size, level))
-    return Evaluation(overall=overall, n=int(overall_series.sums["n"][0]), positives=int(overall_series.sums["pos"][0]),
-                      by_grouping=tuple(by_grouping), fairness=tuple(fairness), replicates=replicates, level=level)
+        fairness.extend(_fairness(gm, s, registry, eligible, min_group_size, level))
+    sums = overall_series.sums
+    return Evaluation(overall=overall, n=int(round(sums["n"][0])),
+                      positives=int(sums["pos"][0]) if "pos" in sums else None,
+                      by_grouping=tuple(by_grouping), fairness=tuple(fairness), replicates=replicates, level=level,
+                      registry=registry)
+
+
+def _outcome_gap(s: _Series, registry: Registry, names: tuple[str, ...], eligible: np.ndarray,
+                 level: float) -> tuple[tuple[Estimate, ...], Estimate, tuple[str, str] | None]:
+    """The outcome metric per group (base rate, mean target), its largest gap and the pair that defines it."""
+    if registry.outcome is None:
+        return (), Estimate(value=None, ci_low=None, ci_high=None, n=int(eligible.sum()),
+                            reason=f"a {registry.task} target has no single outcome rate"), None
+    per_group = _estimates(s, registry, _OUTCOME, level)
+    gap = _num(_between(s.exact[_OUTCOME][None, eligible], "difference")[0])
+    pair = None if gap is None else _defining_pair(np.asarray(names, dtype=object)[eligible],
+                                                   s.exact[_OUTCOME][eligible])
+    lo = hi = None
+    if len(s.reps[_OUTCOME]) and gap is not None:
+        interval_ = gap_interval([s.exact[_OUTCOME][eligible]], [s.reps[_OUTCOME][:, eligible]],
+                                 centres=[s.coarse[_OUTCOME][eligible]], kind="difference", level=level)
+        lo, hi = interval_.ci_low, interval_.ci_high
+    return per_group, Estimate(value=gap, ci_low=lo, ci_high=hi, n=int(eligible.sum()),
+                               reason=None if gap is not None else "fewer than two groups with enough data"), pair

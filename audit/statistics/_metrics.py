@@ -20,6 +20,9 @@ __all__ = [
     "FairnessSpec",
     "DEFAULT_PERFORMANCE_METRICS",
     "DEFAULT_FAIRNESS_METRICS",
+    "Registry",
+    "BINARY",
+    "BASE_RATE",
 ]
 
 Sums = Mapping[str, np.ndarray]
@@ -69,6 +72,7 @@ class MetricSpec:
     rate: Callable[[Sums], tuple[np.ndarray, np.ndarray]] | None = None
     #: The metric's range; intervals are kept inside it.
     upper: float = 1.0
+    lower: float = 0.0
 
 
 def _balanced_accuracy(s: Sums) -> np.ndarray:
@@ -137,9 +141,10 @@ DEFAULT_PERFORMANCE_METRICS: tuple[str, ...] = tuple(METRICS)
 class FairnessSpec:
     """A between-group fairness metric built from one or two per-group metrics.
 
-    ``kind`` is ``"difference"`` (max minus min over groups; 0 is parity) or
-    ``"ratio"`` (min over max; 1 is parity). With two base metrics the worse of
-    the two is taken, as fairlearn's ``equalized_odds_*`` do.
+    ``kind`` is ``"difference"`` (max minus min over groups; 0 is parity),
+    ``"ratio"`` (min over max; 1 is parity) or ``"max"`` (the largest group value, e.g. the worst
+    group's loss; lower is better). With several base metrics the worst of them is taken, as
+    fairlearn's ``equalized_odds_*`` do.
     """
 
     name: str
@@ -171,3 +176,44 @@ FAIRNESS_METRICS: dict[str, FairnessSpec] = {
 }
 
 DEFAULT_FAIRNESS_METRICS: tuple[str, ...] = tuple(FAIRNESS_METRICS)
+
+#: The share of positive labels: the binary target's distribution in a group (data bias, not performance).
+BASE_RATE = MetricSpec("base_rate", "none", lambda s: _ratio(s["pos"], s["n"]), "empty group",
+                       "Share of positive labels.", _rows, "rows", lambda s: (s["pos"], s["n"]))
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What one task measures: its metrics and fairness measures, the defaults, and the outcome metric.
+
+    Attributes
+    ----------
+    task : str
+        ``"binary"``, ``"multiclass"`` or ``"regression"``.
+    metrics : mapping
+        Every metric the engine computes for every group (performance, and per-class ones).
+    fairness : mapping
+        Between-group measures built on ``metrics``.
+    performance_defaults, fairness_defaults : tuple of str
+        What the findings show when the config names nothing.
+    outcome : MetricSpec or None
+        The target's distribution in a group (the base rate of a binary target, the mean of a regression
+        target); None when one number cannot describe it (several classes). Its gap between groups is a
+        data bias measure.
+    classes : tuple of str
+        The classes of a multiclass target, in report order; empty for other tasks.
+    """
+
+    task: str
+    metrics: Mapping[str, MetricSpec]
+    fairness: Mapping[str, FairnessSpec]
+    performance_defaults: tuple[str, ...]
+    fairness_defaults: tuple[str, ...]
+    outcome: MetricSpec | None = None
+    #: The classes of a multiclass target, in report order (per-class metrics are named by them).
+    classes: tuple[str, ...] = ()
+
+
+BINARY = Registry(task="binary", metrics=METRICS, fairness=FAIRNESS_METRICS,
+                  performance_defaults=DEFAULT_PERFORMANCE_METRICS, fairness_defaults=DEFAULT_FAIRNESS_METRICS,
+                  outcome=BASE_RATE)

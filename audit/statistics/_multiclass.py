@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tasktable import TaskFairness, TaskMetric
+from ._metrics import FairnessSpec, MetricSpec, Registry
 
-__all__ = ["confusion_table", "cell_poisson", "unpack", "multiclass_metrics", "multiclass_fairness",
+__all__ = ["confusion_table", "cell_poisson", "unpack", "multiclass_metrics", "multiclass_fairness", "multiclass_registry",
            "DEFAULT_MULTICLASS_METRICS", "MACRO_METRICS", "PER_CLASS_METRICS", "class_key", "MULTICLASS_FAIRNESS_NAMES"]
 
 #: Metrics shown for every group (the per-class ones are shown class by class).
@@ -85,7 +85,11 @@ def _per_class(s: dict[str, np.ndarray], metric: str) -> np.ndarray:
     return _div(predicted - tp, n - support)  # false positive rate: predicted k among rows not of class k
 
 
-def multiclass_metrics(classes: list[str]) -> dict[str, TaskMetric]:
+def _rows(s: dict[str, np.ndarray]) -> np.ndarray:
+    return s["n"]
+
+
+def multiclass_metrics(classes: list[str]) -> dict[str, MetricSpec]:
     """Macro metrics and every per-class metric (named ``metric[class]``)."""
     def macro(metric: str, present_of: str):
         def compute(s: dict[str, np.ndarray]) -> np.ndarray:
@@ -94,40 +98,61 @@ def multiclass_metrics(classes: list[str]) -> dict[str, TaskMetric]:
         return compute
 
     out = {
-        "accuracy": TaskMetric("accuracy", "higher", "Share of rows whose class is predicted right.",
-                               lambda s: _div(s["tp"].sum(axis=-1), s["n"])),
-        "balanced_accuracy": TaskMetric("balanced_accuracy", "higher",
-                                        "Mean recall over the classes present in the group.",
-                                        macro("recall", "true")),
-        "macro_precision": TaskMetric("macro_precision", "higher", "Unweighted mean of per-class precision.",
-                                      macro("precision", "either")),
-        "macro_recall": TaskMetric("macro_recall", "higher", "Unweighted mean of per-class recall.",
-                                   macro("recall", "either")),
-        "macro_f1": TaskMetric("macro_f1", "higher", "Unweighted mean of per-class F1.", macro("f1", "either")),
+        "accuracy": MetricSpec("accuracy", "higher", lambda s: _div(s["tp"].sum(axis=-1), s["n"]), "empty group",
+                               "Share of rows whose class is predicted right.", _rows, "rows",
+                               lambda s: (s["tp"].sum(axis=-1), s["n"])),
+        "balanced_accuracy": MetricSpec("balanced_accuracy", "higher", macro("recall", "true"), "empty group",
+                                        "Mean recall over the classes present in the group.", _rows, "rows"),
+        "macro_precision": MetricSpec("macro_precision", "higher", macro("precision", "either"), "empty group",
+                                      "Unweighted mean of per-class precision.", _rows, "rows"),
+        "macro_recall": MetricSpec("macro_recall", "higher", macro("recall", "either"), "empty group",
+                                   "Unweighted mean of per-class recall.", _rows, "rows"),
+        "macro_f1": MetricSpec("macro_f1", "higher", macro("f1", "either"), "empty group",
+                               "Unweighted mean of per-class F1.", _rows, "rows"),
     }
     direction = {"precision": "higher", "recall": "higher", "f1": "higher", "selection_rate": "none",
                  "false_positive_rate": "lower"}
     for k, label in enumerate(classes):
+        # What each one-vs-rest metric is a rate over, and its (successes, trials) for Wilson's interval.
+        support = {"precision": (lambda s, k=k: s["predicted"][..., k], f"rows predicted {label}",
+                                 lambda s, k=k: (s["tp"][..., k], s["predicted"][..., k]), "nothing predicted"),
+                   "recall": (lambda s, k=k: s["support"][..., k], f"rows of class {label}",
+                              lambda s, k=k: (s["tp"][..., k], s["support"][..., k]), "no rows of the class"),
+                   "f1": (lambda s, k=k: s["support"][..., k], f"rows of class {label}", None,
+                          "no rows of the class and none predicted"),
+                   "selection_rate": (_rows, "rows", lambda s, k=k: (s["predicted"][..., k], s["n"]), "empty group"),
+                   "false_positive_rate": (lambda s, k=k: s["n"] - s["support"][..., k], f"rows not of class {label}",
+                                           lambda s, k=k: (s["predicted"][..., k] - s["tp"][..., k],
+                                                           s["n"] - s["support"][..., k]), "only rows of the class")}
         for metric in PER_CLASS_METRICS:
-            out[class_key(metric, label)] = TaskMetric(
-                class_key(metric, label), direction[metric], f"{metric} of class {label} against all others.",
-                lambda s, metric=metric, k=k: _per_class(s, metric)[..., k])
+            sup, sup_name, rate, reason = support[metric]
+            out[class_key(metric, label)] = MetricSpec(
+                class_key(metric, label), direction[metric],
+                lambda s, metric=metric, k=k: _per_class(s, metric)[..., k], reason,
+                f"{metric} of class {label} against all others.", sup, sup_name, rate)
     return out
 
 
-def multiclass_fairness(classes: list[str]) -> dict[str, TaskFairness]:
+def multiclass_fairness(classes: list[str]) -> dict[str, FairnessSpec]:
     """One-vs-rest fairness: the worst class decides each measure."""
     def each(metric: str) -> tuple[str, ...]:
         return tuple(class_key(metric, c) for c in classes)
 
     return {f.name: f for f in (
-        TaskFairness("accuracy_difference", "difference", ("accuracy",), "Largest gap in accuracy between groups."),
-        TaskFairness("demographic_parity_difference", "difference", each("selection_rate"),
+        FairnessSpec("accuracy_difference", "difference", ("accuracy",), "Largest gap in accuracy between groups."),
+        FairnessSpec("demographic_parity_difference", "difference", each("selection_rate"),
                      "Largest gap between groups in the rate of predicting a class, over all classes."),
-        TaskFairness("demographic_parity_ratio", "ratio", each("selection_rate"),
+        FairnessSpec("demographic_parity_ratio", "ratio", each("selection_rate"),
                      "Smallest ratio between groups of the rate of predicting a class, over all classes."),
-        TaskFairness("equalized_odds_difference", "difference", each("recall") + each("false_positive_rate"),
+        FairnessSpec("equalized_odds_difference", "difference", each("recall") + each("false_positive_rate"),
                      "Largest gap in a class's true or false positive rate between groups (one-vs-rest)."),
-        TaskFairness("equal_opportunity_difference", "difference", each("recall"),
+        FairnessSpec("equal_opportunity_difference", "difference", each("recall"),
                      "Largest gap in a class's recall between groups (one-vs-rest)."),
     )}
+
+
+def multiclass_registry(classes: list[str]) -> Registry:
+    """The registry of a multiclass audit with these classes (per-class metrics are named by class)."""
+    fairness = multiclass_fairness(classes)
+    return Registry(task="multiclass", metrics=multiclass_metrics(classes), fairness=fairness,
+                    performance_defaults=MACRO_METRICS, fairness_defaults=tuple(fairness), classes=tuple(classes))

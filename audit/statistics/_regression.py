@@ -1,29 +1,29 @@
 """Regression audits: error, prediction and calibration by group, from additive per-leaf sums.
 
-Per leaf (combination of sensitive levels) the table holds ``n, Σe, Σ|e|, Σe², Σy, Σy², Σŷ`` with the
-residual ``e = y - ŷ``, and per bin of the prediction ``n_b, Σe_b`` (bin edges are quantiles of all
-predictions). MAE, RMSE, R², mean prediction, mean residual and the calibration error of every group
-are functions of these sums, and the sums of a data set are the sums of its parts.
+Per leaf (combination of sensitive levels) the table holds ``n, Σe, Σ|e|, Σe², Σy, Σy², Σŷ, Σŷ², Σyŷ``
+with the residual ``e = y - ŷ``. MAE, RMSE, R², mean prediction, mean target, mean residual and the
+calibration slope (least squares of y on ŷ) of every group are functions of these sums, and the sums
+of a data set are the sums of its parts: batches and dask partitions give the same table, with no
+data-dependent bin edges to agree on first.
 
 Intervals: Poisson(1) weights per *row* (rows of a leaf are not interchangeable here, unlike the count
-cells of a classifier), one seeded stream, the per-leaf sums of each replicate computed as one sparse
-product. Point estimates are exact.
+cells of a classifier), drawn in the pass (see :mod:`._tasks`). Point estimates are exact.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ._tasktable import TaskFairness, TaskMetric
+from ._metrics import FairnessSpec, MetricSpec, Registry
 
-__all__ = ["REGRESSION_METRICS", "REGRESSION_FAIRNESS", "DEFAULT_REGRESSION_METRICS", "RegressionTable",
-           "regression_table", "CALIBRATION_BINS"]
+__all__ = ["REGRESSION", "REGRESSION_METRICS", "REGRESSION_FAIRNESS", "DEFAULT_REGRESSION_METRICS", "COLUMNS",
+           "regression_row_values", "unpacker", "calibration_bins", "CALIBRATION_BINS"]
 
-#: Bins of the prediction for calibration by group (quantiles of all predictions).
+#: Bins of the prediction of the calibration table by group (quantiles of the sample's predictions).
 CALIBRATION_BINS = 10
-_BASE = ("n", "sum_error", "sum_abs_error", "sum_sq_error", "sum_y", "sum_y2", "sum_pred")
+#: The columns of the additive table.
+COLUMNS = ("n", "sum_error", "sum_abs_error", "sum_sq_error", "sum_y", "sum_y2", "sum_pred", "sum_pred2",
+           "sum_y_pred")
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -42,116 +42,103 @@ def _r2(s: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(ok, 1.0 - out, np.nan)
 
 
-def _calibration_error(s: dict[str, np.ndarray]) -> np.ndarray:
-    # Σ_b |Σe_b| / n: the rows-weighted mean absolute residual of the bins of the prediction.
-    return _div(np.abs(s["bin_error"]).sum(axis=-1), s["n"])
+def _slope(s: dict[str, np.ndarray]) -> np.ndarray:
+    # Cov(y, ŷ) / Var(ŷ) from the sums; undefined when the group's predictions are constant.
+    sxx = s["sum_pred2"] - _div(s["sum_pred"] ** 2, s["n"])
+    sxy = s["sum_y_pred"] - _div(s["sum_pred"] * s["sum_y"], s["n"])
+    ok = sxx > 1e-12 * np.maximum(np.abs(s["sum_pred2"]), 1.0)
+    out = np.full(sxx.shape, np.nan)
+    np.divide(sxy, sxx, out=out, where=ok)
+    return np.where(ok, out, np.nan)
 
 
-REGRESSION_METRICS: dict[str, TaskMetric] = {m.name: m for m in (
-    TaskMetric("mean_absolute_error", "lower", "Mean of |y - prediction|.",
-               lambda s: _div(s["sum_abs_error"], s["n"])),
-    TaskMetric("root_mean_squared_error", "lower", "Square root of the mean squared error.",
-               lambda s: np.sqrt(_div(s["sum_sq_error"], s["n"]))),
-    TaskMetric("mean_squared_error", "lower", "Mean of (y - prediction)².",
-               lambda s: _div(s["sum_sq_error"], s["n"])),
-    TaskMetric("r2_score", "higher", "Coefficient of determination within the group (1 - SSE/SST).", _r2),
-    TaskMetric("mean_prediction", "none", "Mean predicted value.", lambda s: _div(s["sum_pred"], s["n"])),
-    TaskMetric("mean_target", "none", "Mean true value.", lambda s: _div(s["sum_y"], s["n"])),
-    TaskMetric("mean_residual", "none", "Mean of y - prediction: above 0 the model under-predicts the group.",
-               lambda s: _div(s["sum_error"], s["n"])),
-    TaskMetric("calibration_error", "lower",
-               f"Rows-weighted mean |mean residual| over {CALIBRATION_BINS} bins of the prediction.",
-               _calibration_error),
+def _rows(s: dict[str, np.ndarray]) -> np.ndarray:
+    return s["n"]
+
+
+def _metric(name: str, direction: str, description: str, compute, *, lower: float, upper: float,
+            reason: str = "empty group") -> MetricSpec:
+    return MetricSpec(name, direction, compute, reason, description, _rows, "rows", None, upper, lower)
+
+
+_INF = np.inf
+REGRESSION_METRICS: dict[str, MetricSpec] = {m.name: m for m in (
+    _metric("mean_absolute_error", "lower", "Mean of |y - prediction|.",
+            lambda s: _div(s["sum_abs_error"], s["n"]), lower=0.0, upper=_INF),
+    _metric("root_mean_squared_error", "lower", "Square root of the mean squared error.",
+            lambda s: np.sqrt(_div(s["sum_sq_error"], s["n"])), lower=0.0, upper=_INF),
+    _metric("mean_squared_error", "lower", "Mean of (y - prediction)².",
+            lambda s: _div(s["sum_sq_error"], s["n"]), lower=0.0, upper=_INF),
+    _metric("r2_score", "higher", "Coefficient of determination within the group (1 - SSE/SST).", _r2,
+            lower=-_INF, upper=1.0, reason="the group's target is constant"),
+    _metric("mean_prediction", "none", "Mean predicted value.", lambda s: _div(s["sum_pred"], s["n"]),
+            lower=-_INF, upper=_INF),
+    _metric("mean_target", "none", "Mean true value.", lambda s: _div(s["sum_y"], s["n"]), lower=-_INF, upper=_INF),
+    _metric("mean_residual", "none", "Mean of y - prediction: above 0 the model under-predicts the group.",
+            lambda s: _div(s["sum_error"], s["n"]), lower=-_INF, upper=_INF),
+    _metric("calibration_slope", "none",
+            "Slope of the least-squares line of the target on the prediction within the group: 1 is calibrated, "
+            "below 1 the predictions spread wider than the targets do.", _slope, lower=-_INF, upper=_INF,
+            reason="the group's predictions are constant"),
 )}
 
 DEFAULT_REGRESSION_METRICS = tuple(REGRESSION_METRICS)
 
-REGRESSION_FAIRNESS: dict[str, TaskFairness] = {f.name: f for f in (
-    TaskFairness("mean_absolute_error_difference", "difference", ("mean_absolute_error",),
+REGRESSION_FAIRNESS: dict[str, FairnessSpec] = {f.name: f for f in (
+    FairnessSpec("mean_absolute_error_difference", "difference", ("mean_absolute_error",),
                  "Largest gap in mean absolute error between groups."),
-    TaskFairness("root_mean_squared_error_difference", "difference", ("root_mean_squared_error",),
+    FairnessSpec("root_mean_squared_error_difference", "difference", ("root_mean_squared_error",),
                  "Largest gap in root mean squared error between groups."),
-    TaskFairness("mean_prediction_difference", "difference", ("mean_prediction",),
+    FairnessSpec("mean_prediction_difference", "difference", ("mean_prediction",),
                  "Largest gap in mean prediction between groups (the analogue of demographic parity)."),
-    TaskFairness("mean_residual_difference", "difference", ("mean_residual",),
+    FairnessSpec("mean_residual_difference", "difference", ("mean_residual",),
                  "Largest gap in mean residual between groups: one group under-predicted relative to another."),
-    TaskFairness("calibration_error_difference", "difference", ("calibration_error",),
-                 "Largest gap in calibration error between groups."),
-    TaskFairness("bounded_group_loss", "max", ("mean_squared_error",),
+    FairnessSpec("calibration_slope_difference", "difference", ("calibration_slope",),
+                 "Largest gap in calibration slope between groups: the prediction means more for one group."),
+    FairnessSpec("bounded_group_loss", "max", ("mean_squared_error",),
                  "Largest mean squared error of any group (bounded group loss: lower is better)."),
 )}
 
-
-@dataclass(frozen=True)
-class RegressionTable:
-    """Per-leaf sums ``(leaves, 7 + 2 x bins)`` and the bin edges of the prediction."""
-
-    sums: np.ndarray
-    edges: np.ndarray
-
-    @property
-    def n_bins(self) -> int:
-        return len(self.edges) - 1
+REGRESSION = Registry(task="regression", metrics=REGRESSION_METRICS, fairness=REGRESSION_FAIRNESS,
+                      performance_defaults=DEFAULT_REGRESSION_METRICS, fairness_defaults=tuple(REGRESSION_FAIRNESS),
+                      outcome=REGRESSION_METRICS["mean_target"])
 
 
-def _bin_of(pred: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 2)
-
-
-def row_values(y: np.ndarray, pred: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The per-row addends of every column of the table (rows x columns)."""
-    e = y - pred
-    bins = len(edges) - 1
-    b = _bin_of(pred, edges)
-    base = np.column_stack([np.ones_like(y), e, np.abs(e), e * e, y, y * y, pred])
-    per_bin = np.zeros((len(y), 2 * bins))
-    per_bin[np.arange(len(y)), b] = 1.0
-    per_bin[np.arange(len(y)), bins + b] = e
-    return np.hstack([base, per_bin])
-
-
-def regression_table(*, leaf: np.ndarray, y: np.ndarray, pred: np.ndarray, n_leaves: int) -> RegressionTable:
-    """Exact per-leaf sums of the evaluation rows.
+def regression_row_values(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """The per-row addends of every column of the table (rows x columns).
 
     Examples
     --------
-    >>> t = regression_table(leaf=np.array([0, 0, 1]), y=np.array([1.0, 2.0, 3.0]),
-    ...                      pred=np.array([1.5, 2.0, 2.0]), n_leaves=2)
-    >>> t.sums[:, :4].tolist()  # n, Σe, Σ|e|, Σe²
-    [[2.0, -0.5, 0.5, 0.25], [1.0, 1.0, 1.0, 1.0]]
+    >>> regression_row_values(np.array([1.0, 3.0]), np.array([1.5, 2.0]))[:, :4].tolist()  # n, e, |e|, e²
+    [[1.0, -0.5, 0.5, 0.25], [1.0, 1.0, 1.0, 1.0]]
     """
-    edges = np.unique(np.quantile(pred, np.linspace(0, 1, CALIBRATION_BINS + 1)))
-    if len(edges) < 2:
-        edges = np.array([pred.min(), pred.min() + 1.0])
-    values = row_values(y, pred, edges)
-    sums = np.zeros((n_leaves, values.shape[1]))
-    np.add.at(sums, leaf, values)
-    return RegressionTable(sums=sums, edges=edges)
+    e = y - pred
+    return np.column_stack([np.ones_like(y), e, np.abs(e), e * e, y, y * y, pred, pred * pred, y * pred])
 
 
-def unpacker(n_bins: int):
+def unpacker():
     """Named sums of an array ``(..., groups, columns)`` of a regression table."""
     def unpack(a: np.ndarray) -> dict[str, np.ndarray]:
-        named = {name: a[..., i] for i, name in enumerate(_BASE)}
-        named["bin_n"] = a[..., len(_BASE):len(_BASE) + n_bins]
-        named["bin_error"] = a[..., len(_BASE) + n_bins:len(_BASE) + 2 * n_bins]
-        return named
+        return {name: a[..., i] for i, name in enumerate(COLUMNS)}
     return unpack
 
 
-def calibration_by_group(table: RegressionTable, groups) -> dict:
-    """Mean residual per bin of the prediction, overall and for every group (point values, with counts)."""
-    unpack = unpacker(table.n_bins)
+def calibration_bins(*, y: np.ndarray, pred: np.ndarray, group_of_row: dict[str, dict[str, np.ndarray]]) -> dict:
+    """Mean residual per bin of the prediction (deciles of ``pred``), overall and for every group.
 
-    def one(sums: np.ndarray) -> dict:
-        s = unpack(sums)
-        return {"n": [int(round(x)) for x in s["bin_n"]],
-                "mean_residual": [float(e / n) if n > 0 else None for e, n in zip(s["bin_error"], s["bin_n"])]}
+    ``group_of_row[grouping][group]`` is the boolean mask of that group's rows. Point values with counts: a
+    descriptive table for the card (the calibration slope is the judged number).
+    """
+    edges = np.unique(np.quantile(pred, np.linspace(0, 1, CALIBRATION_BINS + 1))) if len(pred) else np.array([0.0, 1.0])
+    if len(edges) < 2:
+        edges = np.array([edges[0], edges[0] + 1.0])
+    b = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, len(edges) - 2)
+    e = y - pred
 
-    out = {"edges": [float(x) for x in table.edges], "overall": one(table.sums.sum(axis=0)), "by_group": {}}
-    for g in groups.groupings:
-        hot = np.zeros((len(g.groups), len(g.leaf_group)))
-        hot[g.leaf_group, np.arange(len(g.leaf_group))] = 1.0
-        sums = hot @ table.sums
-        out["by_group"][g.name] = {name: one(sums[i]) for i, name in enumerate(g.groups)}
-    return out
+    def one(mask: np.ndarray) -> dict:
+        n = np.bincount(b[mask], minlength=len(edges) - 1)
+        total = np.bincount(b[mask], weights=e[mask], minlength=len(edges) - 1)
+        return {"n": [int(x) for x in n], "mean_residual": [float(t / c) if c > 0 else None for t, c in zip(total, n)]}
+
+    return {"edges": [float(x) for x in edges], "overall": one(np.ones(len(pred), dtype=bool)),
+            "by_group": {g: {name: one(mask) for name, mask in masks.items()} for g, masks in group_of_row.items()}}

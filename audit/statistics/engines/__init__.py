@@ -1,6 +1,6 @@
 """Engines: the one pass over the evaluation rows that yields the audit's additive statistics.
 
-Both engines return the same :class:`EvaluationPass`: the cell table and the
+Both engines return the same :class:`EvaluationPass`: the task's additive part and the
 missing-value counts in canonical leaf order, the seeded row sample and the
 leaf coder. Everything after that pass (bootstrap, checks, findings) is the
 same code whichever engine ran it (design §5).

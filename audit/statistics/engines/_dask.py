@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from ...inputs._data import Dataset, binary_labels, csv_arguments
+from ...inputs._data import Dataset, csv_arguments
 from ..._errors import AuditError
 from ..._extras import require
 from ...inputs._model import FittedModel
 from ...inputs._sample import SampleBuilder
-from .._cells import CellStats, merge
+from .._tasks import adapter
 from ._local import EvaluationPass, PassSettings, finish, tally
 
 __all__ = ["DaskRun", "dask_pass", "import_dask"]
@@ -68,7 +68,7 @@ class _Part:
     """What one partition (or a combination of consecutive partitions) reduces to."""
 
     leaves: list[tuple[str, ...]]
-    cells: CellStats
+    part: Any
     missing: np.ndarray
     sampler: SampleBuilder
     probabilistic: bool
@@ -78,18 +78,18 @@ class _Part:
 def _partition(frame: pd.DataFrame, start: int, model: FittedModel, settings: PassSettings) -> _Part:
     """The local engine's per-part work on one partition whose first row is row ``start`` of the data."""
     frame = frame.reset_index(drop=True)
-    y, _, _ = binary_labels(frame[settings.target], target=settings.target, source=settings.source,
-                            positive=settings.positive_label, negative=settings.negative_label, whole=False)
+    y = adapter(settings.task).labels(frame[settings.target], settings.labelling())
     coder = settings.coder()
     sampler = SampleBuilder(size=settings.sample_size, seed=settings.seed, start=start)
-    cells, missing, probabilistic = tally(frame, y, coder=coder, model=model, sampler=sampler,
-                                          source=settings.source)
-    return _Part(leaves=coder.leaf_labels(), cells=cells, missing=missing, sampler=sampler,
+    part, missing, probabilistic = tally(frame, y, coder=coder, model=model, sampler=sampler, settings=settings,
+                                         start=start)
+    return _Part(leaves=coder.leaf_labels(), part=part, missing=missing, sampler=sampler,
                  probabilistic=probabilistic, partitions=1)
 
 
 def _combine(parts: list[_Part], settings: PassSettings) -> _Part:
     """Sum consecutive parts (in row order): leaves by label into one coder, cells, missing counts, sample."""
+    task = adapter(settings.task)
     coder = settings.coder()
     codes = [coder.absorb(part.leaves) for part in parts]
     missing = np.zeros((coder.n_leaves, parts[0].missing.shape[1]))
@@ -97,11 +97,11 @@ def _combine(parts: list[_Part], settings: PassSettings) -> _Part:
     sampler = SampleBuilder(size=settings.sample_size, seed=settings.seed)
     for part, code in zip(parts, codes):
         missing[code[: len(part.missing)]] += part.missing
-        tables.append(replace(part.cells, leaf=code[part.cells.leaf].astype(np.int32), n_leaves=coder.n_leaves))
+        tables.append(task.remap(part.part, np.asarray(code, dtype=np.int64), coder.n_leaves))
         sampler.absorb(part.sampler, leaf_map=code)
     # The first part's leaves keep their codes (a fresh coder numbers them in order), so one part stays sorted.
-    cells = merge(tables) if len(tables) > 1 else tables[0]
-    return _Part(leaves=coder.leaf_labels(), cells=cells, missing=missing, sampler=sampler,
+    merged = task.merge(tables) if len(tables) > 1 else tables[0]
+    return _Part(leaves=coder.leaf_labels(), part=merged, missing=missing, sampler=sampler,
                  probabilistic=all(p.probabilistic for p in parts), partitions=sum(p.partitions for p in parts))
 
 
@@ -245,10 +245,10 @@ def dask_pass(*, dataset: Dataset, model: FittedModel, columns: list[str], setti
         progress(f"predicting and counting {sum(lengths):,} rows on the cluster")
         part = client.compute(level[0]).result()
         workers_seen = len(client.scheduler_info()["workers"])
-    if part.cells.n_rows == 0:
+    if adapter(settings.task).rows(part.part) == 0:
         raise AuditError(f"`data.test` {dataset.test.name} holds no rows; an audit needs data.")
     coder = settings.coder()
     coder.absorb(part.leaves)  # codes 0..n-1 in order: the part's own codes
-    result = finish(coder=coder, cells=part.cells, missing=[part.missing], sampler=part.sampler,
-                    probabilistic=part.probabilistic, partitions=part.partitions)
+    result = finish(coder=coder, part=part.part, missing=[part.missing], sampler=part.sampler,
+                    probabilistic=part.probabilistic, partitions=part.partitions, task=settings.task)
     return result, DaskRun(scheduler=where, workers=workers_seen, partitions=part.partitions)
