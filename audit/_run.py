@@ -259,9 +259,7 @@ def _bias_step(ctx: _Context) -> None:
 
 
 def _drift_step(ctx: _Context) -> None:
-    if ctx.cfg.data.reference is None:
-        ctx.notes.append({"step": "drift", "status": "skipped",
-                          "note": "Drift was not measured: the config names no `data.reference`."})
+    if ctx.cfg.data.reference is None:  # the document's `drift: null` says so
         return
     assert ctx.done is not None
     ctx.drift = _drift(ctx.cfg, ctx.model, ctx.model.features, ctx.done.sample, ctx.say,
@@ -344,6 +342,13 @@ def _mitigation_step(ctx: _Context) -> None:
 
 
 def _curves_step(ctx: _Context) -> None:
+    """What the task draws beside its metrics: ROC and calibration curves with confusion counts (binary),
+    confusion matrices by class (multiclass), binned residuals (regression)."""
+    _CURVES[ctx.dataset.task](ctx)
+
+
+def _binary_curves(ctx: _Context) -> None:
+    """ROC and calibration curves and confusion counts, overall and by group (binary)."""
     assert ctx.done is not None and ctx.groups is not None
     ctx.curves = curves(ctx.done.part, ctx.groups, probabilistic=ctx.done.probabilistic)
 
@@ -358,7 +363,7 @@ def _calibration_step(ctx: _Context) -> None:
     """Mean residual by bin of the prediction, overall and by group, on the row sample (regression)."""
     assert ctx.done is not None and ctx.groups is not None
     sample = ctx.done.sample
-    masks = {g.name: {name: g.leaf_group[sample.leaf] == i for i, name in enumerate(g.groups)}
+    masks = {g.name: {name: g.leaf_group[ctx.groups.row_leaf] == i for i, name in enumerate(g.groups)}
              for g in ctx.groups.groupings}
     rows = len(sample.frame)
     ctx.extras["regression"] = {
@@ -384,7 +389,9 @@ def _regulatory_step(ctx: _Context) -> None:
         reference_shares=bool(chk.bias.reference_shares))
 
 
-_ALL = frozenset({"binary", "multiclass", "regression"})
+_CURVES: dict[str, Callable[[_Context], None]] = {"binary": _binary_curves, "multiclass": _confusion_step,
+                                                  "regression": _calibration_step}
+_ALL = frozenset(_CURVES)
 #: The audit, step by step. Each step reads what earlier ones added to the context.
 STEPS: tuple[Step, ...] = (
     Step("statistics", _ALL, _pass),
@@ -403,14 +410,7 @@ STEPS: tuple[Step, ...] = (
     Step("mitigation", frozenset({"binary"}), _mitigation_step,
          why_not="The mitigation what-if uses fairlearn's classification mitigators.", finding="mitigation",
          category="fairness", wanted=lambda cfg: cfg.mitigation.enabled),
-    Step("curves", frozenset({"binary"}), _curves_step,
-         why_not="ROC and calibration curves are drawn from a binary classifier's scores."),
-    Step("confusion", frozenset({"multiclass"}), _confusion_step,
-         why_not="Confusion matrices by class are shown for multiclass audits (a binary audit's are with its "
-                 "curves)."),
-    Step("calibration", frozenset({"regression"}), _calibration_step,
-         why_not="Binned residuals are shown for regression audits (a classifier's calibration is with its "
-                 "curves)."),
+    Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,
          why_not="The LL144 impact ratios, the four-fifths rule and the EU checklist are built on the selection "
                  "rates of a binary decision.", finding="regulatory", category="fairness",
@@ -452,7 +452,9 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
                           performance_metrics=perf, curves=ctx.curves,
                           worst_groups=worst_groups(evaluation, metrics=perf, min_group_size=mgs),
                           fairness_metrics=metrics.fairness, bias=ctx.bias, drift=ctx.drift,
-                          explanation=ctx.explanation, explanation_note=ctx.explanation_note,
+                          explanation=ctx.explanation,
+                          explanation_note=ctx.explanation_note or next(
+                              (n["note"] for n in steps if n["step"] == "explainability"), None),
                           findings=ctx.findings, gate=gate(ctx.findings), regulatory=ctx.regulatory,
                           slices=ctx.slices, mitigation=ctx.mitigation, extras=ctx.extras, steps=steps)
 

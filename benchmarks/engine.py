@@ -55,7 +55,7 @@ def run_ours(rows: int, replicates: int) -> float:
     leaf, labels = coder.encode(sensitive)
     cells = relabel(cell_stats(leaf=leaf, score=score, y=y, yhat=yhat, n_leaves=coder.n_leaves), coder.leaf_order())
     groups = coder.index(intersections=3, row_leaf=leaf[:0], labels=labels.iloc[:0])
-    evaluation = evaluate(cells, groups, replicates=replicates, level=0.95, seed=0, min_group_size=30)
+    evaluation = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=replicates, level=0.95, seed=0, min_group_size=30)
     elapsed = time.perf_counter() - start
     assert sum(len(g.groups) for g in evaluation.by_grouping) == 2 + 5 + 6 + 10 + 12 + 30 + 60
     return elapsed

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import auc, confusion_matrix, roc_auc_score, roc_curve
 
+from audit.statistics._tables import BinaryTable
+from audit.statistics._metrics import BINARY
 from audit.measures._curves import curves, thin_roc
 from audit.measures._highlights import worst_groups
 from audit.statistics._evaluate import evaluate
@@ -108,7 +110,7 @@ def test_no_calibration_for_scores_that_are_not_probabilities(adult_scored):
 def test_worst_groups_are_the_lowest_judged_values(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label, n_leaves=len(s.groups.leaf_levels))
-    ev = evaluate(cells, s.groups, replicates=0, level=0.95, seed=0, min_group_size=30)
+    ev = evaluate(BinaryTable(cells), s.groups, registry=BINARY, replicates=0, level=0.95, seed=0, min_group_size=30)
     worst = {w.metric: w for w in worst_groups(ev, metrics=["recall", "log_loss", "selection_rate"],
                                                min_group_size=30)}
     assert set(worst) == {"recall", "log_loss"}  # selection rate has no better direction

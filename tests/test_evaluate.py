@@ -8,6 +8,8 @@ import pytest
 from fairlearn import metrics as flm
 from sklearn import metrics as skm
 
+from audit.statistics._tables import BinaryTable
+from audit.statistics._metrics import BINARY
 from audit.statistics._evaluate import evaluate
 from audit.statistics._metrics import FAIRNESS_METRICS, METRICS
 from audit.statistics._cells import cell_stats
@@ -62,7 +64,7 @@ def evaluation(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label,
                        n_leaves=len(s.groups.leaf_levels))
-    return evaluate(cells, s.groups, replicates=0, level=0.95, seed=0, min_group_size=1)
+    return evaluate(BinaryTable(cells), s.groups, registry=BINARY, replicates=0, level=0.95, seed=0, min_group_size=1)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,7 @@ def test_undefined_rates_are_skipped_not_zero(adult_scored, evaluation):
 def test_min_group_size_excludes_small_groups_from_gaps(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label, n_leaves=len(s.groups.leaf_levels))
-    ev = evaluate(cells, s.groups, replicates=0, level=0.95, seed=0, min_group_size=150)
+    ev = evaluate(BinaryTable(cells), s.groups, registry=BINARY, replicates=0, level=0.95, seed=0, min_group_size=150)
     gm = next(g for g in ev.by_grouping if g.grouping == "race")
     small = {g for g, n in zip(gm.groups, gm.n) if n < 150}
     assert small == {"Other"}  # 135 rows
@@ -177,7 +179,7 @@ def test_single_class_group_gives_null_auc_with_reason():
     y = np.r_[np.zeros(40, int), rng.integers(0, 2, 40)]  # group a holds negatives only
     score = rng.random(80)
     cells = cell_stats(leaf=gi.row_leaf, score=score, y=y, yhat=(score > 0.5).astype(int), n_leaves=len(gi.leaf_levels))
-    ev = evaluate(cells, gi, replicates=30, level=0.95, seed=0, min_group_size=30)
+    ev = evaluate(BinaryTable(cells), gi, registry=BINARY, replicates=30, level=0.95, seed=0, min_group_size=30)
     auc_a, auc_b = ev.by_grouping[0].metrics["roc_auc"]
     assert auc_a.value is None and auc_a.ci_low is None and "one class" in auc_a.reason
     assert auc_b.value == pytest.approx(skm.roc_auc_score(y[40:], score[40:]), abs=TOL)

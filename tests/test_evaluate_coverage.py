@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from audit.statistics._tables import BinaryTable
+from audit.statistics._metrics import BINARY
 from audit.statistics._evaluate import evaluate
 from audit.inputs._groups import build_groups
 from audit.statistics._cells import cell_stats
@@ -36,7 +38,7 @@ def test_95_percent_intervals_cover_metric_gap_and_auc_92_to_97_percent_of_the_t
                               source="simulation")
         cells = cell_stats(leaf=groups.row_leaf, score=score[rows], y=y[rows], yhat=yhat[rows],
                            n_leaves=len(groups.leaf_levels))
-        ev = evaluate(cells, groups, replicates=200, level=0.95, seed=i, min_group_size=30)
+        ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=200, level=0.95, seed=i, min_group_size=30)
         gm = ev.by_grouping[0]
         a = gm.groups.index("A")
         rec, auc = gm.metrics["recall"][a], gm.metrics["roc_auc"][a]

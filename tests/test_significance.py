@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 from sklearn.metrics import recall_score
 
+from audit.statistics._tables import BinaryTable
+from audit.statistics._metrics import BINARY
 from audit.settings._config import GroupGapsConfig
 from audit.statistics._evaluate import benjamini_hochberg, evaluate
 from audit.statistics._cells import cell_stats
@@ -31,7 +33,7 @@ def test_benjamini_hochberg_leaves_untested_groups_out():
 def adult_evaluation(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label, n_leaves=len(s.groups.leaf_levels))
-    return evaluate(cells, s.groups, replicates=200, level=0.95, seed=0, min_group_size=30)
+    return evaluate(BinaryTable(cells), s.groups, registry=BINARY, replicates=200, level=0.95, seed=0, min_group_size=30)
 
 
 def test_difference_to_rest_is_the_group_minus_all_other_rows(adult_scored, adult_evaluation):
