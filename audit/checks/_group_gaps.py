@@ -6,6 +6,7 @@ from ..settings._config import GroupGapsConfig
 from ..statistics._evaluate import Evaluation
 from ._finding import Finding, fmt
 from ..statistics._metrics import METRICS
+from ..measures._significance import significantly_worse
 
 __all__ = ["check_group_gaps"]
 
@@ -26,7 +27,8 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
         worse = []
         for gm in evaluation.by_grouping:
             for group, est, cmp in zip(gm.groups, gm.metrics[metric], gm.versus_rest[metric]):
-                if cmp.significant and cmp.difference is not None and sign * cmp.difference < -config.min_difference:
+                if significantly_worse(significant=cmp.significant, difference=cmp.difference,
+                                       direction=METRICS[metric].direction, margin=config.min_difference):
                     worse.append((abs(cmp.difference), gm.grouping, group, est, cmp))
         worse.sort(key=lambda item: -item[0])
         if not worse:
