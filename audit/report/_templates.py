@@ -86,4 +86,6 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     env.filters["axis_top"] = axis_top
     env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
+    from ._views import bar_width  # the views import axis_top from here
+    env.filters["bar_width"] = bar_width
     return env
