@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["template_dir", "environment", "fmt_number", "axis_top"]
+__all__ = ["template_dir", "environment", "fmt_number", "fmt_p", "axis_top"]
 
 
 def template_dir() -> Path:
@@ -63,6 +63,20 @@ def _fmt_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{fmt_number(entry['ci_low'], digits)} – {fmt_number(entry['ci_high'], digits)}"
 
 
+def fmt_p(value: float | None, digits: int = 4) -> str:
+    """A p-value for display: ``< 0.0001`` below the smallest number ``digits`` decimals show.
+
+    Examples
+    --------
+    >>> fmt_p(0.00001), fmt_p(0.0123), fmt_p(None)
+    ('< 0.0001', '0.0123', '—')
+    """
+    floor = 10.0 ** -digits
+    if value is not None and value < floor:
+        return f"< {floor:.{digits}f}"
+    return fmt_number(value, digits)
+
+
 def _md(value: Any) -> str:
     # Markdown tables break on pipes, and GitHub renders raw HTML: neutralise both.
     text = "" if value is None else str(value)
@@ -82,6 +96,7 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = fmt_number
     env.filters["ci"] = _fmt_ci
+    env.filters["pvalue"] = fmt_p
     env.filters["md"] = _md
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     env.filters["axis_top"] = axis_top
