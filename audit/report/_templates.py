@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from ._views import axis_top, bar_width
 
 __all__ = ["template_dir", "environment", "fmt_number", "fmt_p", "axis_top"]
 
@@ -38,23 +39,6 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:.{digits}f}"
-
-
-def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
-    """A round upper end of a chart axis starting at 0, and how many equal steps of a round size reach it.
-
-    Examples
-    --------
-    >>> axis_top(0.447), axis_top(1.38), axis_top(None)
-    ((0.6, 3), (1.5, 3), (1.0, 4))
-    """
-    if value is None or not value > 0:
-        return 1.0, 4
-    raw = value / ticks
-    scale = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw * (1 - 1e-9))
-    steps = math.ceil(value / step - 1e-9)
-    return float(round(step * steps, 12)), int(steps)
 
 
 def _fmt_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
@@ -101,6 +85,5 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     env.filters["axis_top"] = axis_top
     env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
-    from ._views import bar_width  # the views import axis_top from here
     env.filters["bar_width"] = bar_width
     return env

@@ -14,12 +14,12 @@ and custom templates: :func:`interval_chart`, :func:`heatmap`, :func:`unit_lines
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ._templates import axis_top
 
-__all__ = ["OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark", "IntervalChart", "HeatCell", "HeatRow",
+__all__ = ["axis_top", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark", "IntervalChart", "HeatCell", "HeatRow",
            "Heatmap", "Series", "UnitLines", "ConfusionCell", "Confusion", "Dot", "SwarmRow", "ShapSummary",
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
@@ -37,6 +37,23 @@ _GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 #: Colours of the mitigation trade-off chart, by method.
 _METHOD_COLOURS = {"unmitigated": "#000000", "threshold_optimizer_dp": "#0072B2",
                    "threshold_optimizer_eo": "#E69F00", "exponentiated_gradient": "#009E73"}
+
+
+def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
+    """A round upper end of a chart axis starting at 0, and how many equal steps of a round size reach it.
+
+    Examples
+    --------
+    >>> axis_top(0.447), axis_top(1.38), axis_top(None)
+    ((0.6, 3), (1.5, 3), (1.0, 4))
+    """
+    if value is None or not value > 0:
+        return 1.0, 4
+    raw = value / ticks
+    scale = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw * (1 - 1e-9))
+    steps = math.ceil(value / step - 1e-9)
+    return float(round(step * steps, 12)), int(steps)
 
 
 def _f1(v: float) -> str:
