@@ -188,9 +188,15 @@ def threshold_findings(document: Mapping[str, Any], *, category: str = "fairness
     return out
 
 
+def _missed(finding: Mapping[str, Any] | None) -> bool:
+    # A row is drawn as missing its threshold when its finding says so: failed (or warned, if non-blocking)
+    # with the interval shown beyond it. A finding that passed is never drawn failing, whatever the config says.
+    return finding is not None and finding["status"] in ("fail", "warn") and finding.get("shown") == "beyond"
+
+
 def fairness_charts(document: Mapping[str, Any]) -> tuple[IntervalChart, ...]:
-    """One chart per fairness measure, one row per attribute; a row is drawn worse when its finding was
-    shown beyond the threshold drawn."""
+    """One chart per fairness measure, one row per attribute; a row is drawn worse when its finding missed
+    the threshold drawn (see :func:`threshold_findings`)."""
     judged = threshold_findings(document)
     charts = []
     for name, d in document["fairness"]["definitions"].items():
@@ -203,7 +209,7 @@ def fairness_charts(document: Mapping[str, Any]) -> tuple[IntervalChart, ...]:
             m = metrics[name]
             f = findings.get(attribute)
             items.append({"label": attribute, "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-                          "worse": f is not None and f.get("shown") == "beyond", "muted": m["value"] is None})
+                          "worse": _missed(f), "muted": m["value"] is None})
         if d["kind"] == "ratio":
             lo, hi, nt = 0.0, 1.0, 4
         else:

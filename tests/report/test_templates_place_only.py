@@ -150,6 +150,14 @@ def test_a_passing_finding_is_never_shown_failing_whatever_the_config_says(docum
     assert _dot_fill(_fairness_chart(html, "demographic_parity_ratio"), "sex") == WORSE
 
 
+def test_a_pass_is_never_drawn_failing_even_beside_a_beyond(document):
+    # Status decides: a finding that passed is not drawn as missing its threshold.
+    for f in document["findings"]:
+        if f["check"] == "four_fifths_rule":
+            f["status"] = "pass"
+    assert _dot_fill(_fairness_chart(render_html(document), "demographic_parity_ratio"), "sex") != WORSE
+
+
 def test_a_failing_finding_is_shown_failing_whatever_the_config_says(document):
     finding = next(f for f in document["findings"] if f["check"] == "fairness" and f["attribute"] == "sex")
     finding.update(status="fail", shown="beyond")
