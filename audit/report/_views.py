@@ -23,7 +23,8 @@ __all__ = ["axis_top", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark
            "Heatmap", "Series", "UnitLines", "ConfusionCell", "Confusion", "Dot", "SwarmRow", "ShapSummary",
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
-           "tradeoff_charts", "threshold_findings", "fairness_charts", "card_view"]
+           "tradeoff_charts", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
+           "curves_panels", "card_view"]
 
 #: Okabe-Ito palette (safe for colour-blind readers), and the card's two judgement colours.
 OKABE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
