@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..settings._config import GroupGapsConfig
 from ..statistics._evaluate import Evaluation
 from ._finding import Finding, fmt
+from ..measures._significance import significantly_worse
 
 __all__ = ["check_group_gaps"]
 
@@ -21,11 +22,12 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
     findings = []
     fdr = 1 - evaluation.level
     for metric in config.metrics:
-        sign = 1 if evaluation.registry.metrics[metric].direction == "higher" else -1
+        direction = evaluation.registry.metrics[metric].direction
         worse = []
         for gm in evaluation.by_grouping:
             for group, est, cmp in zip(gm.groups, gm.metrics[metric], gm.versus_rest[metric]):
-                if cmp.significant and cmp.difference is not None and sign * cmp.difference < -config.min_difference:
+                if significantly_worse(significant=cmp.significant, difference=cmp.difference,
+                                       direction=direction, margin=config.min_difference):
                     worse.append((abs(cmp.difference), gm.grouping, group, est, cmp))
         worse.sort(key=lambda item: -item[0])
         if not worse:

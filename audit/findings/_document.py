@@ -19,6 +19,7 @@ from ..measures._highlights import WorstGroup
 from ..measures._mitigation import Mitigation
 from ..statistics._metrics import MetricSpec
 from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
+from ..measures._significance import significantly_worse
 from ..measures._slices import SliceSearch
 
 __all__ = ["SCHEMA_VERSION", "build_document", "dumps", "load_schema"]
@@ -45,8 +46,7 @@ def _estimate(e: Estimate) -> dict[str, Any]:
 
 
 def _rest(r: RestComparison, direction: str) -> dict[str, Any]:
-    sign = {"higher": 1, "lower": -1}.get(direction, 0)
-    worse = bool(r.significant and r.difference is not None and sign * r.difference < 0)
+    worse = significantly_worse(significant=r.significant, difference=r.difference, direction=direction)
     return {"difference": r.difference, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
             "p_adjusted": r.p_adjusted, "significant": r.significant, "significantly_worse": worse}
 
@@ -163,6 +163,15 @@ def _drift(drift: Drift | None) -> dict[str, Any] | None:
             "predictions": one(drift.predictions) if drift.predictions else None}
 
 
+#: Keys of the explainer's chart points that are presentation, not data (a point's vertical jitter, its colour
+#: rank): the report lays them out at render time (audit/report/_views.py), so the document keeps data only.
+_PRESENTATION_KEYS = ("jitter", "rank")
+
+
+def _points(points: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {feature: {k: v for k, v in p.items() if k not in _PRESENTATION_KEYS} for feature, p in points.items()}
+
+
 def _explainability(explanation: Explanation | None, skipped: str | None) -> dict[str, Any]:
     if explanation is None:
         return {"status": "skipped", "note": skipped or "not run"}
@@ -177,7 +186,7 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
         "importance_gaps": [{"feature": g.feature, "attribute": g.attribute, "groups": list(g.groups),
                              "difference": g.difference, "ci_low": g.ci_low, "ci_high": g.ci_high, "ratio": g.ratio}
                             for g in explanation.gaps],
-        "points": explanation.points,
+        "points": _points(explanation.points),
         "flip_test": [{"attribute": f.attribute, "used_by_model": f.used_by_model, "rows": f.rows,
                        "flip_rate": f.flip_rate, "mean_score_shift": f.mean_shift,
                        "overall_flip_rate": f.overall_flip_rate, "overall_mean_score_shift": f.overall_mean_shift}

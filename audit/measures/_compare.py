@@ -32,6 +32,7 @@ from scipy import stats
 
 from .._errors import AuditError
 from ..statistics._evaluate import benjamini_hochberg
+from ._significance import significantly_better, significantly_worse
 
 __all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION"]
 
@@ -72,8 +73,13 @@ class Change:
 
     @property
     def regression(self) -> bool:
-        """A significant change for the worse."""
-        return bool(self.significant) and self.effect == "worse"
+        """A significant change for the worse (:func:`~audit.measures._significance.significantly_worse`)."""
+        return significantly_worse(significant=self.significant, difference=self.change, direction=self.direction)
+
+    @property
+    def improvement(self) -> bool:
+        """A significant change for the better (:func:`~audit.measures._significance.significantly_better`)."""
+        return significantly_better(significant=self.significant, difference=self.change, direction=self.direction)
 
     @property
     def subject(self) -> str:
@@ -83,7 +89,7 @@ class Change:
         return self.attribute if self.group is None else f"{self.attribute}={self.group}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "regression": self.regression}
+        return {**asdict(self), "regression": self.regression, "improvement": self.improvement}
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class Comparison:
             "compared": len(changes),
             "tested": sum(c.significant is not None for c in changes),
             "significant_regressions": sum(c.regression for c in changes),
-            "significant_improvements": sum(bool(c.significant) and c.effect == "better" for c in changes),
+            "significant_improvements": sum(c.improvement for c in changes),
             "flipped_checks": len(self.flipped_checks),
             "new_groups": sum(map(len, self.new_groups.values())),
             "vanished_groups": sum(map(len, self.vanished_groups.values())),

@@ -18,8 +18,10 @@ def _verdict(c: dict[str, Any]) -> str:
         return "not tested" + (f" ({c['note']})" if c.get("note") else "")
     if c["regression"]:
         return "REGRESSION"
+    if c["improvement"]:
+        return "improvement"
     if c["significant"]:
-        return "improvement" if c["effect"] == "better" else "significant change"
+        return "significant change"
     return "not significant"
 
 

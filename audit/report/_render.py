@@ -1,4 +1,5 @@
-"""Renderers: findings document in, text out. They read the document and compute nothing."""
+"""Renderers: findings document in, text out. They read the document; what the card draws is laid out in
+:mod:`audit.report._views`, and the templates only place it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._templates import environment, template_dir
+from ._views import card_view
 
 __all__ = ["render_html", "render_markdown", "render_junit"]
 
@@ -25,14 +27,15 @@ def _card_script() -> dict[str, str]:
 def render_html(document: dict[str, Any], *, template: str | Path | None = None) -> str:
     """The model card as one self-contained HTML page.
 
-    ``template`` may name a user's Jinja2 file that extends ``model_card.html.j2``.
+    ``template`` may name a user's Jinja2 file that extends ``model_card.html.j2``. Templates receive the
+    document as ``doc`` and its charts laid out as ``view`` (:func:`audit.report._views.card_view`).
     """
     if template is None:
         env, name = environment(), "model_card.html.j2"
     else:
         path = Path(template)
         env, name = environment(str(path.parent.resolve())), path.name
-    return env.get_template(name).render(doc=document, card_script=_card_script())
+    return env.get_template(name).render(doc=document, view=card_view(document), card_script=_card_script())
 
 
 def render_markdown(document: dict[str, Any]) -> str:

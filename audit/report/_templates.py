@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-__all__ = ["template_dir", "environment", "fmt_number", "axis_top"]
+from ._views import axis_top, bar_width
+
+__all__ = ["template_dir", "environment", "fmt_number", "fmt_p", "axis_top"]
 
 
 def template_dir() -> Path:
@@ -40,27 +41,24 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
-    """A round upper end of a chart axis starting at 0, and how many equal steps of a round size reach it.
-
-    Examples
-    --------
-    >>> axis_top(0.447), axis_top(1.38), axis_top(None)
-    ((0.6, 3), (1.5, 3), (1.0, 4))
-    """
-    if value is None or not value > 0:
-        return 1.0, 4
-    raw = value / ticks
-    scale = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw * (1 - 1e-9))
-    steps = math.ceil(value / step - 1e-9)
-    return float(round(step * steps, 12)), int(steps)
-
-
 def _fmt_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     if not entry or entry.get("ci_low") is None or entry.get("ci_high") is None:
         return ""
     return f"{fmt_number(entry['ci_low'], digits)} – {fmt_number(entry['ci_high'], digits)}"
+
+
+def fmt_p(value: float | None, digits: int = 4) -> str:
+    """A p-value for display: ``< 0.0001`` below the smallest number ``digits`` decimals show.
+
+    Examples
+    --------
+    >>> fmt_p(0.00001), fmt_p(0.0123), fmt_p(None)
+    ('< 0.0001', '0.0123', '—')
+    """
+    floor = 10.0 ** -digits
+    if value is not None and value < floor:
+        return f"< {floor:.{digits}f}"
+    return fmt_number(value, digits)
 
 
 def _md(value: Any) -> str:
@@ -82,8 +80,10 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = fmt_number
     env.filters["ci"] = _fmt_ci
+    env.filters["pvalue"] = fmt_p
     env.filters["md"] = _md
     env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     env.filters["axis_top"] = axis_top
     env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
+    env.filters["bar_width"] = bar_width
     return env
