@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from ..inputs._data import is_numeric_feature
 from ..statistics._evaluate import interval
 from ..inputs._groups import GroupIndex
-from ..inputs._model import FittedModel, _categoricals_as_text
+from ..inputs._model import FittedModel, Predictions, _categoricals_as_text, predict
 
 __all__ = ["FeatureImportance", "ImportanceGap", "FlipResult", "Explanation", "explain", "fold_columns",
            "stratified_rows", "flip_test"]
@@ -189,7 +189,14 @@ def _raw_shap(final: object, Xt: np.ndarray, kind: str, seed: int) -> np.ndarray
 
 def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int, seed: int) -> np.ndarray:
     """SHAP values of the positive class's output of a binary classifier, ``(rows, columns)``."""
-    values = _raw_shap(final, Xt, kind, seed)
+    return _positive_output(_raw_shap(final, Xt, kind, seed), positive_column)
+
+
+def _positive_output(values: np.ndarray | list[np.ndarray], positive_column: int) -> np.ndarray:
+    """The positive class's SHAP values out of a list per class or a ``(rows, columns, classes)`` array.
+
+    A binary model with one output (LightGBM's log-odds, a linear model's margin) passes through unchanged.
+    """
     values = np.asarray(values[positive_column] if isinstance(values, list) else values)
     if values.ndim == 3:
         values = values[:, :, positive_column]
@@ -296,14 +303,13 @@ def _as_outputs(values: np.ndarray) -> np.ndarray:
 class _BinaryOutput:
     """Binary classifier: the positive class's score; a flip is a change of the predicted label."""
 
+    shift = "score"  # what FlipResult.mean_shift measures
+
     def tree_supported(self, final: object) -> bool:
         return True
 
     def shap_values(self, raw: np.ndarray | list[np.ndarray], model: FittedModel) -> np.ndarray:
-        values = np.asarray(raw[model.positive_column] if isinstance(raw, list) else raw)
-        if values.ndim == 3:
-            values = values[:, :, model.positive_column]
-        return _as_outputs(values)
+        return _as_outputs(_positive_output(raw, model.positive_column))
 
     def function(self, final: object, model: FittedModel) -> Callable[[np.ndarray], np.ndarray]:
         if hasattr(final, "predict_proba"):
@@ -317,22 +323,21 @@ class _BinaryOutput:
     def chart_values(self, folded: np.ndarray, model: FittedModel, X: pd.DataFrame) -> np.ndarray:
         return folded[:, :, 0]
 
-    def predict(self, model: FittedModel, frame: pd.DataFrame) -> object:
-        from ..inputs._model import predict
-
+    def predict(self, model: FittedModel, frame: pd.DataFrame) -> Predictions:
         return predict(model, frame)
 
-    def tolerance(self, original: object) -> float | None:
+    def tolerance(self, original: Predictions) -> float | None:
         return None
 
-    def compare(self, original: object, changed: object, tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
+    def compare(self, original: Predictions, changed: Predictions,
+                tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
         return changed.label != original.label, np.abs(changed.score - original.score)
-
-    shift = "score"
 
 
 class _RegressionOutput:
     """Regressor: the raw prediction; a flip is a move of more than a tolerance (see :class:`FlipResult`)."""
+
+    shift = "prediction"  # what FlipResult.mean_shift measures
 
     def tree_supported(self, final: object) -> bool:
         return True
@@ -361,11 +366,11 @@ class _RegressionOutput:
         shift = np.abs(changed - original)
         return shift > tolerance, shift
 
-    shift = "prediction"
-
 
 class _MulticlassOutput:
     """Multiclass classifier: every class's output; a flip is a change of the class of highest probability."""
+
+    shift = "probability"  # what FlipResult.mean_shift measures
 
     def tree_supported(self, final: object) -> bool:
         return type(final).__name__ not in _NO_MULTICLASS_TREE
@@ -401,8 +406,6 @@ class _MulticlassOutput:
                 tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
         flipped = np.argmax(changed, axis=1) != np.argmax(original, axis=1)
         return flipped, 0.5 * np.abs(changed - original).sum(axis=1)
-
-    shift = "probability"
 
 
 def _probabilities(estimator: object) -> Callable[[object], np.ndarray]:
@@ -451,7 +454,8 @@ def _importance_gaps(per_row: np.ndarray, labels: pd.DataFrame, features: tuple[
 
 
 def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, attributes: tuple[str, ...],
-              bins: dict[str, list[float]], max_rows: int, seed: int, task: str = "binary") -> tuple[FlipResult, ...]:
+              bins: dict[str, list[float]], max_rows: int, seed: int,
+              task: str = "binary") -> tuple[FlipResult, ...]:
     """Change only the sensitive attribute of each row, to each other value, and count changed predictions.
 
     Binned attributes are set to the median value of each other band. A model
@@ -631,7 +635,8 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
     budget = "" if explained == len(X) else f" (the {max_seconds:g} s budget stopped it after {explained} of {len(X)})"
     measure = output.measure(kind, final)
     order = np.argsort(-mean, kind="stable")
-    points = _chart_points(output.chart_values(folded, model, X.iloc[:explained]), X, labels, [features[j] for j in order[:_CHART_FEATURES]], features, seed=seed)
+    points = _chart_points(output.chart_values(folded, model, X.iloc[:explained]), X, labels,
+                           [features[j] for j in order[:_CHART_FEATURES]], features, seed=seed)
     importances = tuple(FeatureImportance(feature=features[j], value=float(mean[j]), ci_low=intervals[j][0],
                                           ci_high=intervals[j][1]) for j in order)
     return Explanation(method=kind, measure=measure, sample_size=explained, requested_rows=len(X),
