@@ -373,3 +373,25 @@ def test_an_unknown_task_is_refused(adult_model):
     with pytest.raises(ValueError, match="task must be one of binary, multiclass, regression"):
         explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=50, seed=0, replicates=0,
                 level=0.95, task="ranking")
+
+
+def test_the_flip_finding_says_what_flipped_for_each_task():
+    from audit.checks._explainability import check_explainability
+    from audit.measures._explain import Explanation, FlipResult
+    from audit.settings._config import ExplainabilityConfig
+
+    def message(**task_fields):
+        flip = FlipResult(attribute="sex", used_by_model=True, rows=400, flip_rate={"F": 0.1, "M": 0.02},
+                          mean_shift={"F": 3.0, "M": 1.0}, overall_flip_rate=0.06, overall_mean_shift=2.0,
+                          **task_fields)
+        ex = Explanation(method="tree", measure="m", sample_size=1, requested_rows=1, importances=(), by_group={},
+                         group_sizes={}, gaps=(), flips=(flip,), seconds=0.0, note="", points={})
+        (finding,) = [f for f in check_explainability(explanation=ex, sensitive=(), config=ExplainabilityConfig())
+                      if f.check == "counterfactual_flip"]
+        return finding.message
+
+    assert message().startswith("Changing only sex changes 6% of predictions (mean score shift 2;")
+    assert message(shift="prediction", tolerance=1.5).startswith(
+        "Changing only sex moves 6% of predictions by more than 1.5 (mean prediction shift 2;")
+    assert message(shift="probability").startswith(
+        "Changing only sex changes 6% of predicted classes (mean probability shift 2;")
