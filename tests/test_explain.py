@@ -173,3 +173,225 @@ def test_lightgbm_inside_the_pipeline_gets_tree_shap_that_adds_up(tmp_path):
 
     base = np.ravel(shap.TreeExplainer(final).expected_value)[-1]
     np.testing.assert_allclose(values.sum(axis=1) + base, final.predict(Xt, raw_score=True), rtol=0, atol=1e-6)
+
+
+# --- Regression and multiclass: the output each task explains -------------------------------------------------
+
+
+def _wrap(estimator, features):
+    from audit.inputs._model import fitted_from_object
+
+    return fitted_from_object(estimator, dataset_features=tuple(features), positive_label=None, source="python",
+                              name="the test's model", path=None, sha256=None)
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes(as_frame=True, scaled=False)  # sex is coded 1 and 2
+    return data.data, data.target.to_numpy(dtype=float)
+
+
+def _regressors():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+
+    return [(RandomForestRegressor(n_estimators=30, max_depth=6, random_state=0), "tree"), (Ridge(alpha=1.0), "linear")]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["random_forest", "ridge"])
+def test_regression_shap_adds_up_to_the_prediction_and_importance_is_its_mean_abs(diabetes, index):
+    import shap
+
+    X, y = diabetes
+    estimator, kind = _regressors()[index]
+    estimator.fit(X, y)
+    model = _wrap(estimator, X.columns)
+    groups = build_groups(X, sensitive=["sex"], bins={}, intersections=1, source="t")
+    ex = explain(model, X, y, groups, method="auto", sample=len(X), seed=0, replicates=0, level=0.95,
+                 flip_test_rows=0, task="regression")
+    assert ex.method == kind and ex.task == "regression" and ex.sample_size == len(X)
+    assert ex.measure == "mean |SHAP| (units of the prediction)"
+    # SHAP itself, on the raw prediction, with the background explain draws for the linear explainer.
+    Xt = X.to_numpy(dtype=float)
+    if kind == "tree":
+        explainer = shap.TreeExplainer(estimator)
+        values = explainer.shap_values(Xt, check_additivity=False)
+    else:
+        background = Xt[np.random.default_rng(0).choice(len(Xt), size=200, replace=False)]
+        explainer = shap.LinearExplainer(estimator, shap.maskers.Independent(background))
+        values = explainer.shap_values(Xt)
+    np.testing.assert_allclose(values.sum(axis=1) + np.ravel(explainer.expected_value)[0], estimator.predict(X),
+                               rtol=0, atol=1e-6)
+    expected = dict(zip(X.columns, np.abs(values).mean(axis=0)))
+    assert {i.feature: i.value for i in ex.importances} == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    sex = groups.labels["sex"].astype(str).to_numpy()
+    for group in np.unique(sex):
+        by_hand = dict(zip(X.columns, np.abs(values[sex == group]).mean(axis=0)))
+        assert ex.by_group["sex"][group] == pytest.approx(by_hand, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["random_forest", "ridge"])
+def test_regression_flip_test_reports_the_mean_absolute_change_of_the_prediction(diabetes, index):
+    X, y = diabetes
+    estimator, _ = _regressors()[index]
+    estimator.fit(X, y)
+    model = _wrap(estimator, X.columns)
+    groups = build_groups(X, sensitive=["sex"], bins={}, intersections=1, source="t")
+    (flip,) = flip_test(model, X, groups.labels, attributes=("sex",), bins={}, max_rows=len(X), seed=0,
+                        task="regression")
+    # By hand: every row's sex swapped to the other value (1 <-> 2), the prediction compared.
+    original = estimator.predict(X)
+    shift = np.abs(estimator.predict(X.assign(sex=3 - X["sex"])) - original)
+    tolerance = 0.1 * np.std(original)
+    assert flip.used_by_model and flip.shift == "prediction" and flip.rows == len(X)
+    assert flip.tolerance == pytest.approx(tolerance, rel=1e-12)
+    assert flip.overall_mean_shift == pytest.approx(shift.mean(), rel=1e-12) and flip.overall_mean_shift > 0
+    assert flip.overall_flip_rate == pytest.approx((shift > tolerance).mean(), abs=1e-15)
+    sex = groups.labels["sex"].astype(str).to_numpy()
+    for group in np.unique(sex):
+        assert flip.mean_shift[group] == pytest.approx(shift[sex == group].mean(), rel=1e-12)
+        assert flip.flip_rate[group] == pytest.approx((shift[sex == group] > tolerance).mean(), abs=1e-15)
+    if hasattr(estimator, "coef_"):
+        # A linear model moves every prediction by the attribute's coefficient, no more, no less.
+        assert flip.overall_mean_shift == pytest.approx(abs(estimator.coef_[list(X.columns).index("sex")]), rel=1e-9)
+
+
+def test_regression_flip_test_is_exactly_zero_without_the_attribute(diabetes):
+    from sklearn.linear_model import Ridge
+
+    X, y = diabetes
+    without = X.drop(columns="sex")
+    model = _wrap(Ridge().fit(without, y), without.columns)
+    groups = build_groups(X, sensitive=["sex"], bins={}, intersections=1, source="t")
+    (flip,) = flip_test(model, X, groups.labels, attributes=("sex",), bins={}, max_rows=len(X), seed=0,
+                        task="regression")
+    assert not flip.used_by_model and flip.overall_mean_shift == 0.0 and flip.overall_flip_rate == 0.0
+
+
+def _iris_with_site(tmp_path, estimator, params):
+    """Iris with a categorical ``site``; at the south site the species labels are rotated, so the model needs it."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    frame = iris.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    site = np.where(np.random.default_rng(0).random(len(frame)) < 0.5, "north", "south")
+    code = (iris.target.to_numpy() + (site == "south")) % 3
+    frame = frame.assign(site=site, species=np.asarray(iris.target_names)[code])
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    features = [c for c in frame.columns if c != "species"]
+    raw = {"name": "iris", "task": "multiclass",
+           "data": {"test": "iris.csv", "target": "species", "sensitive": ["site"], "features": features},
+           "model": {"train": {"estimator": estimator, "params": params}}}
+    cfg = config_from_dict(raw, base_dir=str(tmp_path))
+    dataset = load_dataset(cfg)
+    model = train_model(cfg, dataset)
+    groups = build_groups(dataset.test.frame, sensitive=["site"], bins={}, intersections=1, source="t")
+    return dataset, model, groups
+
+
+_CLASSIFIERS = [("sklearn.ensemble.RandomForestClassifier", {"n_estimators": 40}, "tree", "probability"),
+                ("sklearn.linear_model.LogisticRegression", {"max_iter": 1000}, "linear", "log-odds")]
+
+
+@pytest.mark.parametrize("estimator, params, kind, unit", _CLASSIFIERS, ids=["random_forest", "logistic"])
+def test_multiclass_shap_per_class_adds_up_and_importance_is_the_mean_over_classes(tmp_path, estimator, params,
+                                                                                    kind, unit):
+    import shap
+
+    dataset, model, groups = _iris_with_site(tmp_path, estimator, params)
+    frame = dataset.test.frame
+    assert len(model.estimator.classes_) == 3 and model.positive_class is None
+    ex = explain(model, frame, dataset.y_test, groups, method="auto", sample=len(frame), seed=0, replicates=20,
+                 level=0.95, flip_test_rows=0, task="multiclass")
+    assert ex.method == kind and ex.task == "multiclass" and ex.sample_size == len(frame)
+    assert ex.measure == f"mean over classes of mean |SHAP| ({unit})"
+    X = _categoricals_as_text(frame, model.features)
+    pre, final = _split(model)
+    Xt = np.asarray(pre.transform(X), dtype=float)
+    if kind == "tree":
+        explainer = shap.TreeExplainer(final)
+        values = explainer.shap_values(Xt, check_additivity=False)
+        target = model.estimator.predict_proba(X)  # a forest's trees output class shares: SHAP adds up to them
+    else:
+        background = Xt[np.random.default_rng(0).choice(len(Xt), size=min(len(Xt), 200), replace=False)]
+        explainer = shap.LinearExplainer(final, shap.maskers.Independent(background))
+        values = explainer.shap_values(Xt)
+        # The linear explainer explains the class margins; softmax is not additive, so they are what adds up.
+        target = model.estimator.decision_function(X)
+    assert values.shape == (len(Xt), Xt.shape[1], 3)
+    source = fold_columns(list(pre.get_feature_names_out()), model.features)
+    folded = np.zeros((len(Xt), len(model.features), 3))
+    for k in range(3):
+        np.add.at(folded[:, :, k].T, source, values[:, :, k].T)
+        np.testing.assert_allclose(folded[:, :, k].sum(axis=1) + np.ravel(explainer.expected_value)[k], target[:, k],
+                                   rtol=0, atol=1e-6)
+    per_class = np.abs(folded).mean(axis=0)  # (features, classes): each class's mean |SHAP|
+    expected = dict(zip(model.features, per_class.mean(axis=1)))
+    assert {i.feature: i.value for i in ex.importances} == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    top = ex.importances[0]
+    assert top.ci_low <= top.value <= top.ci_high
+    assert set(ex.by_group["site"]) == {"north", "south"}
+
+
+@pytest.mark.parametrize("estimator, params, kind, unit", _CLASSIFIERS, ids=["random_forest", "logistic"])
+def test_multiclass_flip_rate_is_the_share_of_rows_whose_class_changes(tmp_path, estimator, params, kind, unit):
+    dataset, model, groups = _iris_with_site(tmp_path, estimator, params)
+    frame = dataset.test.frame
+    (flip,) = flip_test(model, frame, groups.labels, attributes=("site",), bins={}, max_rows=len(frame), seed=0,
+                        task="multiclass")
+    # By hand: the other site for every row (two sites, one other value each), scikit-learn's predict and proba.
+    X = _categoricals_as_text(frame, model.features)
+    swapped = X.assign(site=np.where(X["site"] == "north", "south", "north"))
+    changed = model.estimator.predict(swapped) != model.estimator.predict(X)
+    shift = 0.5 * np.abs(model.estimator.predict_proba(swapped) - model.estimator.predict_proba(X)).sum(axis=1)
+    assert flip.used_by_model and flip.shift == "probability" and flip.tolerance is None
+    assert flip.overall_flip_rate == changed.sum() / len(frame) and flip.overall_flip_rate > 0
+    assert flip.overall_mean_shift == pytest.approx(shift.mean(), rel=1e-12)
+    site = groups.labels["site"].astype(str).to_numpy()
+    for group in ("north", "south"):
+        assert flip.flip_rate[group] == changed[site == group].sum() / (site == group).sum()
+        assert flip.mean_shift[group] == pytest.approx(shift[site == group].mean(), rel=1e-12)
+
+
+def test_multiclass_models_without_tree_shap_get_the_permutation_explainer(tmp_path):
+    # TreeExplainer does not take scikit-learn's GradientBoostingClassifier for three classes; "auto" falls back.
+    dataset, model, groups = _iris_with_site(tmp_path, "sklearn.ensemble.GradientBoostingClassifier",
+                                             {"n_estimators": 20})
+    ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=40, seed=0,
+                 replicates=0, level=0.95, max_seconds=20.0, flip_test_rows=0, task="multiclass")
+    assert ex.method == "permutation" and "PermutationExplainer" in ex.note
+    assert ex.measure == "mean over classes of mean |SHAP| (probability)"
+    assert {i.feature for i in ex.importances} == set(model.features) and max(i.value for i in ex.importances) > 0
+    assert all(len(p["shap"]) == ex.sample_size for p in ex.points.values())
+
+
+def test_an_unknown_task_is_refused(adult_model):
+    _, dataset, model = adult_model
+    groups = build_groups(dataset.test.frame, sensitive=["sex"], bins={}, intersections=1, source="t")
+    with pytest.raises(ValueError, match="task must be one of binary, multiclass, regression"):
+        explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=50, seed=0, replicates=0,
+                level=0.95, task="ranking")
+
+
+def test_the_flip_finding_says_what_flipped_for_each_task():
+    from audit.checks._explainability import check_explainability
+    from audit.measures._explain import Explanation, FlipResult
+    from audit.settings._config import ExplainabilityConfig
+
+    def message(**task_fields):
+        flip = FlipResult(attribute="sex", used_by_model=True, rows=400, flip_rate={"F": 0.1, "M": 0.02},
+                          mean_shift={"F": 3.0, "M": 1.0}, overall_flip_rate=0.06, overall_mean_shift=2.0,
+                          **task_fields)
+        ex = Explanation(method="tree", measure="m", sample_size=1, requested_rows=1, importances=(), by_group={},
+                         group_sizes={}, gaps=(), flips=(flip,), seconds=0.0, note="", points={})
+        (finding,) = [f for f in check_explainability(explanation=ex, sensitive=(), config=ExplainabilityConfig())
+                      if f.check == "counterfactual_flip"]
+        return finding.message
+
+    assert message().startswith("Changing only sex changes 6% of predictions (mean score shift 2;")
+    assert message(shift="prediction", tolerance=1.5).startswith(
+        "Changing only sex moves 6% of predictions by more than 1.5 (mean prediction shift 2;")
+    assert message(shift="probability").startswith(
+        "Changing only sex changes 6% of predicted classes (mean probability shift 2;")

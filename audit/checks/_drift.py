@@ -8,9 +8,13 @@ from ._finding import Finding, Threshold, fmt
 
 __all__ = ["check_drift"]
 
+# What the prediction drift is about, by the name measure_drift gives it for each task.
+_PREDICTION_NOUN = {"model score": "The model's scores", "model prediction": "The model's predictions",
+                    "predicted class": "The model's predicted classes"}
+
 
 def check_drift(*, drift: Drift, config: DriftConfig) -> list[Finding]:
-    """A finding per feature whose population stability index exceeds ``max_psi``, and one for the scores."""
+    """A finding per feature whose population stability index exceeds ``max_psi``, and one for the predictions."""
     threshold = Threshold(metric="psi", op="<=", value=config.max_psi, severity=config.severity)
     miss = "fail" if config.severity == "block" else "warn"
     findings = []
@@ -33,10 +37,12 @@ def check_drift(*, drift: Drift, config: DriftConfig) -> list[Finding]:
                     + (f" (largest: {top.feature}, {fmt(top.psi)})." if top else ".")))
     p = drift.predictions
     if p is not None:
+        noun = _PREDICTION_NOUN.get(p.feature, "The model's predictions")
         findings.append(Finding(
             check="prediction_drift", category="drift", status=miss if p.psi > config.max_psi else "pass",
             severity=config.severity, value=p.psi, threshold=threshold,
-            message=f"The model's scores {'have drifted' if p.psi > config.max_psi else 'are stable'}: PSI "
+            message=f"{noun} {'have drifted' if p.psi > config.max_psi else 'are stable'}: PSI "
                     f"{fmt(p.psi)} {'>' if p.psi > config.max_psi else '≤'} {fmt(config.max_psi)} "
-                    f"(Kolmogorov-Smirnov {fmt(p.statistic)}, p {fmt(p.p_value)})."))
+                    f"({'Kolmogorov-Smirnov' if p.test == 'ks' else 'chi-square'} {fmt(p.statistic)}, "
+                    f"p {fmt(p.p_value)})."))
     return findings

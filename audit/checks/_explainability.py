@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..settings._config import ExplainabilityConfig
-from ..measures._explain import Explanation
+from ..measures._explain import Explanation, FlipResult
 from ._finding import Finding, Threshold, fmt
 
 __all__ = ["check_explainability"]
@@ -26,11 +26,19 @@ def _flips(explanation: Explanation, config: ExplainabilityConfig) -> list[Findi
             check="counterfactual_flip", category="explainability",
             status=("fail" if config.severity == "block" else "warn") if bad else "pass", severity=config.severity,
             value=f.overall_flip_rate, threshold=threshold, attribute=f.attribute,
-            message=f"Changing only {f.attribute} changes {fmt(100 * f.overall_flip_rate)}% of predictions "
-                    f"(mean score shift {fmt(f.overall_mean_shift)}; most for {f.attribute}={worst}: "
-                    f"{fmt(100 * f.flip_rate[worst])}%) over {f.rows} rows; threshold {fmt(config.max_flip_rate)}."
+            message=f"Changing only {f.attribute} {_flipped(f)} (mean {f.shift} shift {fmt(f.overall_mean_shift)}; "
+                    f"most for {f.attribute}={worst}: {fmt(100 * f.flip_rate[worst])}%) over {f.rows} rows; "
+                    f"threshold {fmt(config.max_flip_rate)}."
                     + ("" if f.used_by_model else f" The model does not read {f.attribute}.")))
     return out
+
+
+def _flipped(f: FlipResult) -> str:
+    """What the flip rate counts, in words: changed labels or classes, or predictions moved past a tolerance."""
+    share = f"{fmt(100 * f.overall_flip_rate)}%"
+    if f.tolerance is not None:
+        return f"moves {share} of predictions by more than {fmt(f.tolerance)}"
+    return f"changes {share} of {'predicted classes' if f.shift == 'probability' else 'predictions'}"
 
 
 def _gaps(explanation: Explanation, config: ExplainabilityConfig) -> list[Finding]:

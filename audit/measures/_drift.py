@@ -1,4 +1,9 @@
-"""Drift of the evaluation data against a reference data set: per feature, per group, of the predictions."""
+"""Drift of the evaluation data against a reference data set: per feature, per group, of the predictions.
+
+The predictions drift as the task's output is: a binary classifier's scores and a regressor's predictions as
+numbers (quantile bins and a Kolmogorov-Smirnov test), a multiclass classifier's predicted classes as a
+category (class shares and a chi-square test), exactly as a numeric or a categorical feature would.
+"""
 
 from __future__ import annotations
 
@@ -180,7 +185,7 @@ def _binned_counts(reference: pd.Series, current: pd.Series, bins: int) -> tuple
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """Drift of one feature (or of the model's scores)."""
+    """Drift of one feature (or of the model's predictions: scores, predicted values or classes)."""
 
     feature: str
     kind: str  # "numeric" or "categorical"
@@ -199,6 +204,23 @@ class Drift:
     current_rows: int
     features: tuple[FeatureDrift, ...]
     predictions: FeatureDrift | None
+
+
+def _as_number(values: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float))
+
+
+def _as_class(values: np.ndarray) -> pd.Series:
+    # Text, so that classes coded as numbers (0, 1, 2) are shares of classes rather than quantile bins.
+    return category_text(pd.Series(np.asarray(values, dtype=object)))
+
+
+#: Per task, the name of the prediction in the report and how its values are read (numbers or classes).
+_PREDICTIONS = {
+    "binary": ("model score", pd.Series),
+    "regression": ("model prediction", _as_number),
+    "multiclass": ("predicted class", _as_class),
+}
 
 
 def _one(name: str, reference: pd.Series, current: pd.Series, bins: int) -> tuple[str, float, str, float, float]:
@@ -221,14 +243,38 @@ def _group_codes(reference_labels: pd.Series, current_labels: pd.Series) -> tupl
 def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: tuple[str, ...],
                   reference_labels: pd.DataFrame, current_labels: pd.DataFrame, bins: int,
                   reference_scores: np.ndarray | None, current_scores: np.ndarray | None,
-                  min_group_size: int) -> Drift:
-    """PSI and a two-sample test for every feature, the worst group's PSI, and the drift of the scores.
+                  min_group_size: int, task: str = "binary") -> Drift:
+    """PSI and a two-sample test for every feature, the worst group's PSI, and the drift of the predictions.
 
     p-values are Benjamini-Hochberg adjusted across features. Per-group PSI
     compares each group of each sensitive attribute with the same group of the
     reference (groups with fewer than ``min_group_size`` rows on either side
     are skipped), with bins set on that group's reference rows.
+
+    ``reference_scores`` and ``current_scores`` are the model's predictions of
+    both samples, as ``task`` has them: the positive class's scores
+    ("binary", reported as "model score") or the predictions ("regression",
+    "model prediction"), both binned and tested as a numeric feature; the
+    predicted classes ("multiclass", "predicted class"), compared by class
+    shares with a chi-square test as a categorical feature. Either None: no
+    prediction drift. The prediction drift is not broken down by group
+    (``worst_group`` is None) and its p-value is not adjusted (one test).
+
+    Examples
+    --------
+    >>> reference = pd.DataFrame({"x": [1.0, 2.0] * 50})
+    >>> labels = pd.DataFrame({"sex": ["F", "M"] * 50})
+    >>> drift = measure_drift(reference, reference, features=("x",), reference_labels=labels,
+    ...                       current_labels=labels, bins=10, reference_scores=np.array(["a"] * 50 + ["b"] * 50),
+    ...                       current_scores=np.array(["a"] * 40 + ["b"] * 60), min_group_size=30,
+    ...                       task="multiclass")
+    >>> drift.predictions.feature, drift.predictions.test, round(drift.predictions.psi, 4)
+    ('predicted class', 'chi2', 0.0405)
     """
+    try:
+        prediction_name, as_series = _PREDICTIONS[task]
+    except KeyError:
+        raise ValueError(f"task must be one of {', '.join(_PREDICTIONS)}; got {task!r}") from None
     attributes = []
     for attribute in current_labels.columns:
         ref_codes, cur_codes, names = _group_codes(reference_labels[attribute], current_labels[attribute])
@@ -255,7 +301,8 @@ def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: t
                    for (f, k, psi, t, st, p, w, wp), a in zip(rows, adjusted))
     predictions = None
     if reference_scores is not None and current_scores is not None:
-        kind, psi, test, statistic, p = _one("score", pd.Series(reference_scores), pd.Series(current_scores), bins)
-        predictions = FeatureDrift(feature="model score", kind=kind, psi=psi, test=test, statistic=statistic,
+        kind, psi, test, statistic, p = _one(prediction_name, as_series(reference_scores), as_series(current_scores),
+                                             bins)
+        predictions = FeatureDrift(feature=prediction_name, kind=kind, psi=psi, test=test, statistic=statistic,
                                    p_value=p, p_adjusted=p, worst_group=None, worst_group_psi=None)
     return Drift(reference_rows=len(reference), current_rows=len(current), features=drifts, predictions=predictions)

@@ -6,6 +6,12 @@ budget. One-hot columns fold back into their source column (SHAP values are
 additive). Importance overall and per group, the features whose importance
 differs most between groups, and a counterfactual flip test of each
 sensitive attribute.
+
+Each task explains its own model output, through one small adapter per task
+(``_OUTPUTS``): the positive class's score of a binary classifier, the raw
+prediction of a regressor, every class's output of a multiclass classifier.
+Everything downstream (folding, importance, groups, intervals) works on
+arrays of shape ``(rows, features, outputs)`` and is the same for all tasks.
 """
 
 from __future__ import annotations
@@ -22,13 +28,20 @@ from threadpoolctl import threadpool_limits
 from ..inputs._data import is_numeric_feature
 from ..statistics._evaluate import interval
 from ..inputs._groups import GroupIndex
-from ..inputs._model import FittedModel, _categoricals_as_text
+from ..inputs._model import FittedModel, Predictions, _categoricals_as_text, predict
 
 __all__ = ["FeatureImportance", "ImportanceGap", "FlipResult", "Explanation", "explain", "fold_columns",
            "stratified_rows", "flip_test"]
 
 # Model classes SHAP's TreeExplainer handles (scikit-learn ensembles and trees, LightGBM, XGBoost, CatBoost).
 _TREE_NAMES = ("Forest", "Tree", "GradientBoosting", "LGBM", "XGB", "CatBoost")
+# Tree models whose raw output is a probability (they average leaf class shares); boosted trees output log-odds.
+_PROBABILITY_TREES = ("Forest", "Tree")
+# TreeExplainer refuses these for more than two classes; they get the permutation explainer under "auto".
+_NO_MULTICLASS_TREE = ("GradientBoostingClassifier",)
+#: A regression prediction "flips" when it moves by more than this share of the standard deviation of the
+#: flip-test rows' original predictions (any change at all would make every linear model flip every row).
+REGRESSION_FLIP_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,27 @@ class FlipResult:
     """Counterfactual flip test of one sensitive attribute: its value changed, nothing else.
 
     ``flip_rate[group]`` is the share of (row, other value) pairs whose
-    predicted label changed, for rows of that group; ``mean_shift[group]`` the
-    mean absolute change of the score.
+    prediction flipped, for rows of that group; ``mean_shift[group]`` the mean
+    change of the model's output over those pairs. What flips and what shifts
+    depends on the task (``shift`` names it):
+
+    - binary: a flip is a change of the predicted label; the shift is the
+      absolute change of the positive class's score (``shift="score"``).
+    - multiclass: a flip is a change of the predicted class (the class of
+      highest probability); the shift is half the L1 distance between the two
+      probability vectors, their total variation distance, in [0, 1] and equal
+      to the absolute change of either probability for two classes
+      (``shift="probability"``).
+    - regression: a number has no label to flip, so a flip is a change of the
+      prediction by more than ``tolerance``, which is
+      ``REGRESSION_FLIP_TOLERANCE`` (0.1) times the standard deviation of the
+      original predictions of the tested rows (0 when they are all equal:
+      then any change flips); the shift is the absolute change of the
+      prediction, in its units (``shift="prediction"``). ``tolerance`` is None
+      for the classification tasks.
+
+    A model that does not read the attribute gives exactly 0 for both, in
+    every task.
     """
 
     attribute: str
@@ -68,13 +100,17 @@ class FlipResult:
     mean_shift: dict[str, float]
     overall_flip_rate: float
     overall_mean_shift: float
+    shift: str = "score"
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
 class Explanation:
     """Importance of each original column, overall and per group of each attribute.
 
-    ``by_group[attribute][group][feature]`` is the group's mean |SHAP|.
+    ``by_group[attribute][group][feature]`` is the group's mean |SHAP|; for a
+    multiclass model the mean over classes of each class's mean |SHAP|.
+    ``task`` is the task whose output was explained (see :func:`explain`).
     """
 
     method: str
@@ -89,6 +125,7 @@ class Explanation:
     seconds: float
     note: str
     points: dict[str, dict[str, list]]
+    task: str = "binary"
 
 
 def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarray:
@@ -112,6 +149,14 @@ def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarr
 
 
 def _kind(estimator: object) -> str:
+    """The explainer "auto" picks for a final estimator: "tree", "linear" or "permutation".
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> _kind(Ridge().fit([[0.0], [1.0]], [0.0, 1.0]))
+    'linear'
+    """
     name = type(estimator).__name__
     if any(part in name for part in _TREE_NAMES):
         return "tree"
@@ -127,7 +172,8 @@ def _split(model: FittedModel) -> tuple[object | None, object]:
     return None, model.estimator
 
 
-def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int, seed: int) -> np.ndarray:
+def _raw_shap(final: object, Xt: np.ndarray, kind: str, seed: int) -> np.ndarray | list[np.ndarray]:
+    """SHAP values of every output of the model, as SHAP returns them (a list per class, or an array)."""
     import shap
 
     if kind == "tree":
@@ -138,6 +184,19 @@ def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int,
     else:
         background = Xt[np.random.default_rng(seed).choice(len(Xt), size=min(len(Xt), 200), replace=False)]
         values = shap.LinearExplainer(final, shap.maskers.Independent(background)).shap_values(Xt)
+    return values
+
+
+def _shap_values(final: object, Xt: np.ndarray, kind: str, positive_column: int, seed: int) -> np.ndarray:
+    """SHAP values of the positive class's output of a binary classifier, ``(rows, columns)``."""
+    return _positive_output(_raw_shap(final, Xt, kind, seed), positive_column)
+
+
+def _positive_output(values: np.ndarray | list[np.ndarray], positive_column: int) -> np.ndarray:
+    """The positive class's SHAP values out of a list per class or a ``(rows, columns, classes)`` array.
+
+    A binary model with one output (LightGBM's log-odds, a linear model's margin) passes through unchanged.
+    """
     values = np.asarray(values[positive_column] if isinstance(values, list) else values)
     if values.ndim == 3:
         values = values[:, :, positive_column]
@@ -210,29 +269,162 @@ def stratified_rows(leaf: np.ndarray, size: int, *, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([first, extra]))
 
 
-def _agnostic_values(final: object, Xt: np.ndarray, positive_column: int, *, seed: int,
+def _agnostic_values(f: Callable[[np.ndarray], np.ndarray], Xt: np.ndarray, *, seed: int,
                      deadline: float, progress: Callable[[int, int], None]) -> np.ndarray:
-    """SHAP's permutation explainer, chunk by chunk until the time budget runs out."""
+    """SHAP's permutation explainer of ``f``, chunk by chunk until the time budget runs out.
+
+    ``(rows, columns)`` for a function with one output per row, ``(rows, columns, outputs)`` for several.
+    """
     import shap
 
     rng = np.random.default_rng(seed)
     background = Xt[rng.choice(len(Xt), size=min(len(Xt), 20), replace=False)]
-    if hasattr(final, "predict_proba"):
-        def f(X: np.ndarray) -> np.ndarray:
-            return final.predict_proba(X)[:, positive_column]
-    else:
-        def f(X: np.ndarray) -> np.ndarray:
-            return final.decision_function(X)
     explainer = shap.PermutationExplainer(f, shap.maskers.Independent(background, max_samples=20), seed=seed)
     out: list[np.ndarray] = []
     done = 0
     for chunk in np.array_split(np.arange(len(Xt)), max(1, int(np.ceil(len(Xt) / 25)))):
-        out.append(explainer(Xt[chunk], max_evals=2 * Xt.shape[1] + 1, silent=True).values)
+        with warnings.catch_warnings():
+            # The explainer hands the model bare arrays; one fitted on a named frame warns about every call.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            out.append(explainer(Xt[chunk], max_evals=2 * Xt.shape[1] + 1, silent=True).values)
         done += len(chunk)
         progress(done, len(Xt))
         if time.perf_counter() > deadline:
             break
     return np.vstack(out)
+
+
+def _as_outputs(values: np.ndarray) -> np.ndarray:
+    """SHAP values as ``(rows, columns, outputs)``: a single output gets an axis of length 1."""
+    values = np.asarray(values, dtype=float)
+    return values[:, :, None] if values.ndim == 2 else values
+
+
+class _BinaryOutput:
+    """Binary classifier: the positive class's score; a flip is a change of the predicted label."""
+
+    shift = "score"  # what FlipResult.mean_shift measures
+
+    def tree_supported(self, final: object) -> bool:
+        return True
+
+    def shap_values(self, raw: np.ndarray | list[np.ndarray], model: FittedModel) -> np.ndarray:
+        return _as_outputs(_positive_output(raw, model.positive_column))
+
+    def function(self, final: object, model: FittedModel) -> Callable[[np.ndarray], np.ndarray]:
+        if hasattr(final, "predict_proba"):
+            return lambda X: final.predict_proba(X)[:, model.positive_column]
+        return final.decision_function
+
+    def measure(self, kind: str, final: object) -> str:
+        return ("mean |SHAP| (log-odds)" if kind == "tree"
+                else ("mean |SHAP| (probability)" if kind == "permutation" else "mean |SHAP|"))
+
+    def chart_values(self, folded: np.ndarray, model: FittedModel, X: pd.DataFrame) -> np.ndarray:
+        return folded[:, :, 0]
+
+    def predict(self, model: FittedModel, frame: pd.DataFrame) -> Predictions:
+        return predict(model, frame)
+
+    def tolerance(self, original: Predictions) -> float | None:
+        return None
+
+    def compare(self, original: Predictions, changed: Predictions,
+                tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
+        return changed.label != original.label, np.abs(changed.score - original.score)
+
+
+class _RegressionOutput:
+    """Regressor: the raw prediction; a flip is a move of more than a tolerance (see :class:`FlipResult`)."""
+
+    shift = "prediction"  # what FlipResult.mean_shift measures
+
+    def tree_supported(self, final: object) -> bool:
+        return True
+
+    def shap_values(self, raw: np.ndarray | list[np.ndarray], model: FittedModel) -> np.ndarray:
+        return _as_outputs(raw[0] if isinstance(raw, list) else raw)
+
+    def function(self, final: object, model: FittedModel) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda X: np.asarray(final.predict(X), dtype=float).ravel()
+
+    def measure(self, kind: str, final: object) -> str:
+        return "mean |SHAP| (units of the prediction)"
+
+    def chart_values(self, folded: np.ndarray, model: FittedModel, X: pd.DataFrame) -> np.ndarray:
+        return folded[:, :, 0]
+
+    def predict(self, model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
+        X = _categoricals_as_text(frame, model.features)
+        return np.asarray(model.estimator.predict(X), dtype=np.float64).ravel()
+
+    def tolerance(self, original: np.ndarray) -> float | None:
+        return float(REGRESSION_FLIP_TOLERANCE * np.std(original))
+
+    def compare(self, original: np.ndarray, changed: np.ndarray,
+                tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
+        shift = np.abs(changed - original)
+        return shift > tolerance, shift
+
+
+class _MulticlassOutput:
+    """Multiclass classifier: every class's output; a flip is a change of the class of highest probability."""
+
+    shift = "probability"  # what FlipResult.mean_shift measures
+
+    def tree_supported(self, final: object) -> bool:
+        return type(final).__name__ not in _NO_MULTICLASS_TREE
+
+    def shap_values(self, raw: np.ndarray | list[np.ndarray], model: FittedModel) -> np.ndarray:
+        return _as_outputs(np.stack(raw, axis=-1) if isinstance(raw, list) else raw)
+
+    def function(self, final: object, model: FittedModel) -> Callable[[np.ndarray], np.ndarray]:
+        return _probabilities(final)
+
+    def measure(self, kind: str, final: object) -> str:
+        # Each explainer explains the output it sees: the linear one the class margins (softmax log-odds), the
+        # permutation one predict_proba, a tree ensemble its own raw output.
+        if kind == "tree":
+            name = type(final).__name__
+            unit = "probability" if any(part in name for part in _PROBABILITY_TREES) else "log-odds"
+        else:
+            unit = "log-odds" if kind == "linear" else "probability"
+        return f"mean over classes of mean |SHAP| ({unit})"
+
+    def chart_values(self, folded: np.ndarray, model: FittedModel, X: pd.DataFrame) -> np.ndarray:
+        # One signed value per row: the SHAP value towards the class the model predicts for that row.
+        predicted = np.argmax(_probabilities(model.estimator)(X), axis=1)
+        return folded[np.arange(len(folded)), :, predicted]
+
+    def predict(self, model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
+        return _probabilities(model.estimator)(_categoricals_as_text(frame, model.features))
+
+    def tolerance(self, original: np.ndarray) -> float | None:
+        return None
+
+    def compare(self, original: np.ndarray, changed: np.ndarray,
+                tolerance: float | None) -> tuple[np.ndarray, np.ndarray]:
+        flipped = np.argmax(changed, axis=1) != np.argmax(original, axis=1)
+        return flipped, 0.5 * np.abs(changed - original).sum(axis=1)
+
+
+def _probabilities(estimator: object) -> Callable[[object], np.ndarray]:
+    """``predict_proba`` as float64; a multiclass explanation needs class probabilities."""
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(f"{type(estimator).__name__} has no predict_proba: a multiclass model is explained "
+                         "through its class probabilities.")
+    return lambda X: np.asarray(estimator.predict_proba(X), dtype=np.float64)
+
+
+#: The output adapter of each task: what is explained, how it is measured and what a flip is.
+_OUTPUTS = {"binary": _BinaryOutput(), "multiclass": _MulticlassOutput(), "regression": _RegressionOutput()}
+
+
+def _output(task: str) -> _BinaryOutput | _MulticlassOutput | _RegressionOutput:
+    try:
+        return _OUTPUTS[task]
+    except KeyError:
+        raise ValueError(f"task must be one of {', '.join(_OUTPUTS)}; got {task!r}") from None
 
 
 def _importance_gaps(per_row: np.ndarray, labels: pd.DataFrame, features: tuple[str, ...], *, min_rows: int,
@@ -262,19 +454,36 @@ def _importance_gaps(per_row: np.ndarray, labels: pd.DataFrame, features: tuple[
 
 
 def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, attributes: tuple[str, ...],
-              bins: dict[str, list[float]], max_rows: int, seed: int) -> tuple[FlipResult, ...]:
+              bins: dict[str, list[float]], max_rows: int, seed: int,
+              task: str = "binary") -> tuple[FlipResult, ...]:
     """Change only the sensitive attribute of each row, to each other value, and count changed predictions.
 
     Binned attributes are set to the median value of each other band. A model
     that does not read the attribute gives exactly zero: nothing else changes.
+    What counts as a flip and what the shift measures depends on ``task``
+    ("binary", "multiclass" or "regression"); :class:`FlipResult` says how.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from audit.inputs._model import fitted_from_object
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "g": [0.0, 1.0, 0.0, 1.0]})
+    >>> reg = LinearRegression().fit(df, 2 * df["x"] + 3 * df["g"])
+    >>> model = fitted_from_object(reg, dataset_features=("x", "g"), positive_label=None, source="python",
+    ...                            name="m", path=None, sha256=None)
+    >>> (f,) = flip_test(model, df, df[["g"]].astype(str), attributes=("g",), bins={}, max_rows=10, seed=0,
+    ...                  task="regression")
+    >>> round(f.overall_mean_shift, 6), f.overall_flip_rate, f.shift
+    (3.0, 1.0, 'prediction')
     """
     from ..inputs._groups import band_labels
-    from ..inputs._model import predict
 
+    output = _output(task)
     rows = np.sort(np.random.default_rng(seed).permutation(len(frame))[:max_rows])
     base = frame.iloc[rows].reset_index(drop=True)
     base_labels = labels.iloc[rows].reset_index(drop=True)
-    original = predict(model, base)
+    original = output.predict(model, base)
+    tolerance = output.tolerance(original)
     out = []
     for attribute in attributes:
         column = base[attribute]
@@ -295,9 +504,9 @@ def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, 
                 other = ~np.isclose(column.to_numpy(dtype=float, na_value=np.nan), value)
             else:
                 other = (column != value).to_numpy(dtype=bool)
-            pred = predict(model, changed)
-            flips += other * (pred.label != original.label)
-            shifts += other * np.abs(pred.score - original.score)
+            flipped, shift = output.compare(original, output.predict(model, changed), tolerance)
+            flips += other * flipped
+            shifts += other * shift
             tries += other
         tries = np.maximum(tries, 1)
         per_row_flip, per_row_shift = flips / tries, shifts / tries
@@ -305,15 +514,28 @@ def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, 
             attribute=attribute, used_by_model=attribute in model.features, rows=len(base),
             flip_rate={g: float(per_row_flip[group == g].mean()) for g in pd.unique(group)},
             mean_shift={g: float(per_row_shift[group == g].mean()) for g in pd.unique(group)},
-            overall_flip_rate=float(per_row_flip.mean()), overall_mean_shift=float(per_row_shift.mean())))
+            overall_flip_rate=float(per_row_flip.mean()), overall_mean_shift=float(per_row_shift.mean()),
+            shift=output.shift, tolerance=tolerance))
     return tuple(out)
 
 
 def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: GroupIndex, *, method: str,
             sample: int, seed: int, replicates: int, level: float, max_seconds: float = 60.0,
             min_group_size: int = 30, bins: dict[str, list[float]] | None = None, flip_test_rows: int = 1000,
-            progress: Callable[[int, int], None] | None = None) -> Explanation:
+            progress: Callable[[int, int], None] | None = None, task: str = "binary") -> Explanation:
     """SHAP values in the space of the original columns: importance overall and by group, flip test.
+
+    What is explained depends on ``task``:
+
+    - binary: the positive class's output (log-odds for trees and linear
+      models, the probability for the permutation explainer).
+    - regression: the raw prediction (``predict``), in its own units.
+    - multiclass: every class's output (the ``predict_proba`` columns for the
+      permutation explainer and for random forests, the class margins for
+      linear models and boosted trees); a feature's importance is the mean over
+      classes of its mean |SHAP|. scikit-learn's GradientBoostingClassifier,
+      which TreeExplainer does not take for more than two classes, gets the
+      permutation explainer under ``method="auto"``.
 
     Parameters
     ----------
@@ -322,7 +544,7 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
     frame : DataFrame
         Evaluation rows (or a sample of them).
     y : ndarray
-        0/1 labels of the rows.
+        Labels of the rows (0/1, class labels, or numbers for regression); not used by the explanation itself.
     groups : GroupIndex
         Sensitive groups; ``groups.labels`` and ``groups.row_leaf`` align with ``frame``.
     method : {"auto", "tree", "linear", "permutation"}
@@ -344,31 +566,57 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
         Rows of the counterfactual flip test (0 to skip it).
     progress : callable, optional
         ``progress(done, total)`` while the model-agnostic explainer runs.
+    task : {"binary", "multiclass", "regression"}
+        The model's task: which output is explained and what the flip test counts (see :class:`FlipResult`).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from audit.inputs._groups import build_groups
+    >>> from audit.inputs._model import fitted_from_object
+    >>> X, y = load_iris(return_X_y=True, as_frame=True)
+    >>> X["site"] = np.arange(len(X)) % 2
+    >>> rf = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
+    >>> model = fitted_from_object(rf, dataset_features=tuple(X.columns), positive_label=None, source="python",
+    ...                            name="m", path=None, sha256=None)
+    >>> groups = build_groups(X, sensitive=["site"], bins={}, intersections=1, source="t")
+    >>> ex = explain(model, X, y.to_numpy(), groups, method="auto", sample=100, seed=0, replicates=0,
+    ...              level=0.95, task="multiclass")
+    >>> ex.method, ex.measure, ex.importances[0].feature.startswith("petal")
+    ('tree', 'mean over classes of mean |SHAP| (probability)', True)
     """
+    output = _output(task)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     rows = stratified_rows(groups.row_leaf, min(sample, len(frame)), seed=seed)
     X = _categoricals_as_text(frame.iloc[rows], model.features)
     pre, final = _split(model)
     kind = _kind(final) if method == "auto" else method
+    if kind == "tree" and method == "auto" and not output.tree_supported(final):
+        kind = "permutation"
     features = model.features
     Xt = np.asarray(pre.transform(X) if pre is not None else X.to_numpy(dtype=float), dtype=float)
     names = list(pre.get_feature_names_out()) if pre is not None else list(features)
     if kind in ("tree", "linear"):
-        values = _shap_values(final, Xt, kind, model.positive_column, seed)
+        values = output.shap_values(_raw_shap(final, Xt, kind, seed), model)
         explainer = "TreeExplainer" if kind == "tree" else "LinearExplainer"
     else:
         # Many small predictions: OpenMP thread start-up and spinning would cost more than they save.
         with threadpool_limits(limits=1, user_api="openmp"):
-            values = _agnostic_values(final, Xt, model.positive_column, seed=seed, deadline=start + max_seconds,
-                                      progress=progress or (lambda done, total: None))
+            values = _as_outputs(_agnostic_values(output.function(final, model), Xt, seed=seed,
+                                                  deadline=start + max_seconds,
+                                                  progress=progress or (lambda done, total: None)))
         explainer = "PermutationExplainer (model-agnostic)"
     explained = len(values)
     rows = rows[:explained]
     source = fold_columns(names, features)
-    folded = np.zeros((explained, len(features)))
-    np.add.at(folded.T, source, values.T)  # SHAP values are additive: a column's is the sum of its parts
-    per_row = np.abs(folded)
+    folded = np.zeros((explained, len(features), values.shape[2]))
+    for k in range(values.shape[2]):
+        # SHAP values are additive: a column's is the sum of its parts (folded[:, :, k].T is a view, summed into).
+        np.add.at(folded[:, :, k].T, source, values[:, :, k].T)
+    # Mean over outputs of |SHAP|: one output for binary and regression (the value itself), every class otherwise.
+    per_row = np.abs(folded).mean(axis=2)
     mean = per_row.mean(axis=0)
     boot = np.stack([per_row[rng.integers(0, explained, explained)].mean(axis=0)
                      for _ in range(replicates)]) if replicates else np.empty((0, len(features)))
@@ -383,16 +631,16 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
                             seed=seed)
     with threadpool_limits(limits=1, user_api="openmp"):
         flips = (flip_test(model, frame, groups.labels, attributes=groups.attributes, bins=bins or {},
-                           max_rows=flip_test_rows, seed=seed) if flip_test_rows else ())
+                           max_rows=flip_test_rows, seed=seed, task=task) if flip_test_rows else ())
     budget = "" if explained == len(X) else f" (the {max_seconds:g} s budget stopped it after {explained} of {len(X)})"
-    measure = "mean |SHAP| (log-odds)" if kind == "tree" else ("mean |SHAP| (probability)" if kind == "permutation"
-                                                               else "mean |SHAP|")
+    measure = output.measure(kind, final)
     order = np.argsort(-mean, kind="stable")
-    points = _chart_points(folded, X, labels, [features[j] for j in order[:_CHART_FEATURES]], features, seed=seed)
+    points = _chart_points(output.chart_values(folded, model, X.iloc[:explained]), X, labels,
+                           [features[j] for j in order[:_CHART_FEATURES]], features, seed=seed)
     importances = tuple(FeatureImportance(feature=features[j], value=float(mean[j]), ci_low=intervals[j][0],
                                           ci_high=intervals[j][1]) for j in order)
     return Explanation(method=kind, measure=measure, sample_size=explained, requested_rows=len(X),
                        importances=importances, by_group=by_group, group_sizes=sizes, gaps=gaps, flips=flips,
                        seconds=time.perf_counter() - start,
                        note=f"SHAP {explainer} on {explained} rows{budget}, a seeded sample stratified so that every "
-                            f"combination of sensitive groups is represented.", points=points)
+                            f"combination of sensitive groups is represented.", points=points, task=task)
