@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from .._errors import AuditError
 from ..inputs._model import FittedModel, _categoricals_as_text
@@ -326,7 +326,7 @@ def _training_rows(model: FittedModel, train: tuple[pd.DataFrame, np.ndarray, pd
     return frame, y, a, pre, X
 
 
-class RescaledTarget(BaseEstimator):
+class RescaledTarget(RegressorMixin, BaseEstimator):
     """A regressor fitted on the target rescaled to [0, 1], predicting in the target's units.
 
     fairlearn's reductions assume losses in [0, 1]; on the raw target (squared errors in the thousands) the
@@ -341,6 +341,9 @@ class RescaledTarget(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return True  # wraps an already fitted mitigator
+
+    def fit(self, X: Any, y: Any) -> "RescaledTarget":  # noqa: ARG002 - the mitigator is fitted already
+        return self
 
     def predict(self, X: Any, random_state: Any = None) -> np.ndarray:
         return self.low + self.scale * np.asarray(self.mitigator.predict(X, random_state=random_state), dtype=float)
