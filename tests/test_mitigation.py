@@ -278,5 +278,6 @@ def test_a_multiclass_model_gets_a_note_that_fairlearn_has_no_mitigation_for_it(
                                attribute="sepal", methods=["threshold_optimizer_dp", "exponentiated_gradient"],
                                tolerances=[0.0], eps=[0.01], held_out=0.5, seed=0, task="multiclass")
     assert outcome.points == () and fitted == {} and outcome.task == "multiclass"
-    assert outcome.notes == (MULTICLASS_NOTE,) and "fairlearn has no mitigation for multiclass models" in MULTICLASS_NOTE
+    assert outcome.notes == (MULTICLASS_NOTE,)
+    assert "fairlearn has no mitigation for multiclass models" in MULTICLASS_NOTE
     assert outcome.groups == ("narrow", "wide")

@@ -33,8 +33,8 @@ from .._errors import AuditError
 from ..inputs._model import FittedModel, _categoricals_as_text
 from ..settings._config import MitigationConfig
 
-__all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "RescaledTarget", "MitigationPoint", "Mitigation", "check_mitigation_methods",
-           "mitigate", "saved_model", "split_fit_held_out"]
+__all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "RescaledTarget", "MitigationPoint",
+           "Mitigation", "check_mitigation_methods", "mitigate", "saved_model", "split_fit_held_out"]
 
 #: Mitigation methods, with the fairness constraint each one enforces (on a binary classifier).
 METHODS = {"threshold_optimizer_dp": "demographic_parity", "threshold_optimizer_eo": "equalized_odds",
@@ -210,7 +210,7 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
     loss_bounds : list of float or None
         Regression: bounds on every group's mean squared error, one fit each (target units squared); None
         takes the audited model's overall mean squared error on the training rows and the midpoint between it
-        and its worst group's. The smallest positive ``eps`` is the slack of every fit.
+        and its worst group's. The smallest positive ``eps`` (0.01 when none is) is the slack of every fit.
 
     Returns
     -------
@@ -330,8 +330,9 @@ class RescaledTarget(RegressorMixin, BaseEstimator):
     """A regressor fitted on the target rescaled to [0, 1], predicting in the target's units.
 
     fairlearn's reductions assume losses in [0, 1]; on the raw target (squared errors in the thousands) the
-    exponentiated-gradient weights overflow. Rescaling the target changes no linear or tree model's fit beyond
-    the scale. ``predict`` passes ``random_state`` on, as ExponentiatedGradient's randomised predictions take it.
+    exponentiated-gradient weights overflow. For least-squares linear models and trees, rescaling the target
+    only rescales the fit; an estimator with a threshold in target units (SVR's epsilon, Huber's) fits
+    differently. ``predict`` passes ``random_state`` on, as ExponentiatedGradient's randomised predictions take it.
     """
 
     def __init__(self, mitigator: Any = None, low: float = 0.0, scale: float = 1.0) -> None:
