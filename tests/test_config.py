@@ -304,3 +304,55 @@ def test_nan_bin_edges_are_refused(tmp_path):
                     "model: {load: m.skops}\n", encoding="utf-8")
     with pytest.raises(AuditError, match="`data.bins` edges of 'age' must be at least two increasing numbers"):
         load_config(path)
+
+
+def test_slice_and_mitigation_settings_default_so_older_configs_do_not_change():
+    cfg = config_from_dict(_base())
+    slices, mitigation = cfg.checks.slices, cfg.mitigation
+    assert (slices.metric, slices.quantile, slices.threshold) == ("error_rate", 0.9, None)
+    assert mitigation.loss_bounds is None and mitigation.eps == [0.01, 0.05]
+    # Unset, the metric and methods follow the task; set, they are checked against it.
+    assert [slices.metric_for(t) for t in ("binary", "multiclass", "regression")] == \
+        ["error_rate", "error_rate", "absolute_error"]
+    assert mitigation.methods_for("binary") == ["threshold_optimizer_dp", "threshold_optimizer_eo",
+                                                "exponentiated_gradient"]
+    assert mitigation.methods_for("regression") == ["exponentiated_gradient"]
+    assert mitigation.methods_for("multiclass") == []  # nothing to run: the what-if notes why
+
+
+def test_slice_metrics_and_mitigation_methods_are_checked_against_the_task():
+    raw = _base()
+    raw["checks"] = {"slices": {"metric": "false_positive_rate"}}
+    raw["mitigation"] = {"methods": ["threshold_optimizer_eo"]}
+    cfg = config_from_dict(raw)
+    assert cfg.checks.slices.metric_for("binary") == "false_positive_rate"
+    with pytest.raises(AuditError, match=r"`checks\.slices\.metric` must be one of error_rate for a multiclass audit"):
+        cfg.checks.slices.metric_for("multiclass")
+    with pytest.raises(AuditError, match=r"`mitigation\.methods` must hold only exponentiated_gradient for a "
+                                         r"regression audit .*got 'threshold_optimizer_eo'\."):
+        cfg.mitigation.methods_for("regression")
+    raw["checks"] = {"slices": {"metric": "absolute_error", "threshold": 12.5}}
+    slices = config_from_dict(raw).checks.slices
+    assert slices.metric_for("regression") == "absolute_error" and slices.threshold == 12.5
+    with pytest.raises(AuditError, match=r"for a binary audit \(absolute_error needs numeric predictions"):
+        slices.metric_for("binary")
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    ({"checks": {"slices": {"quantile": 1.0}}}, "`checks.slices.quantile` must be less than 1; got 1.0"),
+    ({"checks": {"slices": {"quantile": 0}}}, "`checks.slices.quantile` must be greater than 0; got 0"),
+    ({"checks": {"slices": {"threshold": -1}}}, "`checks.slices.threshold` must be greater than or equal to 0; got -1"),
+    ({"checks": {"slices": {"threshold": "5"}}}, "`checks.slices.threshold` must be a valid number"),
+    ({"checks": {"slices": {"metric": "error_rate", "threshold": 5}}},
+     "`checks.slices` sets `threshold`, which applies to metric absolute_error (regression) only; got metric "
+     "'error_rate'"),
+    ({"checks": {"slices": {"metric": "mean_error"}}}, "`checks.slices.metric` must be 'error_rate', "),
+    ({"mitigation": {"loss_bounds": [2.0, 0]}},
+     "`mitigation.loss_bounds` must hold positive numbers (mean squared errors, in target units squared); "
+     "got [2.0, 0.0]"),
+    ({"mitigation": {"loss_bounds": []}}, "`mitigation.loss_bounds` list should have at least 1 item"),
+])
+def test_new_slice_and_mitigation_fields_name_what_is_wrong(section, expected):
+    raw = _base()
+    raw.update(section)
+    assert expected in _error(raw)

@@ -152,3 +152,132 @@ def test_bad_settings_name_the_field(tmp_path, section, message):
         raw.update(section)
     with pytest.raises(audit.AuditError, match=re.escape(message)):
         audit.run(audit.config_from_dict(raw, base_dir=str(tmp_path)))
+
+
+# ------------------------------------------------------------------------ regression and multiclass tasks
+
+
+def _regression_rows(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A target whose dependence on x3 (and whose noise) is larger in the minority group b, not a feature."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "x3": rng.normal(size=n),
+                          "group": rng.choice(["a", "b"], n, p=[0.75, 0.25])})
+    b = (frame.group == "b").to_numpy()
+    y = 2 * frame.x1 + frame.x2 + np.where(b, 3.0, 0.0) * frame.x3 + rng.normal(size=n) * np.where(b, 1.5, 0.5)
+    return frame, y.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def ridge():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    from audit.inputs._model import FittedModel, build_preprocessor
+
+    features = ("x1", "x2", "x3")
+    train, y_train = _regression_rows(2000, seed=1)
+    test, y_test = _regression_rows(2000, seed=2)
+    pipeline = Pipeline([("preprocess", build_preprocessor(train, features)), ("model", Ridge(alpha=1.0))])
+    pipeline.fit(train[list(features)], y_train)
+    model = FittedModel(estimator=pipeline, source="trained", type_name="sklearn.linear_model.Ridge",
+                        features=features, positive_column=-1, positive_class=None, path=None, sha256=None, params={})
+    return model, (train, y_train), (test, y_test)
+
+
+def test_regression_mitigation_bounds_the_worst_group_loss_on_every_row(ridge):
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+    from audit.measures._mitigation import saved_model
+
+    model, (train, y_train), (test, y_test) = ridge
+    yhat = model.estimator.predict(test[list(model.features)])
+    outcome, fitted = mitigate(model, frame=test, y=y_test, yhat=yhat, sensitive=test["group"], attribute="group",
+                               methods=["exponentiated_gradient"], tolerances=[0.0], eps=[0.0, 0.02], held_out=0.5,
+                               seed=5, train=(train, y_train, train["group"]), max_iter=20, task="regression")
+    assert outcome.task == "regression" and outcome.complete and outcome.held_out_rows == len(test)
+    assert outcome.train_rows == len(train) and outcome.target_range == (y_train.min(), y_train.max())
+    b = test["group"].to_numpy() == "b"
+    base, strict, relaxed = outcome.points
+    # The unmitigated model, measured by sklearn on every row and on each group's rows.
+    assert base.mean_squared_error == pytest.approx(mean_squared_error(y_test, yhat), abs=1e-12)
+    assert base.mean_absolute_error == pytest.approx(mean_absolute_error(y_test, yhat), abs=1e-12)
+    assert base.worst_group_loss == pytest.approx(mean_squared_error(y_test[b], yhat[b]), abs=1e-12)
+    assert base.group_loss_gap == pytest.approx(
+        mean_squared_error(y_test[b], yhat[b]) - mean_squared_error(y_test[~b], yhat[~b]), abs=1e-12)
+    assert base.accuracy is None and base.demographic_parity_difference is None
+    # The default bounds: the audited model's overall training MSE, and the midpoint to its worst group's.
+    fit_pred = model.estimator.predict(train[list(model.features)])
+    overall = mean_squared_error(y_train, fit_pred)
+    worst = mean_squared_error(y_train[train.group == "b"], fit_pred[(train.group == "b").to_numpy()])
+    assert strict.tolerance == pytest.approx(overall, rel=1e-12)
+    assert relaxed.tolerance == pytest.approx((overall + worst) / 2, rel=1e-12)
+    assert strict.constraint == "bounded_group_loss" and strict.eps == 0.02  # the smallest positive eps
+    # The strictest mitigated model, recomputed from its own (seeded, randomised) predictions.
+    mitigated = fitted["exponentiated_gradient"].predict(test[list(model.features)], random_state=5)
+    assert strict.mean_squared_error == pytest.approx(mean_squared_error(y_test, mitigated), abs=1e-12)
+    by_group = [mean_squared_error(y_test[m], mitigated[m]) for m in (~b, b)]
+    assert strict.worst_group_loss == pytest.approx(max(by_group), abs=1e-12)
+    assert strict.group_loss_gap == pytest.approx(max(by_group) - min(by_group), abs=1e-12)
+    assert strict.loss_increase == pytest.approx(strict.mean_squared_error - base.mean_squared_error, abs=1e-12)
+    # Bounding the group loss brings the worst group's error down, and costs overall error.
+    assert strict.worst_group_loss <= base.worst_group_loss * 0.9
+    assert relaxed.worst_group_loss <= base.worst_group_loss + 1e-6
+    assert strict.mean_squared_error >= base.mean_squared_error
+    assert strict.worst_group_loss <= relaxed.worst_group_loss + 1e-6
+    assert any("every point is measured on all 2000" in n for n in outcome.notes)
+    name, data, _ = saved_model("exponentiated_gradient", fitted["exponentiated_gradient"])
+    assert name.startswith("mitigated_exponentiated_gradient.") and data
+
+
+def test_regression_mitigation_takes_explicit_bounds_and_notes_missing_training_rows(ridge):
+    model, (train, y_train), (test, y_test) = ridge
+    yhat = model.estimator.predict(test[list(model.features)])
+    outcome, fitted = mitigate(model, frame=test, y=y_test, yhat=yhat, sensitive=test["group"], attribute="group",
+                               methods=["exponentiated_gradient"], tolerances=[0.0], eps=[0.05], held_out=0.5,
+                               seed=5, train=(train, y_train, train["group"]), max_iter=5, task="regression",
+                               loss_bounds=[4.0])
+    assert [p.tolerance for p in outcome.points] == [None, 4.0]
+    skipped, none = mitigate(model, frame=test, y=y_test, yhat=yhat, sensitive=test["group"], attribute="group",
+                             methods=["exponentiated_gradient"], tolerances=[0.0], eps=[0.05], held_out=0.5, seed=5,
+                             task="regression")
+    assert [p.method for p in skipped.points] == ["unmitigated"] and none == {}
+    assert any("it was skipped" in n for n in skipped.notes)
+
+
+def test_threshold_optimizers_are_refused_for_a_regression(ridge):
+    from audit.measures._mitigation import METHODS_BY_TASK, check_mitigation_methods
+
+    model, _, (test, y_test) = ridge
+    message = ("`mitigation.methods` must hold only exponentiated_gradient for a regression audit (the threshold "
+               "optimizers post-process classifier scores); got 'threshold_optimizer_dp', 'threshold_optimizer_eo'.")
+    assert METHODS_BY_TASK["regression"] == ("exponentiated_gradient",)
+    with pytest.raises(audit.AuditError, match=re.escape(message)):
+        check_mitigation_methods(["threshold_optimizer_dp", "threshold_optimizer_eo"], "regression")
+    with pytest.raises(audit.AuditError, match=re.escape(message)):
+        mitigate(model, frame=test, y=y_test, yhat=y_test, sensitive=test["group"], attribute="group",
+                 methods=["threshold_optimizer_dp", "threshold_optimizer_eo"], tolerances=[0.0], eps=[0.01],
+                 held_out=0.5, seed=0, task="regression")
+
+
+def test_a_multiclass_model_gets_a_note_that_fairlearn_has_no_mitigation_for_it():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from audit.inputs._model import FittedModel
+    from audit.measures._mitigation import MULTICLASS_NOTE
+
+    iris = load_iris(as_frame=True)
+    frame = iris.frame.drop(columns="target")
+    y = iris.target_names[iris.target]
+    estimator = LogisticRegression(max_iter=300).fit(frame, y)
+    model = FittedModel(estimator=estimator, source="trained", type_name="LogisticRegression",
+                        features=tuple(frame.columns), positive_column=-1, positive_class=None, path=None,
+                        sha256=None, params={})
+    wide = pd.Series(np.where(frame["sepal width (cm)"] > 3, "wide", "narrow"))
+    outcome, fitted = mitigate(model, frame=frame, y=y, yhat=estimator.predict(frame), sensitive=wide,
+                               attribute="sepal", methods=["threshold_optimizer_dp", "exponentiated_gradient"],
+                               tolerances=[0.0], eps=[0.01], held_out=0.5, seed=0, task="multiclass")
+    assert outcome.points == () and fitted == {} and outcome.task == "multiclass"
+    assert outcome.notes == (MULTICLASS_NOTE,)
+    assert "fairlearn has no mitigation for multiclass models" in MULTICLASS_NOTE
+    assert outcome.groups == ("narrow", "wide")

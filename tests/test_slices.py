@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from itertools import combinations
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import accuracy_score
 
+import audit
 from audit import config_from_dict
 from audit.checks._finding import Threshold
 from audit.measures._slices import Predicate, find_slices, slice_mask
@@ -181,3 +183,106 @@ def test_nothing_worse_is_a_pass_with_the_threshold_as_data():
     [finding] = check_slices(search=search, config=cfg.checks.slices)
     assert finding.status == "pass" and "0.02" in finding.message
     assert finding.threshold == Threshold(metric="error_rate_difference", op="<=", value=0.02, severity="warn")
+
+
+# ------------------------------------------------------------------------ multiclass and regression tasks
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    """sklearn's diabetes data (raw units) and a ridge regression's in-sample predictions."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    frame, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    yhat = Ridge(alpha=1.0).fit(frame, y).predict(frame)
+    return frame, y.to_numpy(), yhat
+
+
+def test_regression_slices_rank_rows_beyond_the_quantile_of_absolute_errors(diabetes):
+    frame, y, yhat = diabetes
+    search = find_slices(frame, y=y, yhat=yhat, features=list(frame.columns), task="regression", quantile=0.9,
+                         min_size=40, bins=3)
+    abs_error = np.abs(y - yhat)
+    cut = np.quantile(abs_error, 0.9)
+    beyond = abs_error > cut
+    assert search.metric == "absolute_error" and search.task == "regression"
+    assert search.cut == cut and search.cut_source == "quantile" and search.quantile == 0.9
+    assert search.overall_value == beyond.mean() and search.support == len(frame)
+    assert search.slices, "the ridge regression is worse on some slice of the diabetes data"
+    for s in search.slices:
+        mask = _independent_mask(frame, s.predicates)
+        assert s.rows == s.support == mask.sum() >= 40
+        assert s.errors == (mask & beyond).sum() and s.value == s.errors / s.rows
+        assert s.rest_value == (~mask & beyond).sum() / (~mask).sum()
+    cfg = config_from_dict({"name": "x", "task": "regression", "data": {"test": "t.csv", "target": "y",
+                                                                        "sensitive": ["s"]},
+                            "model": {"load": "m.skops"}, "checks": {"slices": {"enabled": True}}})
+    assert cfg.checks.slices.metric_for("regression") == "absolute_error"
+    findings = check_slices(search=search, config=cfg.checks.slices)
+    assert all(f"|y - yhat| > {cut:.4g} (the 0.9 quantile of |y - yhat| over the 442 rows searched)" in f.message
+               for f in findings)
+    assert findings[0].threshold.metric == "absolute_error_difference"
+
+
+def test_an_explicit_threshold_is_the_cut_whatever_the_quantile(diabetes):
+    frame, y, yhat = diabetes
+    search = find_slices(frame, y=y, yhat=yhat, features=["sex", "bmi", "bp"], metric="absolute_error",
+                         task="regression", quantile=0.5, threshold=80.0, min_size=40, bins=3)
+    beyond = np.abs(y - yhat) > 80.0
+    assert (search.cut, search.cut_source, search.quantile) == (80.0, "threshold", None)
+    assert search.overall_value == beyond.mean()
+    assert "|y - yhat| > 80 (the configured `checks.slices.threshold`)" in search.cut_text
+    for s in search.slices:
+        assert s.errors == (slice_mask(frame, s.predicates) & beyond).sum()
+
+
+def test_multiclass_slices_count_misclassified_rows():
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    digits = load_digits(as_frame=True)
+    frame = digits.frame.drop(columns="target")
+    y = np.array([f"digit {d}" for d in digits.target])  # class labels, as text
+    yhat = LogisticRegression(C=0.001, max_iter=300).fit(frame, y).predict(frame)
+    features = ["pixel_2_4", "pixel_3_3", "pixel_4_4", "pixel_5_2", "pixel_1_5", "pixel_6_3"]
+    search = find_slices(frame, y=y, yhat=yhat, features=features, task="multiclass", min_size=60, bins=3)
+    wrong = y != yhat
+    assert search.metric == "error_rate" and search.cut is None and search.cut_text == ""
+    assert search.overall_value == wrong.mean() == pytest.approx(1 - accuracy_score(y, yhat), abs=1e-12)
+    assert search.slices, "the weak classifier is worse on some slice of the digits"
+    for s in search.slices:
+        mask = _independent_mask(frame, s.predicates)
+        assert s.rows == mask.sum() and s.errors == (mask & wrong).sum() and s.value == s.errors / s.rows
+    # The same labels as integers on one side and text on the other still compare as labels.
+    as_int = np.array([int(v.split()[1]) for v in yhat])
+    again = find_slices(frame, y=np.array([str(v) for v in digits.target]), yhat=as_int, features=features,
+                        task="multiclass", min_size=60, bins=3)
+    assert again.overall_value == search.overall_value
+
+
+@pytest.mark.parametrize(("metric", "task", "message"), [
+    ("false_positive_rate", "multiclass",
+     "`checks.slices.metric` must be one of error_rate for a multiclass audit (false_positive_rate needs a positive "
+     "class: binary audits only); got 'false_positive_rate'."),
+    ("false_negative_rate", "regression",
+     "`checks.slices.metric` must be one of absolute_error for a regression audit (false_negative_rate needs a "
+     "positive class: binary audits only); got 'false_negative_rate'."),
+    ("error_rate", "regression",
+     "`checks.slices.metric` must be one of absolute_error for a regression audit (error_rate counts misclassified "
+     "rows: classification audits only); got 'error_rate'."),
+    ("absolute_error", "binary",
+     "`checks.slices.metric` must be one of error_rate, false_positive_rate, false_negative_rate for a binary audit "
+     "(absolute_error needs numeric predictions: regression audits only); got 'absolute_error'."),
+])
+def test_a_metric_the_task_has_no_meaning_for_is_refused(metric, task, message):
+    from audit.measures._slices import SLICE_METRICS_BY_TASK, check_slice_metric
+
+    assert metric not in SLICE_METRICS_BY_TASK[task]
+    with pytest.raises(audit.AuditError, match=re.escape(message)):
+        check_slice_metric(metric, task)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.choice(list("xy"), 400)})
+    with pytest.raises(audit.AuditError, match=re.escape(message)):
+        find_slices(frame, y=rng.integers(0, 2, 400), yhat=rng.integers(0, 2, 400), features=["a"], metric=metric,
+                    task=task, min_size=20)

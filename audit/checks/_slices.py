@@ -16,6 +16,11 @@ def _budget_note(search: SliceSearch) -> str:
             f"predicate(s) were searched completely, longer ones only in part.")
 
 
+def _cut_note(search: SliceSearch) -> str:
+    """absolute_error: which cut made a row an error, and how it was chosen."""
+    return f" Here {search.cut_text}." if search.cut is not None else ""
+
+
 def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
     """One finding per reported slice (significantly worse than the rest), or one pass.
 
@@ -25,7 +30,7 @@ def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
     """
     metric = search.metric
     threshold = Threshold(metric=f"{metric}_difference", op="<=", value=config.min_effect, severity=config.severity)
-    budget = _budget_note(search)
+    budget = _cut_note(search) + _budget_note(search)
     if not search.slices:
         return [Finding(
             check="slices", category="performance", status="pass", severity=config.severity, threshold=threshold,

@@ -9,6 +9,12 @@ part:
 * ``ExponentiatedGradient`` (reductions) retrains the model's estimator on the training data (a seeded
   subsample of at most ``fit_rows`` rows) for each ``eps``; only when the audit trained the model;
 * every point, the unmitigated model included, is measured on the held-out part only.
+
+A regression model gets ``ExponentiatedGradient`` with fairlearn's bounded group loss (every group's mean
+squared error at most a bound), retraining the estimator on the training rows; with nothing fitted on the
+evaluation rows, every point is measured on all of them. fairlearn has no mitigation for multiclass
+models; the outcome then has no points and a note that says so. Each task's behaviour is one entry of
+``_ADAPTERS``.
 """
 
 from __future__ import annotations
@@ -17,20 +23,28 @@ import io
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from .._errors import AuditError
 from ..inputs._model import FittedModel, _categoricals_as_text
+from ..settings._config import MitigationConfig
 
-__all__ = ["METHODS", "AuditedScores", "MitigationPoint", "Mitigation", "mitigate", "saved_model", "split_fit_held_out"]
+__all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "RescaledTarget", "MitigationPoint",
+           "Mitigation", "check_mitigation_methods", "mitigate", "saved_model", "split_fit_held_out"]
 
-#: Mitigation methods, with the fairness constraint each one enforces.
+#: Mitigation methods, with the fairness constraint each one enforces (on a binary classifier).
 METHODS = {"threshold_optimizer_dp": "demographic_parity", "threshold_optimizer_eo": "equalized_odds",
            "exponentiated_gradient": "demographic_parity"}
+#: The methods each task can run; the settings layer's data, one source.
+METHODS_BY_TASK = MitigationConfig.METHODS_BY_TASK
+#: Refuses methods the task cannot run, naming the field: ``check_mitigation_methods(methods, task)``.
+check_mitigation_methods = MitigationConfig.check_methods
+#: The constraint of ExponentiatedGradient on a regression model.
+BOUNDED_GROUP_LOSS = "bounded_group_loss"
 
 
 class AuditedScores(ClassifierMixin, BaseEstimator):
@@ -69,17 +83,28 @@ class AuditedScores(ClassifierMixin, BaseEstimator):
 
 @dataclass(frozen=True)
 class MitigationPoint:
-    """One mitigated (or the unmitigated) model, measured on the held-out rows."""
+    """One mitigated (or the unmitigated) model, measured on the held-out rows.
+
+    A classifier's point has the accuracy and fairness fields and None in the regression ones; a regression
+    model's point the reverse.
+    """
 
     method: str  # "unmitigated" or a key of METHODS
     constraint: str | None
-    tolerance: float | None  # ThresholdOptimizer's tol, ExponentiatedGradient's eps
-    accuracy: float
-    accuracy_loss: float  # unmitigated accuracy minus this one: the accuracy given up
-    demographic_parity_difference: float
-    equalized_odds_difference: float
-    selection_rate: float
+    # ThresholdOptimizer's tol, ExponentiatedGradient's eps; regression: the bound on every group's mean squared error
+    tolerance: float | None
+    accuracy: float | None
+    accuracy_loss: float | None  # unmitigated accuracy minus this one: the accuracy given up
+    demographic_parity_difference: float | None
+    equalized_odds_difference: float | None
+    selection_rate: float | None
     seconds: float
+    mean_squared_error: float | None = None  # regression: over the rows measured
+    mean_absolute_error: float | None = None
+    worst_group_loss: float | None = None  # regression: the highest group mean squared error
+    group_loss_gap: float | None = None  # regression: highest minus lowest group mean squared error
+    loss_increase: float | None = None  # regression: this mean squared error minus the unmitigated one
+    eps: float | None = None  # regression: ExponentiatedGradient's eps (slack, in units of the squared target range)
 
 
 @dataclass(frozen=True)
@@ -92,9 +117,12 @@ class Mitigation:
     held_out_rows: int
     train_rows: int | None  # rows ExponentiatedGradient trained on
     seed: int
-    points: tuple[MitigationPoint, ...]
+    points: tuple[MitigationPoint, ...]  # empty when the task has no mitigation (multiclass): see ``notes``
     notes: tuple[str, ...]
     complete: bool  # False when the time budget cut the list of methods short
+    task: str = "binary"
+    # regression: the target range (training rows) fairlearn's SquareLoss clips to; None for classifiers
+    target_range: tuple[float, float] | None = None
 
 
 def _point(method: str, constraint: str | None, tolerance: float | None, y: np.ndarray, yhat: np.ndarray,
@@ -123,17 +151,40 @@ def split_fit_held_out(y: np.ndarray, a: np.ndarray, *, held_out: float, seed: i
     return np.sort(fit), np.sort(out)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """The arguments of :func:`mitigate`, handed to the task's adapter."""
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    yhat: np.ndarray
+    sensitive: pd.Series
+    attribute: str
+    methods: list[str]
+    tolerances: list[float]
+    eps: list[float]
+    held_out: float
+    seed: int
+    train: tuple[pd.DataFrame, np.ndarray, pd.Series] | None
+    fit_rows: int
+    max_iter: int
+    max_seconds: float
+    loss_bounds: list[float] | None
+
+
 def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np.ndarray, sensitive: pd.Series,
              attribute: str, methods: list[str], tolerances: list[float], eps: list[float], held_out: float,
              seed: int, train: tuple[pd.DataFrame, np.ndarray, pd.Series] | None = None, fit_rows: int = 20000,
-             max_iter: int = 50, max_seconds: float = 300.0) -> tuple[Mitigation, dict[str, Any]]:
+             max_iter: int = 50, max_seconds: float = 300.0, task: str = "binary",
+             loss_bounds: list[float] | None = None) -> tuple[Mitigation, dict[str, Any]]:
     """Fit each mitigation and measure it, with the unmitigated model, on the held-out rows.
 
     Parameters
     ----------
     model : FittedModel
         The audited model.
-    frame, y, yhat : evaluation rows, their 0/1 labels and the audited model's 0/1 predictions.
+    frame, y, yhat : evaluation rows, their targets and the audited model's predictions: 0/1 labels (binary),
+        class labels (multiclass) or numbers (regression).
     sensitive : Series
         The group of each evaluation row for ``attribute`` (bands for binned attributes).
     attribute : str
@@ -152,14 +203,38 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
         Training rows for ExponentiatedGradient; None skips it (with a note).
     fit_rows, max_iter, max_seconds : bounds on ExponentiatedGradient's data, its iterations, and the
         total time (methods not started within it are left out, with a note).
+    task : str
+        ``binary``, ``multiclass`` or ``regression``. Regression runs only ``exponentiated_gradient`` (the
+        threshold optimizers are refused, :func:`check_mitigation_methods`), under fairlearn's bounded group
+        loss, measured on every evaluation row; multiclass runs nothing and says why in ``notes``.
+    loss_bounds : list of float or None
+        Regression: bounds on every group's mean squared error, one fit each (target units squared); None
+        takes the audited model's overall mean squared error on the training rows and the midpoint between it
+        and its worst group's. The smallest positive ``eps`` (0.01 when none is) is the slack of every fit.
 
     Returns
     -------
     (Mitigation, dict)
         The measurements, and the strictest fitted model of each method (for saving).
     """
+    adapter = _ADAPTERS.get(task)
+    if adapter is None:
+        raise AuditError(f"Mitigation knows the tasks {', '.join(_ADAPTERS)}; got {task!r}.")
+    check_mitigation_methods(methods, task)
+    return adapter(model, _Request(frame=frame, y=y, yhat=yhat, sensitive=sensitive, attribute=attribute,
+                                   methods=list(methods), tolerances=list(tolerances), eps=list(eps), held_out=held_out,
+                                   seed=seed, train=train, fit_rows=fit_rows, max_iter=max_iter,
+                                   max_seconds=max_seconds, loss_bounds=None if loss_bounds is None
+                                   else list(loss_bounds)))
+
+
+def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[str, Any]]:
+    """ThresholdOptimizer on the fit part and ExponentiatedGradient on the training rows, measured held out."""
     from fairlearn.postprocessing import ThresholdOptimizer
 
+    frame, y, yhat, sensitive, attribute = r.frame, r.y, r.yhat, r.sensitive, r.attribute
+    methods, tolerances, eps, held_out, seed, train = r.methods, r.tolerances, r.eps, r.held_out, r.seed, r.train
+    fit_rows, max_iter, max_seconds = r.fit_rows, r.max_iter, r.max_seconds
     started = time.perf_counter()
     a = sensitive.astype(str).to_numpy()
     fit, out = split_fit_held_out(y, a, held_out=held_out, seed=seed)
@@ -219,16 +294,7 @@ def _exponentiated_gradient(model: FittedModel, *, train: tuple[pd.DataFrame, np
     from fairlearn.reductions import DemographicParity, ExponentiatedGradient
     from sklearn.pipeline import Pipeline
 
-    if not isinstance(model.estimator, Pipeline) or "preprocess" not in model.estimator.named_steps:
-        raise AuditError("ExponentiatedGradient retrains the estimator of a model the audit trained "
-                         "(`model.train`); remove `exponentiated_gradient` from `mitigation.methods`.")
-    frame, y, a = train
-    if len(frame) > fit_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(len(frame), fit_rows, replace=False))
-        frame, y, a = frame.iloc[rows].reset_index(drop=True), y[rows], a.iloc[rows].reset_index(drop=True)
-    # Preprocess once; the reduction refits only the final estimator, with sample weights.
-    pre = clone(model.estimator.named_steps["preprocess"])
-    X = pre.fit_transform(_categoricals_as_text(frame, model.features))
+    frame, y, a, pre, X = _training_rows(model, train, seed=seed, fit_rows=fit_rows)
     mitigator = ExponentiatedGradient(clone(model.estimator.steps[-1][1]), DemographicParity(), eps=eps,
                                       max_iter=max_iter)
     with warnings.catch_warnings():
@@ -240,6 +306,149 @@ def _exponentiated_gradient(model: FittedModel, *, train: tuple[pd.DataFrame, np
     pred = np.asarray(mitigator.predict(pre.transform(_categoricals_as_text(X_out, model.features)),
                                         random_state=seed))
     return pred, Pipeline([("preprocess", pre), ("mitigated", mitigator)]), len(frame)
+
+
+def _training_rows(model: FittedModel, train: tuple[pd.DataFrame, np.ndarray, pd.Series], *, seed: int,
+                   fit_rows: int) -> tuple[pd.DataFrame, np.ndarray, pd.Series, Any, Any]:
+    """The seeded subsample of training rows, and a clone of the model's preprocessing fitted on them."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model.estimator, Pipeline) or "preprocess" not in model.estimator.named_steps:
+        raise AuditError("ExponentiatedGradient retrains the estimator of a model the audit trained "
+                         "(`model.train`); remove `exponentiated_gradient` from `mitigation.methods`.")
+    frame, y, a = train
+    if len(frame) > fit_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(len(frame), fit_rows, replace=False))
+        frame, y, a = frame.iloc[rows].reset_index(drop=True), y[rows], a.iloc[rows].reset_index(drop=True)
+    # Preprocess once; the reduction refits only the final estimator, with sample weights.
+    pre = clone(model.estimator.named_steps["preprocess"])
+    X = pre.fit_transform(_categoricals_as_text(frame, model.features))
+    return frame, y, a, pre, X
+
+
+class RescaledTarget(RegressorMixin, BaseEstimator):
+    """A regressor fitted on the target rescaled to [0, 1], predicting in the target's units.
+
+    fairlearn's reductions assume losses in [0, 1]; on the raw target (squared errors in the thousands) the
+    exponentiated-gradient weights overflow. For least-squares linear models and trees, rescaling the target
+    only rescales the fit; an estimator with a threshold in target units (SVR's epsilon, Huber's) fits
+    differently. ``predict`` passes ``random_state`` on, as ExponentiatedGradient's randomised predictions take it.
+    """
+
+    def __init__(self, mitigator: Any = None, low: float = 0.0, scale: float = 1.0) -> None:
+        self.mitigator = mitigator
+        self.low = low
+        self.scale = scale
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # wraps an already fitted mitigator
+
+    def fit(self, X: Any, y: Any) -> "RescaledTarget":  # noqa: ARG002 - the mitigator is fitted already
+        return self
+
+    def predict(self, X: Any, random_state: Any = None) -> np.ndarray:
+        return self.low + self.scale * np.asarray(self.mitigator.predict(X, random_state=random_state), dtype=float)
+
+
+def _regression_point(method: str, constraint: str | None, tolerance: float | None, eps: float | None,
+                      y: np.ndarray, pred: np.ndarray, a: np.ndarray, baseline: float | None,
+                      seconds: float) -> MitigationPoint:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+    mse = float(mean_squared_error(y, pred))
+    by_group = [float(mean_squared_error(y[a == g], pred[a == g])) for g in np.unique(a)]
+    return MitigationPoint(
+        method=method, constraint=constraint, tolerance=tolerance, accuracy=None, accuracy_loss=None,
+        demographic_parity_difference=None, equalized_odds_difference=None, selection_rate=None,
+        seconds=round(seconds, 3), mean_squared_error=mse, mean_absolute_error=float(mean_absolute_error(y, pred)),
+        worst_group_loss=max(by_group), group_loss_gap=max(by_group) - min(by_group),
+        loss_increase=0.0 if baseline is None else mse - baseline, eps=eps)
+
+
+def _group_mse(y: np.ndarray, pred: np.ndarray, a: np.ndarray) -> tuple[float, float]:
+    """Overall and worst-group mean squared error."""
+    overall = float(np.mean((y - pred) ** 2))
+    return overall, max(float(np.mean((y[a == g] - pred[a == g]) ** 2)) for g in np.unique(a))
+
+
+def _mitigate_regression(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[str, Any]]:
+    """ExponentiatedGradient under bounded group loss, retrained on the training rows, measured on every row."""
+    from fairlearn.reductions import BoundedGroupLoss, ExponentiatedGradient, SquareLoss
+    from sklearn.pipeline import Pipeline
+
+    started = time.perf_counter()
+    a = r.sensitive.astype(str).to_numpy()
+    if len(np.unique(a)) < 2:
+        raise AuditError(f"`mitigation.attribute` {r.attribute!r} has a single group in the evaluation rows; "
+                         "mitigation needs at least two groups.")
+    y, yhat = np.asarray(r.y, dtype=float), np.asarray(r.yhat, dtype=float)
+    base = _regression_point("unmitigated", None, None, None, y, yhat, a, None, 0.0)
+    points, notes, fitted = [base], [f"Nothing is fitted on the evaluation rows, so every point is measured on "
+                                     f"all {len(y)} of them."], {}
+    complete, train_rows, target_range = True, None, None
+    if "exponentiated_gradient" in r.methods and r.train is None:
+        notes.append("ExponentiatedGradient needs training data and a model the audit trains (`model.train`); "
+                     "it was skipped.")
+    elif "exponentiated_gradient" in r.methods:
+        assert r.train is not None
+        frame_tr, y_tr, a_tr, pre, X = _training_rows(model, r.train, seed=r.seed, fit_rows=r.fit_rows)
+        y_tr, a_tr = np.asarray(y_tr, dtype=float), a_tr.astype(str).to_numpy()
+        train_rows = len(frame_tr)
+        low, high = float(y_tr.min()), float(y_tr.max())
+        scale = high - low if high > low else 1.0
+        target_range = (low, high)
+        bounds = r.loss_bounds
+        if bounds is None:
+            fitted_pred = np.asarray(model.estimator.predict(_categoricals_as_text(frame_tr, model.features)), float)
+            overall, worst = _group_mse(y_tr, fitted_pred, a_tr)
+            bounds = sorted({overall, (overall + worst) / 2})
+            notes.append(f"Bounds on every group's mean squared error: {' and '.join(f'{b:.4g}' for b in bounds)}, "
+                         f"the audited model's overall mean squared error on the {train_rows} training rows and the "
+                         f"midpoint to its worst group's ({worst:.4g}).")
+        slack = min((e for e in r.eps if e > 0), default=0.01)
+        X_out = pre.transform(_categoricals_as_text(r.frame, model.features))
+        for bound in sorted(set(bounds)):  # strictest first
+            if time.perf_counter() - started > r.max_seconds:
+                complete = False
+                notes.append(f"The time budget of {r.max_seconds:g} s ran out before exponentiated_gradient "
+                             f"(bound {bound:.4g}); it and the bounds after it were not run.")
+                break
+            t0 = time.perf_counter()
+            # SquareLoss clips targets and predictions to the training range: [0, 1] once rescaled.
+            moment = BoundedGroupLoss(SquareLoss(0.0, 1.0), upper_bound=bound / scale ** 2)
+            mitigator = ExponentiatedGradient(clone(model.estimator.steps[-1][1]), moment, eps=slack,
+                                              max_iter=r.max_iter)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Setting a value on a Series via .at with a key")
+                warnings.filterwarnings("ignore", message="Setting an item of incompatible dtype is deprecated")
+                mitigator.fit(X, (y_tr - low) / scale, sensitive_features=a_tr)
+            rescaled = RescaledTarget(mitigator=mitigator, low=low, scale=scale)
+            pred = rescaled.predict(X_out, random_state=r.seed)
+            points.append(_regression_point("exponentiated_gradient", BOUNDED_GROUP_LOSS, float(bound), slack, y,
+                                            pred, a, base.mean_squared_error, time.perf_counter() - t0))
+            fitted.setdefault("exponentiated_gradient", Pipeline([("preprocess", pre), ("mitigated", rescaled)]))
+    return Mitigation(attribute=r.attribute, groups=tuple(sorted(set(a))), fit_rows=0, held_out_rows=len(y),
+                      train_rows=train_rows, seed=r.seed, points=tuple(points), notes=tuple(notes), complete=complete,
+                      task="regression", target_range=target_range), fitted
+
+
+#: Said on the card of a multiclass audit with `mitigation.enabled`.
+MULTICLASS_NOTE = ("fairlearn has no mitigation for multiclass models: ThresholdOptimizer and the "
+                   "ExponentiatedGradient constraints take binary labels (or a regression target), so no "
+                   "mitigation what-if was run.")
+
+
+def _mitigate_multiclass(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[str, Any]]:  # noqa: ARG001
+    """No points: fairlearn has nothing for multiclass models; the note says so."""
+    a = r.sensitive.astype(str).to_numpy()
+    return Mitigation(attribute=r.attribute, groups=tuple(sorted(set(a))), fit_rows=0, held_out_rows=0,
+                      train_rows=None, seed=r.seed, points=(), notes=(MULTICLASS_NOTE,), complete=True,
+                      task="multiclass"), {}
+
+
+#: What the what-if does for each task.
+_ADAPTERS: dict[str, Callable[[FittedModel, _Request], tuple[Mitigation, dict[str, Any]]]] = {
+    "binary": _mitigate_binary, "regression": _mitigate_regression, "multiclass": _mitigate_multiclass}
 
 
 def saved_model(method: str, mitigator: Any) -> tuple[str, bytes, str | None]:

@@ -16,6 +16,11 @@ The search is SliceLine's (Sagadeeva and Boehm, SIGMOD 2021), level by level:
 
 Each evaluated slice is tested against the rest of the rows (one-sided two-proportion z-test) and the
 p-values of all evaluated slices are adjusted together (Benjamini-Hochberg).
+
+Every task has a per-row error, so every metric is a rate: misclassification (``error_rate``, binary or
+multiclass labels), false positives among negatives and false negatives among positives (binary), and for
+regression ``absolute_error``, a row whose ``|y - yhat|`` exceeds a cut (a quantile of ``|y - yhat|`` over the
+rows searched, or a threshold in the target's units).
 """
 
 from __future__ import annotations
@@ -29,13 +34,19 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from ..inputs._data import category_text, is_numeric_feature
+from ..settings._config import SlicesConfig
 from .._errors import AuditError
 from ..statistics._evaluate import benjamini_hochberg
 
-__all__ = ["SLICE_METRICS", "Predicate", "Slice", "SliceSearch", "find_slices", "slice_mask"]
+__all__ = ["SLICE_METRICS", "SLICE_METRICS_BY_TASK", "Predicate", "Slice", "SliceSearch", "check_slice_metric",
+           "find_slices", "slice_mask"]
 
 #: Metrics a slice can be worse on: each is a rate of errors among the rows it is a rate of.
-SLICE_METRICS = ("error_rate", "false_positive_rate", "false_negative_rate")
+SLICE_METRICS = ("error_rate", "false_positive_rate", "false_negative_rate", "absolute_error")
+#: The metrics each task allows (the first is its default); the settings layer's data, one source.
+SLICE_METRICS_BY_TASK = SlicesConfig.METRICS_BY_TASK
+#: Refuses a metric the task has no meaning for, with the field's name: ``check_slice_metric(metric, task)``.
+check_slice_metric = SlicesConfig.check_metric
 _MAX_LEVELS = 50
 #: A slice sharing this share of its rows with a reported one (Jaccard index) is not reported again.
 _MAX_OVERLAP = 0.8
@@ -100,6 +111,21 @@ class SliceSearch:
     evaluated: int  # slices tested (the Benjamini-Hochberg family)
     significant: int  # of which significantly worse after adjustment (with effect >= min_effect)
     slices: tuple[Slice, ...]
+    task: str = "binary"
+    # absolute_error only: a row is an error when |y - yhat| > cut (target units). cut_source says how the cut
+    # was chosen: "quantile" (the `quantile` quantile of |y - yhat| over the rows searched) or "threshold".
+    cut: float | None = None
+    cut_source: str | None = None
+    quantile: float | None = None
+
+    @property
+    def cut_text(self) -> str:
+        """How the absolute-error cut was chosen, in words ("" for the classification metrics)."""
+        if self.cut is None:
+            return ""
+        how = (f"the {self.quantile:g} quantile of |y - yhat| over the {self.rows} rows searched"
+               if self.cut_source == "quantile" else "the configured `checks.slices.threshold`")
+        return f"an error is |y - yhat| > {self.cut:.4g} ({how})"
 
 
 @dataclass(frozen=True)
@@ -182,8 +208,7 @@ class _Scorer:
         return np.where(m >= self.min_size, best, -np.inf)
 
 
-def _per_row(metric: str, y: np.ndarray, yhat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows the metric is a rate of (``support``) and which of those are errors."""
+def _binary_rows(metric: str, y: np.ndarray, yhat: np.ndarray, cut: float | None) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y).astype(bool)
     yhat = np.asarray(yhat).astype(bool)
     if metric == "error_rate":
@@ -195,22 +220,65 @@ def _per_row(metric: str, y: np.ndarray, yhat: np.ndarray) -> tuple[np.ndarray, 
     raise AuditError(f"`checks.slices.metric` must be one of {', '.join(SLICE_METRICS)}; got {metric!r}.")
 
 
+def _multiclass_rows(metric: str, y: np.ndarray, yhat: np.ndarray,
+                     cut: float | None) -> tuple[np.ndarray, np.ndarray]:
+    y, yhat = np.asarray(y), np.asarray(yhat)
+    if (y.dtype.kind in "OUS") != (yhat.dtype.kind in "OUS"):  # labels as text on one side only: compare text
+        y, yhat = y.astype(str), yhat.astype(str)
+    return np.ones(len(y), dtype=bool), np.asarray(y != yhat, dtype=bool)
+
+
+def _abs_errors(y: np.ndarray, yhat: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(y, dtype=np.float64) - np.asarray(yhat, dtype=np.float64))
+
+
+def _regression_rows(metric: str, y: np.ndarray, yhat: np.ndarray,
+                     cut: float | None) -> tuple[np.ndarray, np.ndarray]:
+    assert cut is not None
+    return np.ones(len(y), dtype=bool), _abs_errors(y, yhat) > cut
+
+
+#: Which rows the metric is a rate of (``support``) and which of those are errors, by task.
+_ROWS = {"binary": _binary_rows, "multiclass": _multiclass_rows, "regression": _regression_rows}
+
+
+def _per_row(metric: str, y: np.ndarray, yhat: np.ndarray, *, task: str = "binary",
+             cut: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows the metric is a rate of (``support``) and which of those are errors."""
+    return _ROWS[task](metric, y, yhat, cut)
+
+
+def _cut(y: np.ndarray, yhat: np.ndarray, *, quantile: float,
+         threshold: float | None) -> tuple[float, str, float | None]:
+    """The absolute-error cut, how it was chosen, and the quantile (None when a threshold is given)."""
+    if threshold is not None:
+        return float(threshold), "threshold", None
+    if not 0 < quantile < 1:
+        raise AuditError(f"`checks.slices.quantile` must be in (0, 1); got {quantile!r}.")
+    errors = _abs_errors(y, yhat)
+    return float(np.quantile(errors, quantile)) if len(errors) else float("nan"), "quantile", quantile
+
+
 def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, features: tuple[str, ...] | list[str],
-                metric: str = "error_rate", max_order: int = 3, min_size: int = 100, bins: int = 4,
+                metric: str | None = None, max_order: int = 3, min_size: int = 100, bins: int = 4,
                 alpha: float = 0.05, top_k: int = 10, min_effect: float = 0.0, score_weight: float = 0.95,
-                level: float = 0.95, max_seconds: float = 60.0) -> SliceSearch:
+                level: float = 0.95, max_seconds: float = 60.0, task: str = "binary", quantile: float = 0.9,
+                threshold: float | None = None) -> SliceSearch:
     """Search slices (conjunctions of up to ``max_order`` predicates) significantly worse on ``metric``.
 
     Parameters
     ----------
     frame : DataFrame
         The rows, with the ``features`` columns.
-    y, yhat : array of 0/1
-        True and predicted labels (1 = positive) of each row.
+    y, yhat : array
+        True and predicted values of each row: 0/1 labels (1 = positive) for ``binary``, class labels for
+        ``multiclass``, numbers for ``regression``.
     features : sequence of str
         Columns to describe slices with.
-    metric : str
-        ``error_rate``, ``false_positive_rate`` or ``false_negative_rate``.
+    metric : str or None
+        ``error_rate`` (binary, multiclass), ``false_positive_rate``, ``false_negative_rate`` (binary) or
+        ``absolute_error`` (regression); None is the task's default (``error_rate``, or ``absolute_error``).
+        A metric the task has no meaning for is refused (:func:`check_slice_metric`).
     max_order : int
         Most predicates in one slice (1 to 3).
     min_size : int
@@ -231,6 +299,12 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
         Confidence level of each slice's Wilson interval.
     max_seconds : float
         Time budget: the search stops deepening when it is spent (``complete`` is then False).
+    task : str
+        ``binary``, ``multiclass`` or ``regression``: what ``y`` and ``yhat`` hold.
+    quantile : float
+        ``absolute_error``: the cut is this quantile of ``|y - yhat|`` over the rows searched.
+    threshold : float or None
+        ``absolute_error``: the cut in the target's units; when given it is used instead of ``quantile``.
 
     Returns
     -------
@@ -245,11 +319,25 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     >>> found = find_slices(frame, y=y, yhat=yhat, features=["a", "b"], min_size=50, bins=2)
     >>> found.slices[0].text, round(found.slices[0].value, 4)
     ('a = z and b ≥ -0.03743', 0.9713)
+
+    A regression: rows whose absolute error exceeds the cut, here the 0.8 quantile of the absolute errors.
+
+    >>> target = rng.normal(size=3000)
+    >>> guess = target + rng.normal(size=3000) * np.where(frame.a == "x", 3.0, 0.5)  # worse where a = x
+    >>> found = find_slices(frame, y=target, yhat=guess, features=["a"], task="regression", quantile=0.8)
+    >>> found.metric, found.cut_source, bool(found.cut == np.quantile(np.abs(target - guess), 0.8))
+    ('absolute_error', 'quantile', True)
+    >>> found.slices[0].text
+    'a = x'
     """
     started = time.perf_counter()
     if not 1 <= max_order <= 3:
         raise AuditError(f"`checks.slices.max_order` must be 1, 2 or 3; got {max_order}.")
-    support_row, error_row = _per_row(metric, y, yhat)
+    metric = SLICE_METRICS_BY_TASK[task][0] if metric is None and task in SLICE_METRICS_BY_TASK else metric
+    check_slice_metric(str(metric), task)
+    cut, cut_source, cut_quantile = (_cut(y, yhat, quantile=quantile, threshold=threshold)
+                                     if metric == "absolute_error" else (None, None, None))
+    support_row, error_row = _per_row(metric, y, yhat, task=task, cut=cut)
     w = support_row.astype(np.float64)
     e = error_row.astype(np.float64)
     M, S = float(w.sum()), float(e.sum())
@@ -257,7 +345,7 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     empty = SliceSearch(metric=metric, rows=len(frame), support=int(M), overall_value=S / M if M else float("nan"),
                         features=tuple(features), max_order=max_order, order_reached=0, complete=True, seconds=0.0,
                         max_seconds=max_seconds, min_size=min_size, alpha=alpha, level=level, evaluated=0,
-                        significant=0, slices=())
+                        significant=0, slices=(), task=task, cut=cut, cut_source=cut_source, quantile=cut_quantile)
     if M < 2 * min_size or S == 0:
         return empty
     scorer = _Scorer(total_support=M, total_errors=S, weight=score_weight, min_size=min_size)
@@ -302,7 +390,7 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
                     continue
             code = combined(combo, rows)
             n = np.bincount(code, minlength=size)
-            m = n.astype(np.float64) if metric == "error_rate" else \
+            m = n.astype(np.float64) if metric in ("error_rate", "absolute_error") else \
                 np.bincount(code, weights=w if rows is None else w[rows], minlength=size)
             s = np.bincount(code, weights=e if rows is None else e[rows], minlength=size)
             cand = np.flatnonzero(m >= min_size)
@@ -399,7 +487,7 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
                        features=tuple(c.name for c in coded), max_order=max_order, order_reached=order_reached,
                        complete=complete, seconds=time.perf_counter() - started, max_seconds=max_seconds,
                        min_size=min_size, alpha=alpha, level=level, evaluated=len(p), significant=len(significant),
-                       slices=tuple(slices))
+                       slices=tuple(slices), task=task, cut=cut, cut_source=cut_source, quantile=cut_quantile)
 
 
 def slice_mask(frame: pd.DataFrame, predicates: tuple[Predicate, ...] | list[Predicate]) -> np.ndarray:

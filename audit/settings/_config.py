@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
@@ -236,10 +236,26 @@ class ExplainabilityConfig(_Strict):
 
 
 class SlicesConfig(_Strict):
-    """Slice discovery: conjunctions of feature predicates where the model does significantly worse."""
+    """Slice discovery: conjunctions of feature predicates where the model does significantly worse.
+
+    Every metric is a rate of "error" rows: misclassified rows (``error_rate``, binary and multiclass),
+    false positives among negatives and false negatives among positives (binary only), or, for regression,
+    rows whose absolute error ``|y - yhat|`` exceeds a cut (``absolute_error``).
+    """
+
+    #: Slice metrics each task allows; the first is the task's default (when `metric` is not set).
+    METRICS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("error_rate", "false_positive_rate", "false_negative_rate"),
+        "multiclass": ("error_rate",),
+        "regression": ("absolute_error",),
+    }
 
     enabled: Bool = False
-    metric: Literal["error_rate", "false_positive_rate", "false_negative_rate"] = "error_rate"
+    metric: Literal["error_rate", "false_positive_rate", "false_negative_rate", "absolute_error"] = Field(
+        default="error_rate",
+        description="The rate a slice is worse on: error_rate (binary, multiclass), false_positive_rate and "
+                    "false_negative_rate (binary), absolute_error (regression: the share of rows whose |y - yhat| "
+                    "exceeds the cut). Unset, a regression audit uses absolute_error.")
     #: Columns to describe slices with: "all" is the model's features and the sensitive columns.
     features: Literal["all"] | list[str] = "all"
     max_order: Int = Field(default=3, ge=1, le=3)
@@ -250,7 +266,49 @@ class SlicesConfig(_Strict):
     top_k: Int = Field(default=10, ge=1, le=100)
     min_effect: Float = Field(default=0.0, ge=0, le=1)
     score_weight: Float = Field(default=0.95, gt=0, le=1, description="SliceLine's weight of error over size.")
+    quantile: Float = Field(
+        default=0.9, gt=0, lt=1,
+        description="absolute_error only: a row is an error when |y - yhat| exceeds this quantile of |y - yhat| "
+                    "over the rows searched (0.9: the worst tenth of rows overall). `threshold` wins when set.")
+    threshold: Float | None = Field(
+        default=None, ge=0,
+        description="absolute_error only: a row is an error when |y - yhat| exceeds this value, in the target's "
+                    "units; when set it is the cut instead of `quantile`.")
     severity: Severity = "warn"
+
+    @model_validator(mode="after")
+    def _cut_needs_absolute_error(self) -> "SlicesConfig":
+        cut = [name for name in ("quantile", "threshold") if name in self.model_fields_set]
+        if cut and "metric" in self.model_fields_set and self.metric != "absolute_error":
+            raise ValueError(f"sets `{cut[0]}`, which applies to metric absolute_error (regression) only; "
+                             f"got metric {self.metric!r}")
+        return self
+
+    @classmethod
+    def check_metric(cls, metric: str, task: str) -> str:
+        """Refuse a slice metric the task has no meaning for; return ``metric``.
+
+        Raises AuditError, e.g. "`checks.slices.metric` must be one of error_rate for a multiclass audit
+        (false_positive_rate and false_negative_rate need a positive class: binary audits only); got
+        'false_positive_rate'."
+        """
+        allowed = cls.METRICS_BY_TASK.get(task)
+        if allowed is None:
+            raise AuditError(f"Slice search knows the tasks {', '.join(cls.METRICS_BY_TASK)}; got {task!r}.")
+        if metric in allowed:
+            return metric
+        why = {"false_positive_rate": "needs a positive class: binary audits only",
+               "false_negative_rate": "needs a positive class: binary audits only",
+               "absolute_error": "needs numeric predictions: regression audits only",
+               "error_rate": "counts misclassified rows: classification audits only"}.get(metric, "is not a metric")
+        raise AuditError(f"`checks.slices.metric` must be one of {', '.join(allowed)} for a {task} audit "
+                         f"({metric} {why}); got {metric!r}.")
+
+    def metric_for(self, task: str) -> str:
+        """The slice metric of a ``task`` audit: `metric` when set (checked), else the task's default."""
+        if "metric" not in self.model_fields_set and task in self.METRICS_BY_TASK:
+            return self.METRICS_BY_TASK[task][0]
+        return self.check_metric(self.metric, task)
 
 
 class ChecksConfig(_Strict):
@@ -264,7 +322,19 @@ class ChecksConfig(_Strict):
 
 
 class MitigationConfig(_Strict):
-    """What fairlearn's mitigations would cost in accuracy, on held-out evaluation rows (informs only)."""
+    """What fairlearn's mitigations would cost in accuracy, on held-out evaluation rows (informs only).
+
+    Binary audits run every method. Regression audits run ``exponentiated_gradient`` only, with fairlearn's
+    bounded group loss (each group's mean squared error at most a bound, `loss_bounds`); the threshold
+    optimizers are classification methods. fairlearn has no mitigation for multiclass models: the card says so.
+    """
+
+    #: Methods each task can run (fairlearn's mitigations for it).
+    METHODS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"),
+        "regression": ("exponentiated_gradient",),
+        "multiclass": (),
+    }
 
     enabled: Bool = False
     methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] = Field(
@@ -275,7 +345,16 @@ class MitigationConfig(_Strict):
     #: Relaxations of demographic parity for the threshold optimizer (0 = strict): the trade-off curve.
     tolerances: list[Float] = Field(default_factory=lambda: [0.0, 0.02, 0.05, 0.1], min_length=1)
     #: Constraint bounds of ExponentiatedGradient.
-    eps: list[Float] = Field(default_factory=lambda: [0.01, 0.05], min_length=1)
+    eps: list[Float] = Field(
+        default_factory=lambda: [0.01, 0.05], min_length=1,
+        description="Binary: ExponentiatedGradient's demographic-parity bounds, one fit each. Regression: the "
+                    "smallest is the slack of every bounded-group-loss fit, in units of the squared target range.")
+    loss_bounds: list[Float] | None = Field(
+        default=None, min_length=1,
+        description="Regression: upper bounds on every group's mean squared error (target units squared), one "
+                    "ExponentiatedGradient fit each. Unset: the audited model's overall mean squared error on the "
+                    "training rows (no group worse than the average) and the midpoint between it and its worst "
+                    "group's.")
     held_out: Float = Field(default=0.5, gt=0, lt=1, description="Share of evaluation rows held out for measuring.")
     fit_rows: Int = Field(default=10000, ge=100, description="Most training rows ExponentiatedGradient uses.")
     max_iter: Int = Field(default=50, ge=1)
@@ -288,6 +367,36 @@ class MitigationConfig(_Strict):
         if any(not 0 <= v < 1 for v in value):
             raise ValueError(f"must hold numbers in [0, 1); got {value}")
         return value
+
+    @field_validator("loss_bounds")
+    @classmethod
+    def _positive(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(not (math.isfinite(v) and v > 0) for v in value):
+            raise ValueError(f"must hold positive numbers (mean squared errors, in target units squared); got {value}")
+        return value
+
+    @classmethod
+    def check_methods(cls, methods: list[str] | tuple[str, ...], task: str) -> list[str]:
+        """Refuse methods the task cannot run; return them. Multiclass refuses nothing (the card says why).
+
+        Raises AuditError, e.g. "`mitigation.methods` must hold only exponentiated_gradient for a regression
+        audit (the threshold optimizers post-process classifier scores); got 'threshold_optimizer_dp'."
+        """
+        if task not in cls.METHODS_BY_TASK:
+            raise AuditError(f"Mitigation knows the tasks {', '.join(cls.METHODS_BY_TASK)}; got {task!r}.")
+        allowed = cls.METHODS_BY_TASK[task]
+        bad = [m for m in methods if m not in allowed]
+        if bad and allowed:  # an empty list (multiclass) refuses nothing: the what-if notes why it has no point
+            raise AuditError(f"`mitigation.methods` must hold only {', '.join(allowed)} for a regression audit "
+                             f"(the threshold optimizers post-process classifier scores); got "
+                             f"{', '.join(map(repr, bad))}.")
+        return list(methods)
+
+    def methods_for(self, task: str) -> list[str]:
+        """The methods of a ``task`` audit: `methods` when set (checked), else every method the task has."""
+        if "methods" not in self.model_fields_set and task in self.METHODS_BY_TASK:
+            return [m for m in self.methods if m in self.METHODS_BY_TASK[task]]
+        return self.check_methods(self.methods, task)
 
 
 class BootstrapConfig(_Strict):
