@@ -287,17 +287,12 @@ def _explain_step(ctx: _Context) -> None:
                                   max_seconds=xc.max_seconds, min_group_size=cfg.data.min_group_size,
                                   bins=cfg.data.bins, flip_test_rows=1000 if xc.flip_test else 0,
                                   progress=lambda done, total: ctx.say(f"explained {done} of {total} rows"),
-                                  **_explain_task(ctx.dataset.task))
+                                  task=ctx.dataset.task)
     except Exception as exc:  # noqa: BLE001 - a failed explainer is a finding, the audit goes on
         ctx.explanation_note = f"The explainer failed: {type(exc).__name__}: {exc}"
         ctx.findings.append(Finding(check="sensitive_feature_importance", category="explainability",
                                     status="error", severity=chk.explainability.severity,
                                     message=ctx.explanation_note))
-
-
-def _explain_task(task: str) -> dict[str, str]:
-    # The explainer learns the task by keyword; binary is its default.
-    return {} if task == "binary" else {"task": task}
 
 
 def _checks_step(ctx: _Context) -> None:
@@ -397,24 +392,15 @@ STEPS: tuple[Step, ...] = (
     Step("statistics", _ALL, _pass),
     Step("data_bias", _ALL, _bias_step),
     Step("drift", _ALL, _drift_step),
-    Step("explainability", frozenset({"binary"}), _explain_step,
-         why_not="Explainability by subgroup (SHAP) is implemented for binary classifiers.",
-         finding="explainability", category="explainability",
-         wanted=lambda cfg: cfg.checks.explainability.method != "none",
-         severity=lambda cfg: cfg.checks.explainability.severity),
+    Step("explainability", _ALL, _explain_step),
     Step("checks", _ALL, _checks_step),
-    Step("slices", frozenset({"binary"}), _slices_step,
-         why_not="Slice search ranks slices on a binary classifier's errors.", finding="slices",
-         category="performance", wanted=lambda cfg: cfg.checks.slices.enabled,
-         severity=lambda cfg: cfg.checks.slices.severity),
-    Step("mitigation", frozenset({"binary"}), _mitigation_step,
-         why_not="The mitigation what-if uses fairlearn's classification mitigators.", finding="mitigation",
-         category="fairness", wanted=lambda cfg: cfg.mitigation.enabled),
+    Step("slices", _ALL, _slices_step),
+    Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,
          why_not="The LL144 impact ratios, the four-fifths rule and the EU checklist are built on the selection "
                  "rates of a binary decision.", finding="regulatory", category="fairness",
-         wanted=lambda cfg: cfg.regulatory.enabled),
+         wanted=lambda cfg: cfg.regulatory.enabled and "enabled" in cfg.regulatory.model_fields_set),
 )
 
 
@@ -511,10 +497,11 @@ def _slices(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowS
     holder: list[dict[str, Any]] = []
 
     def slices_check() -> list[Finding]:
-        search = find_slices(sample.frame, y=sample.y, yhat=sample.prediction, features=features, metric=sc.metric,
-                             max_order=sc.max_order, min_size=sc.min_size, bins=sc.bins, alpha=sc.alpha,
-                             top_k=sc.top_k, min_effect=sc.min_effect, score_weight=sc.score_weight,
-                             level=cfg.bootstrap.level, max_seconds=sc.max_seconds)
+        search = find_slices(sample.frame, y=sample.y, yhat=sample.prediction, features=features,
+                             metric=sc.metric_for(dataset.task), max_order=sc.max_order, min_size=sc.min_size,
+                             bins=sc.bins, alpha=sc.alpha, top_k=sc.top_k, min_effect=sc.min_effect,
+                             score_weight=sc.score_weight, level=cfg.bootstrap.level, max_seconds=sc.max_seconds,
+                             task=dataset.task, quantile=sc.quantile, threshold=sc.threshold)
         holder.append(slices_section(search, rows_note=_rows_note(sample, rows)))
         return checks.check_slices(search=search, config=sc)
 
@@ -539,9 +526,11 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
     try:
         outcome, fitted = mitigate(model, frame=sample.frame, y=sample.y, yhat=sample.prediction,
                                    sensitive=sample.labels[attribute], attribute=attribute,
-                                   methods=list(mc.methods), tolerances=list(mc.tolerances), eps=list(mc.eps),
-                                   held_out=mc.held_out, seed=cfg.seed, train=train, fit_rows=mc.fit_rows,
-                                   max_iter=mc.max_iter, max_seconds=mc.max_seconds)
+                                   methods=mc.methods_for(dataset.task), tolerances=list(mc.tolerances),
+                                   eps=list(mc.eps), held_out=mc.held_out, seed=cfg.seed, train=train,
+                                   fit_rows=mc.fit_rows, max_iter=mc.max_iter, max_seconds=mc.max_seconds,
+                                   task=dataset.task, loss_bounds=None if mc.loss_bounds is None
+                                   else list(mc.loss_bounds))
     except AuditError:
         raise  # bad input: exit code 2, like every other config error
     except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
@@ -588,14 +577,18 @@ def _drift(cfg: AuditConfig, model: FittedModel, features: tuple[str, ...], samp
     frame = uniform_rows(reference.frame, size=PROXY_SAMPLE_ROWS, seed=cfg.seed)
     coder = LeafCoder(sensitive=list(cfg.data.sensitive), bins=cfg.data.bins, source=reference.name)
     _, labels = coder.encode(frame)
-    # Predictions made elsewhere exist for the evaluation rows only: no score drift then. A regression's
-    # predictions are numbers and drift as its binary scores do.
-    numeric = task != "multiclass"
-    scores = adapter(task).predict(model, frame, f"`data.reference` {reference.name}").score \
-        if score_reference and numeric else None
+    # Predictions made elsewhere exist for the evaluation rows only: no prediction drift then. The drift of
+    # a binary score, a regression's prediction, a multiclass model's predicted class (its class shares).
+    task_adapter = adapter(task)
+    reference_predictions = task_adapter.predict(model, frame, f"`data.reference` {reference.name}") \
+        if score_reference else None
+    scores = None if reference_predictions is None else task_adapter.drifted(
+        score=reference_predictions.score, label=reference_predictions.label)
     return measure_drift(frame, sample.frame, features=features, reference_labels=labels,
                          current_labels=sample.labels, bins=cfg.checks.drift.bins, reference_scores=scores,
-                         current_scores=sample.score if scores is not None else None, min_group_size=cfg.data.min_group_size)
+                         current_scores=(None if scores is None else
+                                         task_adapter.drifted(score=sample.score, label=sample.prediction)),
+                         min_group_size=cfg.data.min_group_size, task=task)
 
 
 def _plain(value: Any) -> Any:

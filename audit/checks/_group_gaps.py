@@ -38,7 +38,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
             continue
         shown = "; ".join(
             f"{grouping}={group}: {fmt(est.value)}, {fmt(abs(cmp.difference))} "
-            f"{'below' if sign > 0 else 'above'} the rest (CI of the difference {fmt(cmp.ci_low)} to "
+            f"{'below' if direction == 'higher' else 'above'} the rest (CI of the difference {fmt(cmp.ci_low)} to "
             f"{fmt(cmp.ci_high)}, adjusted p {fmt(cmp.p_adjusted)})"
             for _, grouping, group, est, cmp in worse[:_SHOWN])
         more = f"; and {len(worse) - _SHOWN} more" if len(worse) > _SHOWN else ""

@@ -197,7 +197,8 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
 def slices_section(search: SliceSearch, *, rows_note: str) -> dict[str, Any]:
     """The ``slices`` key: how the search went and the slices it reports."""
     return {
-        "metric": search.metric, "rows": search.rows, "support": search.support,
+        "metric": search.metric, "task": search.task, "cut": search.cut, "cut_source": search.cut_source,
+        "cut_text": search.cut_text, "rows": search.rows, "support": search.support,
         "overall_value": search.overall_value, "rows_note": rows_note, "features": list(search.features),
         "max_order": search.max_order, "order_reached": search.order_reached, "complete": search.complete,
         "seconds": round(search.seconds, 3), "max_seconds": search.max_seconds, "min_size": search.min_size,
@@ -213,21 +214,21 @@ def slices_section(search: SliceSearch, *, rows_note: str) -> dict[str, Any]:
 
 
 def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:
-    """The ``mitigation`` key: each method's accuracy and fairness on held-out rows, and the chart's ranges."""
+    """The ``mitigation`` key: each method's accuracy and fairness (a classifier) or group losses (a
+    regression) on the rows it was measured on; no points, and a note, where fairlearn has no mitigator."""
     points = [{"method": p.method, "constraint": p.constraint, "tolerance": p.tolerance, "accuracy": p.accuracy,
                "accuracy_loss": p.accuracy_loss, "demographic_parity_difference": p.demographic_parity_difference,
                "equalized_odds_difference": p.equalized_odds_difference, "selection_rate": p.selection_rate,
-               "seconds": p.seconds} for p in mitigation.points]
-    acc = [p.accuracy for p in mitigation.points]
-    gaps = [max(p.demographic_parity_difference, p.equalized_odds_difference) for p in mitigation.points]
-    pad = max(0.005, (max(acc) - min(acc)) * 0.1)
+               "seconds": p.seconds, "mean_squared_error": p.mean_squared_error,
+               "mean_absolute_error": p.mean_absolute_error, "worst_group_loss": p.worst_group_loss,
+               "group_loss_gap": p.group_loss_gap, "loss_increase": p.loss_increase, "eps": p.eps}
+              for p in mitigation.points]
     return {
-        "attribute": mitigation.attribute, "groups": list(mitigation.groups), "fit_rows": mitigation.fit_rows,
-        "held_out_rows": mitigation.held_out_rows, "train_rows": mitigation.train_rows, "seed": mitigation.seed,
-        "complete": mitigation.complete, "notes": list(mitigation.notes), "saved": saved, "points": points,
-        # Axis ranges of the trade-off chart (the template only places points within them).
-        "chart": {"x_max": max(gaps) * 1.1 if max(gaps) > 0 else 1.0,
-                  "y_min": min(acc) - pad, "y_max": max(acc) + pad},
+        "task": mitigation.task, "attribute": mitigation.attribute, "groups": list(mitigation.groups),
+        "fit_rows": mitigation.fit_rows, "held_out_rows": mitigation.held_out_rows,
+        "train_rows": mitigation.train_rows, "seed": mitigation.seed, "complete": mitigation.complete,
+        "notes": list(mitigation.notes), "saved": saved, "points": points,
+        "target_range": None if mitigation.target_range is None else list(mitigation.target_range),
     }
 
 

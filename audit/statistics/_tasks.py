@@ -72,6 +72,9 @@ class TaskAdapter(Protocol):
 
     def table(self, part: Any) -> tuple[AdditiveTable, Registry]: ...
 
+    def drifted(self, *, score: np.ndarray, label: np.ndarray) -> np.ndarray:
+        """What drifts of the predictions: a binary score, a predicted class, a regression's prediction."""
+
 
 def _scored(model: FittedModel, frame: pd.DataFrame, source: str) -> Predictions:
     try:
@@ -113,6 +116,9 @@ class _Binary:
 
     def rows(self, part: CellStats) -> int:
         return part.n_rows
+
+    def drifted(self, *, score: np.ndarray, label: np.ndarray) -> np.ndarray:
+        return score
 
     def table(self, part: CellStats) -> tuple[AdditiveTable, Registry]:
         return BinaryTable(part), BINARY
@@ -200,6 +206,9 @@ class _Multiclass:
 
     def rows(self, part: ClassCounts) -> int:
         return int(part.counts.sum())
+
+    def drifted(self, *, score: np.ndarray, label: np.ndarray) -> np.ndarray:
+        return label
 
     def table(self, part: ClassCounts) -> tuple[AdditiveTable, Registry]:
         if not any(part.in_target):
@@ -301,6 +310,9 @@ class _Regression:
 
     def rows(self, part: RegressionSums) -> int:
         return int(round(part.sums[:, 0].sum()))
+
+    def drifted(self, *, score: np.ndarray, label: np.ndarray) -> np.ndarray:
+        return label
 
     def table(self, part: RegressionSums) -> tuple[AdditiveTable, Registry]:
         return SumTable(sums=part.sums, reps=part.reps, unpack=unpacker()), REGRESSION
