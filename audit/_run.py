@@ -22,6 +22,7 @@ from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_ass
 from .settings._config import AuditConfig, config_from_dict, load_config
 from .measures._curves import Curves, curves
 from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
+from .settings._boundary import check_run, check_task
 from .settings._selection import selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
@@ -37,7 +38,7 @@ from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, obtain_model
 from .findings._policy import apply_policy, load_findings
-from .measures._regulatory import Regulatory, ll144_attributes, regulatory_views
+from .measures._regulatory import Regulatory, regulatory_views
 from ._result import AuditResult
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
@@ -118,26 +119,16 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     cfg = _as_config(config)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
-    engine = engine or cfg.engine
-    scheduler = scheduler or cfg.dask.scheduler
-    if scheduler is not None and engine != "dask":
-        raise AuditError(f"A scheduler ({scheduler!r}) is only used by the dask engine; add `--engine dask` "
-                         "(or `engine: dask` to the config), or drop the scheduler.")
+    settings = check_run(cfg, model_given=model is not None, engine=engine, scheduler=scheduler)
+    engine, scheduler = settings.engine, settings.scheduler
     if engine == "dask":
         import_dask()  # before any work: a missing extra is reported at once
     say = progress or (lambda _text: None)
     given = model
-    if given is not None and cfg.model is not None:
-        raise AuditError("Pass the model either in the config's `model` section or as `model=` to audit.run, "
-                         "not both.")
-    if given is None and cfg.model is None:
-        raise AuditError("`model` is required: set one of `model.load`, `model.train` and `model.predictions`, "
-                         "or pass a fitted model object as `model=` to audit.run.")
-    if cfg.regulatory.enabled:  # a misnamed attribute is bad input: say so before any work
-        ll144_attributes(sensitive=cfg.data.sensitive, sex=cfg.regulatory.ll144.sex, race=cfg.regulatory.ll144.race)
 
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask")
+    check_task(cfg, dataset.task)
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
     notes = []

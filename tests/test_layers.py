@@ -20,7 +20,10 @@ BASE = {"audit._errors", "audit._extras", "audit._names"}
 ALLOWED_UP = {("audit.settings._config", "audit.statistics._metrics"),
               ("audit.settings._config", "audit.statistics._multiclass"),
               ("audit.settings._config", "audit.statistics._regression"),
-              ("audit.settings._selection", "audit.statistics._metrics")}
+              ("audit.settings._selection", "audit.statistics._metrics"),
+              ("audit.settings._boundary", "audit.statistics._metrics"),
+              ("audit.settings._boundary", "audit.statistics._multiclass"),
+              ("audit.settings._boundary", "audit.statistics._regression")}
 
 
 def _module_name(path: Path) -> str:

@@ -23,7 +23,7 @@ __all__ = ["axis_top", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark
            "Heatmap", "Series", "UnitLines", "ConfusionCell", "Confusion", "Dot", "SwarmRow", "ShapSummary",
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
-           "tradeoff_charts", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
+           "tradeoff_charts", "mitigation_table", "MitigationTable", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
            "curves_panels", "card_view"]
 
 #: Okabe-Ito palette (safe for colour-blind readers), and the card's two judgement colours.
@@ -549,6 +549,8 @@ class Scatter:
     x_label: str
     y_label: str
     dots: tuple[Dot, ...]
+    #: The field of each point drawn on the y axis (a mitigation trade-off: accuracy, or mean squared error).
+    y_field: str = ""
 
 
 @dataclass(frozen=True)
@@ -585,23 +587,55 @@ def dependence_plots(points: Mapping[str, Mapping[str, Any]], attribute: str, li
 # ------------------------------------------------------------------------------------------- mitigation
 
 
-def tradeoff_charts(mitigation: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], tuple[Scatter, ...]]:
-    """The mitigation what-if: accuracy against each fairness gap, one point per method and tolerance.
+#: Columns of the mitigation table, in order, with their headings; a column shows when a point has it.
+_MITIGATION_COLUMNS = (("tolerance", "Tolerance", 0), ("accuracy", "Accuracy", 4), ("accuracy_loss", "Accuracy given up", 4),
+                       ("demographic_parity_difference", "Demographic parity difference", 4),
+                       ("equalized_odds_difference", "Equalized odds difference", 4),
+                       ("selection_rate", "Selection rate", 4), ("mean_squared_error", "Mean squared error", 4),
+                       ("loss_increase", "Mean squared error added", 4),
+                       ("worst_group_loss", "Worst group's mean squared error", 4),
+                       ("group_loss_gap", "Group loss gap", 4))
+#: Trade-off charts: (fairness on x, performance on y), drawn when every point has both.
+_TRADEOFFS = (("demographic_parity_difference", "accuracy"), ("equalized_odds_difference", "accuracy"),
+              ("worst_group_loss", "mean_squared_error"), ("group_loss_gap", "mean_squared_error"))
 
-    Returns the legend (method, colour) of the methods present and one scatter per gap.
+
+@dataclass(frozen=True)
+class MitigationTable:
+    """The mitigation what-if's table: the columns its points have, and one row of numbers per point."""
+
+    columns: tuple[tuple[str, str, int], ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def mitigation_table(mitigation: Mapping[str, Any]) -> MitigationTable:
+    """The columns the points have (a classifier's accuracy and gaps, a regression's group losses)."""
+    points = mitigation["points"]
+    columns = tuple(c for c in _MITIGATION_COLUMNS if any(p.get(c[0]) is not None for p in points))
+    return MitigationTable(columns=columns, rows=tuple(tuple(p.get(c[0]) for c in columns) for p in points))
+
+
+def tradeoff_charts(mitigation: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], tuple[Scatter, ...]]:
+    """The mitigation what-if: performance against each fairness measure, one point per method and tolerance.
+
+    Returns the legend (method, colour) of the methods present and one scatter per measure the points have
+    (none when there are no points: a task fairlearn has no mitigator for).
     """
     points = mitigation["points"]
-    acc = [p["accuracy"] for p in points]
-    gaps = [max(p["demographic_parity_difference"], p["equalized_odds_difference"]) for p in points]
-    pad = max(0.005, (max(acc) - min(acc)) * 0.1)
-    x_max = max(gaps) * 1.1 if max(gaps) > 0 else 1.0
-    y_min, y_max = min(acc) - pad, max(acc) + pad
     out = []
-    for gap in ("demographic_parity_difference", "equalized_odds_difference"):
-        dots = tuple(Dot(cx=50 + p[gap] / x_max * 270, cy=190 - (p["accuracy"] - y_min) / (y_max - y_min) * 180,
+    for gap, perf in _TRADEOFFS:
+        if not points or any(p.get(gap) is None or p.get(perf) is None for p in points):
+            continue
+        ys = [p[perf] for p in points]
+        xs = [p[gap] for p in points]
+        pad = max(0.005, (max(ys) - min(ys)) * 0.1)
+        x_max = max(xs) * 1.1 if max(xs) > 0 else 1.0
+        y_min, y_max = min(ys) - pad, max(ys) + pad
+        dots = tuple(Dot(cx=50 + p[gap] / x_max * 270, cy=190 - (p[perf] - y_min) / (y_max - y_min) * 180,
                          colour=_METHOD_COLOURS[p["method"]]) for p in points)
         out.append(Scatter(title=gap, x_label=f"{gap.replace('_', ' ')} (0 – {x_max:.3f})",
-                           y_label=f"accuracy ({y_min:.3f} – {y_max:.3f})", dots=dots))
+                           y_label=f"{perf.replace('_', ' ')} ({y_min:.3f} – {y_max:.3f})", dots=dots,
+                           y_field=perf))
     methods = {p["method"] for p in points}
     legend = tuple((name, colour) for name, colour in _METHOD_COLOURS.items() if name in methods)
     return legend, tuple(out)
@@ -624,6 +658,7 @@ class CardView:
     dependence: GroupsPanel | None
     tradeoff_legend: tuple[tuple[str, str], ...]
     tradeoffs: tuple[Scatter, ...]
+    mitigation: MitigationTable | None = None
 
 
 def card_view(document: Mapping[str, Any]) -> CardView:
@@ -638,4 +673,5 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         importance=importance_chart(document) if x.get("status") == "done" else None,
         shap_summary=shap_summary(points, int(document["audit"]["seed"])) if points else None,
         dependence=dependence_plots(points, document["data"]["sensitive"][0]) if points else None,
-        tradeoff_legend=legend, tradeoffs=tradeoffs)
+        tradeoff_legend=legend, tradeoffs=tradeoffs,
+        mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None)

@@ -43,7 +43,7 @@ def selected_metrics(cfg: AuditConfig, registry: Registry) -> Selection:
     --------
     >>> from audit.settings._config import config_from_dict
     >>> from audit.statistics._regression import REGRESSION
-    >>> cfg = config_from_dict({"data": {"test": "t.csv", "target": "y", "sensitive": ["s"]},
+    >>> cfg = config_from_dict({"name": "doc", "data": {"test": "t.csv", "target": "y", "sensitive": ["s"]},
     ...                         "model": {"train": {"estimator": "sklearn.linear_model.Ridge"}}}, source="doc")
     >>> selected_metrics(cfg, REGRESSION).group_gaps[:2]
     ['mean_absolute_error', 'root_mean_squared_error']

@@ -23,6 +23,7 @@ from audit.inputs._data import evaluation_batches, load_dataset
 from audit.findings._document import load_schema
 from audit.inputs._model import train_model
 from audit.cli import main
+from audit.statistics._tasks import adapter
 from audit.statistics.engines import PassSettings, dask_pass, local_pass
 from conftest import ADULT, AGE_BINS
 
@@ -144,7 +145,10 @@ def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, clu
                             target="approved", positive_label=dataset.positive_label,
                             negative_label=dataset.negative_label, sample_size=250, seed=11)
     columns = ["x1", "x2", "plan", "branch", "income", "approved"]
-    local = local_pass(batches=evaluation_batches(dataset, columns=columns), model=model, settings=settings)
+    labels = adapter("binary").labels
+    local = local_pass(batches=evaluation_batches(dataset, columns=columns,
+                                                  labels=lambda c: labels(c, settings.labelling())),
+                       model=model, settings=settings)
     remote, where = dask_pass(dataset=load_dataset(cfg, lazy=True), model=model, columns=columns, settings=settings,
                               scheduler=cluster, workers=None, partition_rows=600,  # two row groups
                               progress=lambda _text: None)
@@ -155,7 +159,7 @@ def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, clu
     np.testing.assert_array_equal(remote.coder.leaf_order()[remote.sample.leaf],
                                   local.coder.leaf_order()[local.sample.leaf])
     for field in ("leaf", "score", "y", "yhat", "count", "rank"):
-        np.testing.assert_array_equal(getattr(remote.cells, field), getattr(local.cells, field))
+        np.testing.assert_array_equal(getattr(remote.part, field), getattr(local.part, field))
     np.testing.assert_array_equal(remote.missing_by_leaf, local.missing_by_leaf)
     assert remote.missing_by_leaf[:, -1].sum() == 3000
 

@@ -23,7 +23,6 @@ _MERGE_EVERY = 8
 class PassSettings:
     """What the per-part work needs to know, small enough to ship to every worker."""
 
-    task: str
     sensitive: tuple[str, ...]
     bins: dict[str, list[float]]
     source: str
@@ -32,6 +31,8 @@ class PassSettings:
     negative_label: Any
     sample_size: int
     seed: int
+    #: "binary", "multiclass" or "regression": which adapter of :mod:`audit.statistics._tasks` tallies.
+    task: str = "binary"
     #: Bootstrap replicates the task's part draws in the pass (regression sums); 0 for none.
     replicates: int = 0
 
