@@ -29,8 +29,9 @@ Float = Annotated[float, Strict()]
 Bool = Annotated[bool, Strict()]
 
 # Metric names of the multiclass and regression audits (beyond the binary registry), from their registries.
-_TASK_METRICS = tuple(dict.fromkeys([*REGRESSION_METRICS, *MACRO_METRICS]))
-_TASK_FAIRNESS = tuple(dict.fromkeys([*REGRESSION_FAIRNESS, *MULTICLASS_FAIRNESS_NAMES]))
+_TASK_METRICS = tuple(n for n in dict.fromkeys([*REGRESSION_METRICS, *MACRO_METRICS]) if n not in METRICS)
+_TASK_FAIRNESS = tuple(n for n in dict.fromkeys([*REGRESSION_FAIRNESS, *MULTICLASS_FAIRNESS_NAMES])
+                       if n not in FAIRNESS_METRICS)
 
 
 class _Strict(BaseModel):
@@ -251,11 +252,11 @@ class SlicesConfig(_Strict):
     }
 
     enabled: Bool = False
-    metric: Literal["error_rate", "false_positive_rate", "false_negative_rate", "absolute_error"] = Field(
-        default="error_rate",
+    metric: Literal["error_rate", "false_positive_rate", "false_negative_rate", "absolute_error"] | None = Field(
+        default=None,
         description="The rate a slice is worse on: error_rate (binary, multiclass), false_positive_rate and "
                     "false_negative_rate (binary), absolute_error (regression: the share of rows whose |y - yhat| "
-                    "exceeds the cut). Unset, a regression audit uses absolute_error.")
+                    "exceeds the cut). Unset (null), the task's first: error_rate, or absolute_error for regression.")
     #: Columns to describe slices with: "all" is the model's features and the sensitive columns.
     features: Literal["all"] | list[str] = "all"
     max_order: Int = Field(default=3, ge=1, le=3)
@@ -278,8 +279,10 @@ class SlicesConfig(_Strict):
 
     @model_validator(mode="after")
     def _cut_needs_absolute_error(self) -> "SlicesConfig":
-        cut = [name for name in ("quantile", "threshold") if name in self.model_fields_set]
-        if cut and "metric" in self.model_fields_set and self.metric != "absolute_error":
+        # A cut other than the defaults (a saved config holds the defaults too, and means nothing by them).
+        defaults = {"quantile": 0.9, "threshold": None}
+        cut = [name for name, default in defaults.items() if getattr(self, name) != default]
+        if cut and self.metric is not None and self.metric != "absolute_error":
             raise ValueError(f"sets `{cut[0]}`, which applies to metric absolute_error (regression) only; "
                              f"got metric {self.metric!r}")
         return self
@@ -306,9 +309,9 @@ class SlicesConfig(_Strict):
 
     def metric_for(self, task: str) -> str:
         """The slice metric of a ``task`` audit: `metric` when set (checked), else the task's default."""
-        if "metric" not in self.model_fields_set and task in self.METRICS_BY_TASK:
+        if self.metric is None and task in self.METRICS_BY_TASK:
             return self.METRICS_BY_TASK[task][0]
-        return self.check_metric(self.metric, task)
+        return self.check_metric(self.metric or "error_rate", task)
 
 
 class ChecksConfig(_Strict):
@@ -337,9 +340,9 @@ class MitigationConfig(_Strict):
     }
 
     enabled: Bool = False
-    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] = Field(
-        default_factory=lambda: ["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"],
-        min_length=1)
+    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] | None = Field(
+        default=None, min_length=1,
+        description="The mitigations to try; unset (null), every one the task has (see METHODS_BY_TASK).")
     #: The sensitive attribute the constraints are about (default: the first of `data.sensitive`).
     attribute: str | None = None
     #: Relaxations of demographic parity for the threshold optimizer (0 = strict): the trade-off curve.
@@ -394,9 +397,9 @@ class MitigationConfig(_Strict):
 
     def methods_for(self, task: str) -> list[str]:
         """The methods of a ``task`` audit: `methods` when set (checked), else every method the task has."""
-        if "methods" not in self.model_fields_set and task in self.METHODS_BY_TASK:
-            return [m for m in self.methods if m in self.METHODS_BY_TASK[task]]
-        return self.check_methods(self.methods, task)
+        if self.methods is None and task in self.METHODS_BY_TASK:
+            return list(self.METHODS_BY_TASK[task])
+        return self.check_methods(self.methods or [], task)
 
 
 class BootstrapConfig(_Strict):
