@@ -29,6 +29,7 @@ def _fast(**checks) -> dict:
     return raw
 
 
+@pytest.mark.slow
 def test_bundled_example_writes_the_full_report_and_exits_1(bundled_adult):
     # The Quickstart's main job, through the installed console script.
     proc = bundled_adult
@@ -46,6 +47,7 @@ def test_bundled_example_writes_the_full_report_and_exits_1(bundled_adult):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_passing_thresholds_exit_0(tmp_path, capsys):
     raw = _fast(performance={"min": {"roc_auc": 0.8}}, fairness={"four_fifths_rule": False})
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "out"), "--quiet"])
@@ -58,6 +60,7 @@ def test_passing_thresholds_exit_0(tmp_path, capsys):
     assert f"{roc['value']:.4g}" in roc["message"] and "0.8" in roc["message"]
 
 
+@pytest.mark.slow
 def test_missed_threshold_exits_1_and_still_writes_every_file(tmp_path):
     raw = _fast(performance={"min": {"roc_auc": 0.99}}, fairness={"four_fifths_rule": False})
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "out"), "--quiet"])
@@ -99,6 +102,7 @@ def test_validate_reports_without_running(tmp_path, capsys):
     assert "valid" in out and "16281 evaluation rows" in out and "6 groupings" in out
 
 
+@pytest.mark.slow
 def test_format_option_limits_the_outputs(tmp_path):
     raw = _fast(explainability={"method": "none"})
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "only"), "--format", "json", "--quiet",
@@ -124,6 +128,7 @@ def _small_pdf_config(tmp_path: Path, *, pdf_in_config: bool) -> Path:
     return _write(tmp_path, raw)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium: install Debian's chromium (sh tests/setup.sh)")
 @pytest.mark.parametrize("flag, in_config", [(True, False), (False, True)])
 def test_pdf_of_the_card_is_printed_by_chromium(tmp_path, flag, in_config):

@@ -29,6 +29,7 @@ def test_fold_columns_maps_onehot_back_to_source():
         fold_columns(["mystery"], features)
 
 
+@pytest.mark.slow
 def test_tree_shap_folded_values_add_up_to_the_raw_output(adult_model):
     _, dataset, model = adult_model
     X = _categoricals_as_text(dataset.test.frame.head(500), model.features)
@@ -46,6 +47,7 @@ def test_tree_shap_folded_values_add_up_to_the_raw_output(adult_model):
     assert folded.shape[1] == len(model.features)
 
 
+@pytest.mark.slow
 def test_explain_reports_importances_per_original_column(adult_model):
     cfg, dataset, model = adult_model
     frame = dataset.test.frame
@@ -118,6 +120,7 @@ def test_flip_test_is_exactly_zero_without_the_attribute(tmp_path):
     assert all(f.overall_flip_rate == 0.0 and f.overall_mean_shift == 0.0 for f in flips)
 
 
+@pytest.mark.slow
 def test_stratified_sample_represents_every_group_combination(adult_model):
     _, dataset, _ = adult_model
     groups = build_groups(dataset.test.frame, sensitive=["sex", "race"], bins={}, intersections=2, source="t")
@@ -148,6 +151,7 @@ def test_a_black_box_model_is_explained_within_its_budget(tmp_path):
     assert "PermutationExplainer" in ex.note
 
 
+@pytest.mark.slow
 def test_importance_gaps_come_with_paired_intervals(adult_model):
     _, dataset, model = adult_model
     groups = build_groups(dataset.test.frame, sensitive=["sex"], bins={}, intersections=1, source="t")

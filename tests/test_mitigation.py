@@ -81,6 +81,7 @@ def test_threshold_optimizer_brings_demographic_parity_below_0_05_on_held_out_ro
     assert relaxed.accuracy >= strict.accuracy
 
 
+@pytest.mark.slow
 def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path):
     raw = _adult(tmp_path, train_rows=3000, test_rows=4000,
                  mitigation={"enabled": True, "methods": ["threshold_optimizer_dp", "exponentiated_gradient"],

@@ -32,8 +32,9 @@ SECTIONS = ["verdict", "model-details", "intended-use", "factors", "metrics", "e
 WIDTH, HEIGHT = 1280, 900
 MAX_BYTES = 2_000_000
 
-pytestmark = pytest.mark.skipif(chromium_path() is None,
-                                reason="no chromium: install Debian's `chromium` package (sh tests/setup.sh)")
+pytestmark = [pytest.mark.skipif(chromium_path() is None,
+                                 reason="no chromium: install Debian's `chromium` package (sh tests/setup.sh)"),
+              pytest.mark.slow]  # every test starts a browser
 
 
 def _problems(browser: Browser) -> list[str]:
