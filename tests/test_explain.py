@@ -67,6 +67,7 @@ def test_explain_reports_importances_per_original_column(adult_model):
     assert set(ex.by_group["sex"]["Female"]) == set(model.features)
 
 
+@pytest.mark.slow
 def test_linear_and_model_agnostic_explainers(tmp_path):
     frame = pd.read_csv(adult_config()["data"]["test"]).head(3000)
     frame.to_csv(tmp_path / "t.csv", index=False)
