@@ -1,21 +1,83 @@
-"""The result of an audit: the findings document and, when one was trained, the model."""
+"""The result of an audit: the findings document and, when one was trained, the model; and what writing it wrote."""
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from .findings._document import dumps
+from .findings._history import record_run
 from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
-from .report._mlflow import MlflowRun, log_audit
+from .report._history_page import write_history_index
+from .report._mlflow import MlflowRun, MlflowSettings, default_tracking_uri, log_audit, resolve_tracking_uri
 from ._names import FORMATS, report_folder_name
 from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
                      render_markdown, render_mct)
 from .report._pdf import CHROMIUM_ENV, find_chromium, html_to_pdf
 
-__all__ = ["AuditResult", "FORMATS", "report_folder_name"]
+__all__ = ["AuditResult", "Written", "MlflowSettings", "FORMATS", "report_folder_name", "PDF_NAME"]
+
+#: File name of the printed model card.
+PDF_NAME = "model_card.pdf"
+_NO_CHROMIUM = (f"{PDF_NAME} skipped: no Chromium found (install Debian's `chromium` package or set "
+                f"{CHROMIUM_ENV} to a Chromium executable).")
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :meth:`AuditResult.write` wrote.
+
+    Attributes
+    ----------
+    folder : Path
+        The report folder, ``OUT/<audit name>/``.
+    files : mapping of str to Path
+        The files written into ``folder``, by format (keys of ``FORMATS``), ``"model"`` (the trained model),
+        the names of saved mitigated models, and ``"pdf"`` (the printed card); read-only.
+    history : Path or None
+        This run's copy under ``folder/history/`` (None with ``history=False``).
+    index : Path or None
+        ``folder/index.html``, every run of the history (None with ``history=False``).
+    mlflow : MlflowRun or None
+        Where the run was logged to MLflow, when it was.
+    skipped : tuple of str
+        Why something that was asked for was not written (the PDF when no Chromium was found), one sentence each.
+
+    ``written["html"]`` is ``written.files["html"]``.
+    """
+
+    folder: Path
+    files: Mapping[str, Path]
+    history: Path | None = None
+    index: Path | None = None
+    mlflow: MlflowRun | None = None
+    skipped: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+
+    def __getitem__(self, key: str) -> Path:
+        return self.files[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.files
+
+    #: Not iterable: iterate over ``files`` (the keys) or ``paths()``.
+    __iter__ = None
+
+    @property
+    def pdf(self) -> Path | None:
+        """The printed model card, when it was printed."""
+        return self.files.get("pdf")
+
+    def paths(self) -> tuple[Path, ...]:
+        """Every path written: the files, then the history folder and the index page."""
+        return (*self.files.values(), *(p for p in (self.history, self.index) if p is not None))
+
 
 @dataclass(frozen=True)
 class AuditResult:
@@ -35,6 +97,16 @@ class AuditResult:
         The exit code of an inconclusive gate (``gate.inconclusive``).
     mitigated_models : dict
         ``.skops`` bytes of mitigated models by file name (``mitigation.save``); never the audited model.
+    name : str or None
+        The audit's name (config ``name``); the report folder is ``report_folder_name(name)``.
+    pdf : bool
+        Also print ``model_card.pdf`` when written (config ``report.pdf``).
+    mlflow : MlflowSettings or None
+        The config's ``mlflow`` section (tracking URI resolved), or None without one.
+
+    ``audit.run`` sets ``name``, ``pdf`` and ``mlflow`` from the config. A result built from a findings
+    document alone (``name`` left None) takes all three from the document's manifest (``audit.name``,
+    ``audit.report.pdf``, ``audit.config.mlflow``, a relative tracking URI read against the working folder).
     """
 
     document: dict[str, Any]
@@ -44,6 +116,27 @@ class AuditResult:
     mitigated_models: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     #: What an inconclusive gate counts as for the exit code (config ``gate.inconclusive``).
     inconclusive: str = "fail"
+    name: str | None = None
+    pdf: bool = False
+    mlflow: MlflowSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            return
+        manifest = self.document.get("audit", {})
+        if "name" not in manifest:
+            raise AuditError("AuditResult needs the audit's `name`: pass `name=`, or a findings document whose "
+                             "`audit.name` is set.")
+        object.__setattr__(self, "name", manifest["name"])
+        object.__setattr__(self, "pdf", self.pdf or bool((manifest.get("report") or {}).get("pdf")))
+        if self.mlflow is None:
+            object.__setattr__(self, "mlflow", MlflowSettings.from_config(
+                (manifest.get("config") or {}).get("mlflow"), base_dir=Path.cwd()))
+
+    @property
+    def folder_name(self) -> str:
+        """The report folder's name: the audit's name made safe (``OUT/<folder_name>/``)."""
+        return report_folder_name(self.name or "")
 
     @property
     def gate(self) -> str:
@@ -92,22 +185,88 @@ class AuditResult:
             html = self.to_html(Path(folder) / "model_card.html")
             return html_to_pdf(html, Path(path), chromium=binary)
 
-    def write(self, out_dir: str | Path, *, formats: tuple[str, ...] = tuple(FORMATS)) -> dict[str, Path]:
-        """Write the chosen formats (and the trained model) into ``out_dir/<audit name>/``.
+    def write(self, out_dir: str | Path, *, formats: tuple[str, ...] = tuple(FORMATS), pdf: bool | None = None,
+              history: bool = True, mlflow: bool | str | None = None, chromium: str | None = None,
+              now: datetime | None = None) -> Written:
+        """Write the audit's reports into ``out_dir/<audit name>/``, as ``audit run --out out_dir`` does.
 
-        Every file is rendered in memory first and then renamed into place, so
-        a failure leaves the previous report whole.
+        In order: the chosen formats (and the trained model, and saved mitigated models); the printed card;
+        a copy of the run under ``history/`` and the rewritten ``index.html``; the MLflow run. Every report
+        file is rendered in memory first and then renamed into place, so a failed render leaves the previous
+        report whole.
+
+        Parameters
+        ----------
+        out_dir : path
+            The reports folder (``audit run --out``).
+        formats : tuple of str
+            Keys of ``FORMATS`` (``--format``); default all.
+        pdf : bool, optional
+            Print ``model_card.pdf`` with headless Chromium (``--pdf``); default the config's ``report.pdf``.
+            Without Chromium the PDF is skipped and ``Written.skipped`` says why; nothing is raised.
+        history : bool
+            Keep a copy under ``history/`` and rewrite ``index.html``; False as ``--no-history``.
+        mlflow : bool or str, optional
+            Log the run to MLflow (``--mlflow [URI]``). None: when the config has an enabled ``mlflow``
+            section; False: never; True: to the config's tracking URI, else ``out_dir/mlruns``; a string: that
+            tracking URI (a plain path is relative to the working folder).
+        chromium : str, optional
+            The Chromium executable (default :func:`audit.report._pdf.find_chromium`).
+        now : datetime, optional
+            The time that names the history folder (default: now, UTC).
+
+        Returns
+        -------
+        Written
+
+        Raises
+        ------
+        ValueError
+            An unknown format; nothing is written.
+        AuditError
+            Chromium failed to print, or MLflow could not log (or is not installed); the reports are written.
         """
-        folder = Path(out_dir) / report_folder_name(self.document["audit"]["name"])
+        folder = Path(out_dir) / self.folder_name
         rendered = {fmt: self.render(fmt) for fmt in formats}
-        written = {}
+        files: dict[str, Path] = {}
         if self.model_bytes is not None:
-            written["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
+            files["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
         for name, data in self.mitigated_models.items():
-            written[name] = atomic_write_bytes(folder / name, data)
+            files[name] = atomic_write_bytes(folder / name, data)
         for fmt, text in rendered.items():
-            written[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
-        return written
+            files[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
+        skipped: list[str] = []
+        if self.pdf if pdf is None else pdf:
+            binary = chromium or find_chromium()
+            if binary is None:  # the audit itself succeeded: say why there is no PDF
+                skipped.append(_NO_CHROMIUM)
+            else:
+                files["pdf"] = self.to_pdf(folder / PDF_NAME, chromium=binary)
+        run_dir = index = None
+        if history:
+            run_dir = record_run(folder, written=files, document=self.document, now=now)
+            index = write_history_index(folder)
+        logged = None
+        target = self._mlflow_target(out_dir, mlflow)
+        if target is not None:
+            uri, settings = target
+            try:
+                logged = self.log_to_mlflow(tracking_uri=uri, experiment=settings.experiment,
+                                            run_name=settings.run_name, files=files)
+            except ImportError as exc:
+                raise AuditError(f"{exc}. The reports are written; to skip logging, drop `--mlflow` (`mlflow=` "
+                                 "in Python) and the config's `mlflow` section.") from None
+        return Written(folder=folder, files=files, history=run_dir, index=index, mlflow=logged,
+                       skipped=tuple(skipped))
+
+    def _mlflow_target(self, out_dir: str | Path, mlflow: bool | str | None) -> tuple[str, MlflowSettings] | None:
+        """The tracking URI and settings to log with, or None when this write does not log."""
+        settings = self.mlflow or MlflowSettings()
+        if mlflow is False or (mlflow is None and not (self.mlflow is not None and self.mlflow.enabled)):
+            return None
+        if isinstance(mlflow, str) and mlflow:  # a URI given by the caller is relative to the working folder
+            return resolve_tracking_uri(mlflow, base_dir=Path.cwd()), settings
+        return settings.tracking_uri or default_tracking_uri(out_dir), settings
 
     def render(self, fmt: str) -> str:
         """The text of one output format (a key of ``FORMATS``)."""
@@ -120,10 +279,10 @@ class AuditResult:
         return renderers[fmt](self.document)
 
     def log_to_mlflow(self, *, tracking_uri: str, experiment: str | None = None, run_name: str | None = None,
-                      files: dict[str, Path] | None = None) -> MlflowRun:
+                      files: Mapping[str, Path] | None = None) -> MlflowRun:
         """Log this audit as an MLflow run: key metrics and gaps, parameters, and the reports as artifacts.
 
-        ``files`` are report files already written (``write`` returns them); the model card, findings and
+        ``files`` are report files already written (``write(...).files``); the model card, findings and
         JUnit report are rendered to a temporary folder when not among them. The trained model is not logged.
         Needs the ``mlflow`` extra.
 

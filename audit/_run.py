@@ -40,6 +40,7 @@ from .inputs._model import FittedModel, obtain_model
 from .findings._policy import apply_policy, load_findings
 from .measures._regulatory import Regulatory, regulatory_views
 from ._result import AuditResult
+from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 
@@ -145,7 +146,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                          model_sha=model_sha, steps=notes)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
     return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
-                       inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated)
+                       inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,
+                       pdf=cfg.report.pdf, mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
 
 
 @dataclass

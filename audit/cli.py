@@ -11,14 +11,10 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 from ._errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._names import FORMATS, report_folder_name
-
-if TYPE_CHECKING:
-    from .report._mlflow import MlflowRun
-    from ._result import AuditResult
 
 # Each command imports what it needs inside its function: `audit run` needs the whole engine (scipy.stats,
 # scikit-learn's estimators, shap), but `--help`, `validate` and `init` must start in a fraction of that.
@@ -103,30 +99,16 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .findings._history import record_run
-    from .report._history_page import write_history_index
     from ._run import run
-    from .report._pdf import CHROMIUM_ENV, find_chromium
 
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
-    written = result.write(args.out, formats=args.format)
-    if args.pdf or result.document["audit"]["report"].get("pdf"):
-        pdf = Path(args.out) / report_folder_name(result.document["audit"]["name"]) / "model_card.pdf"
-        if find_chromium() is None:
-            # The audit itself succeeded: say why there is no PDF, keep the gate's exit code.
-            print(f"audit: model_card.pdf skipped: no Chromium found (install Debian's `chromium` package or set "
-                  f"{CHROMIUM_ENV} to a Chromium executable).", file=sys.stderr)
-        else:
-            written["pdf"] = result.to_pdf(pdf)
-    recorded: dict[str, Path] = {}
-    if not args.no_history:
-        folder = args.out / report_folder_name(result.document["audit"]["name"])
-        run_dir = record_run(folder, written=written, document=result.document)
-        index = write_history_index(folder)
-        recorded = {"history": run_dir, "index": index}
-    logged = _log_mlflow(args, result, written)
-    written = {**written, **recorded}
+    # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
+    written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,
+                           history=not args.no_history,
+                           mlflow=None if args.mlflow is None else (args.mlflow or True))
+    for note in written.skipped:  # the audit itself succeeded: keep the gate's exit code
+        print(f"audit: {note}", file=sys.stderr)
     if not args.quiet:
         s = result.document["summary"]
         print(f"gate {result.gate.upper()}: {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
@@ -140,32 +122,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"since the baseline: {cs['significant_regressions']} significant regressions, "
                   f"{cs['significant_improvements']} significant improvements, {cs['flipped_checks']} checks "
                   "changed status")
-        for path in written.values():
+        for path in written.paths():
             print(f"  wrote {path}")
-        if logged is not None:
-            print(f"  logged MLflow run {logged.run_id} to {logged.tracking_uri}")
+        if written.mlflow is not None:
+            print(f"  logged MLflow run {written.mlflow.run_id} to {written.mlflow.tracking_uri}")
     return result.exit_code
-
-
-def _log_mlflow(args: argparse.Namespace, result: AuditResult, written: dict[str, Path]) -> MlflowRun | None:
-    """Log to MLflow when ``--mlflow`` is given or the config has an enabled ``mlflow`` section."""
-    from .report._mlflow import default_tracking_uri, resolve_tracking_uri
-
-    settings = result.document["audit"]["config"].get("mlflow") or {}
-    if args.mlflow is None and not settings.get("enabled"):
-        return None
-    if args.mlflow:  # a URI on the command line is relative to the working directory
-        uri = resolve_tracking_uri(args.mlflow, base_dir=Path.cwd())
-    elif settings.get("tracking_uri"):  # in the config, relative to the config file
-        uri = resolve_tracking_uri(settings["tracking_uri"], base_dir=args.config.resolve().parent)
-    else:
-        uri = default_tracking_uri(args.out)
-    try:
-        return result.log_to_mlflow(tracking_uri=uri, experiment=settings.get("experiment"),
-                                    run_name=settings.get("run_name"), files=written)
-    except ImportError as exc:
-        raise AuditError(f"{exc}. The reports are written; rerun without --mlflow (and without an `mlflow` "
-                         "section in the config) to skip logging.") from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

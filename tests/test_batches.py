@@ -45,6 +45,7 @@ def _comparable(doc: dict) -> str:
     return json.dumps(doc, sort_keys=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, ROWS + 500))
 @example(batch_rows=1000)

@@ -86,6 +86,7 @@ def github_run(tmp_path_factory):
     return tmp, proc
 
 
+@pytest.mark.slow
 def test_github_audit_step_passes_locally_and_posts_the_summary(github_run):
     tmp, proc = github_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -95,6 +96,7 @@ def test_github_audit_step_passes_locally_and_posts_the_summary(github_run):
     assert {"model_card.html", "junit.xml", "findings.json", "index.html"} <= {p.name for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_gitlab_script_passes_locally_with_the_baseline(github_run, tmp_path):
     # The GitLab job, run after the GitHub step: that run's findings are its baseline (same model: no regression).
     first, _ = github_run

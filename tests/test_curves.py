@@ -38,6 +38,7 @@ def _of(c, attribute, group):
     return next(g for g in c.by_attribute[attribute] if g.group == group)
 
 
+@pytest.mark.slow
 def test_only_single_attributes_get_curves(adult):
     s, c = adult
     assert list(c.by_attribute) == ["sex", "race", "age"]  # the audit has intersections up to 3; none here
@@ -46,6 +47,7 @@ def test_only_single_attributes_get_curves(adult):
         assert sum(g.n for g in groups) == len(s.y)
 
 
+@pytest.mark.slow
 def test_confusion_counts_match_scikit_learn(adult):
     s, c = adult
     for attribute, group, mask in _masks(s):
@@ -54,6 +56,7 @@ def test_confusion_counts_match_scikit_learn(adult):
         assert (got.tn, got.fp, got.fn, got.tp) == (tn, fp, fn, tp), (attribute, group)
 
 
+@pytest.mark.slow
 def test_roc_vertices_are_scikit_learns_and_keep_its_area(adult):
     s, c = adult
     checked = 0
@@ -79,6 +82,7 @@ def test_roc_vertices_are_scikit_learns_and_keep_its_area(adult):
     assert checked >= 10
 
 
+@pytest.mark.slow
 def test_calibration_bins_match_scikit_learn(adult):
     s, c = adult
     for attribute, group, mask in _masks(s):
@@ -89,6 +93,7 @@ def test_calibration_bins_match_scikit_learn(adult):
         assert sum(cal.n) == mask.sum()
 
 
+@pytest.mark.slow
 def test_curves_of_batches_equal_curves_of_the_whole(adult_scored):
     s = adult_scored
     n_leaves = len(s.groups.leaf_levels)
@@ -99,6 +104,7 @@ def test_curves_of_batches_equal_curves_of_the_whole(adult_scored):
     assert curves(parts, s.groups, probabilistic=True) == curves(whole, s.groups, probabilistic=True)
 
 
+@pytest.mark.slow
 def test_no_calibration_for_scores_that_are_not_probabilities(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=np.log(s.score / (1 - s.score)), y=s.y, yhat=s.label,
@@ -107,6 +113,7 @@ def test_no_calibration_for_scores_that_are_not_probabilities(adult_scored):
     assert c.overall.calibration is None and c.overall.roc is not None
 
 
+@pytest.mark.slow
 def test_worst_groups_are_the_lowest_judged_values(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label, n_leaves=len(s.groups.leaf_levels))

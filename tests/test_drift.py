@@ -39,6 +39,7 @@ def adult_test():
     return pd.read_csv(ADULT / "data/adult_test.csv.gz")
 
 
+@pytest.mark.slow
 def test_adult_test_against_train_shows_no_drift(tmp_path, adult_test):
     doc = _audit(tmp_path, adult_test)
     features = doc["drift"]["features"]
@@ -53,6 +54,7 @@ def test_adult_test_against_train_shows_no_drift(tmp_path, adult_test):
                                             abs=1e-12)
 
 
+@pytest.mark.slow
 def test_a_shifted_age_is_flagged(tmp_path, adult_test):
     shifted = adult_test.assign(age=adult_test["age"] + 12)
     doc = _audit(tmp_path, shifted)

@@ -81,6 +81,7 @@ def _metric_frame(adult_scored, attributes, name):
     return flm.MetricFrame(metrics=ref, y_true=s.y, y_pred=pred, sensitive_features=features)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(METRICS))
 def test_overall_metric_equals_reference(adult_scored, evaluation, name):
     s = adult_scored
@@ -88,6 +89,7 @@ def test_overall_metric_equals_reference(adult_scored, evaluation, name):
     assert evaluation.overall[name].value == pytest.approx(ref, abs=TOL, rel=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(METRICS))
 def test_group_metrics_equal_metricframe_for_every_grouping(adult_scored, evaluation, group_keys, name):
     checked = 0
@@ -109,6 +111,7 @@ def test_group_metrics_equal_metricframe_for_every_grouping(adult_scored, evalua
     assert checked > 70
 
 
+@pytest.mark.slow
 def test_group_metrics_equal_sklearn_on_masked_rows(adult_scored, evaluation, group_keys):
     s = adult_scored
     gm = next(g for g in evaluation.by_grouping if g.grouping == "sex&race")
@@ -119,6 +122,7 @@ def test_group_metrics_equal_sklearn_on_masked_rows(adult_scored, evaluation, gr
         assert gm.metrics["roc_auc"][i].value == pytest.approx(skm.roc_auc_score(s.y[mask], s.score[mask]), abs=TOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAIRNESS_METRICS))
 @pytest.mark.parametrize("grouping", ["sex", "race", "age", "sex&race", "sex&age"])
 def test_fairness_equals_fairlearn(adult_scored, evaluation, name, grouping):
@@ -132,6 +136,7 @@ def test_fairness_equals_fairlearn(adult_scored, evaluation, name, grouping):
     assert fv.value == pytest.approx(expected, abs=TOL, rel=0)
 
 
+@pytest.mark.slow
 def test_fairness_defining_groups_are_the_extremes(adult_scored, evaluation):
     s = adult_scored
     frame = flm.MetricFrame(metrics=flm.selection_rate, y_true=s.y, y_pred=s.label,
@@ -141,6 +146,7 @@ def test_fairness_defining_groups_are_the_extremes(adult_scored, evaluation):
     assert fv.base_metric == "selection_rate"
 
 
+@pytest.mark.slow
 def test_undefined_rates_are_skipped_not_zero(adult_scored, evaluation):
     # race&age holds groups with no positive label: their recall is undefined and left out of the gap,
     # where fairlearn would count it as 0.
@@ -154,6 +160,7 @@ def test_undefined_rates_are_skipped_not_zero(adult_scored, evaluation):
     assert fv.value == pytest.approx(frame.by_group.max() - frame.by_group.min(), abs=TOL)  # pandas skips NaN
 
 
+@pytest.mark.slow
 def test_min_group_size_excludes_small_groups_from_gaps(adult_scored):
     s = adult_scored
     cells = cell_stats(leaf=s.groups.row_leaf, score=s.score, y=s.y, yhat=s.label, n_leaves=len(s.groups.leaf_levels))

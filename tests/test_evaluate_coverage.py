@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from audit.statistics._tables import BinaryTable
@@ -16,6 +17,7 @@ REPEATS = 1000
 SAMPLE = 3000
 
 
+@pytest.mark.slow
 def test_95_percent_intervals_cover_metric_gap_and_auc_92_to_97_percent_of_the_time():
     rng = np.random.default_rng(20261124)
     population = 200_000

@@ -29,6 +29,7 @@ def test_fold_columns_maps_onehot_back_to_source():
         fold_columns(["mystery"], features)
 
 
+@pytest.mark.slow
 def test_tree_shap_folded_values_add_up_to_the_raw_output(adult_model):
     _, dataset, model = adult_model
     X = _categoricals_as_text(dataset.test.frame.head(500), model.features)
@@ -46,6 +47,7 @@ def test_tree_shap_folded_values_add_up_to_the_raw_output(adult_model):
     assert folded.shape[1] == len(model.features)
 
 
+@pytest.mark.slow
 def test_explain_reports_importances_per_original_column(adult_model):
     cfg, dataset, model = adult_model
     frame = dataset.test.frame
@@ -65,6 +67,7 @@ def test_explain_reports_importances_per_original_column(adult_model):
     assert set(ex.by_group["sex"]["Female"]) == set(model.features)
 
 
+@pytest.mark.slow
 def test_linear_and_model_agnostic_explainers(tmp_path):
     frame = pd.read_csv(adult_config()["data"]["test"]).head(3000)
     frame.to_csv(tmp_path / "t.csv", index=False)
@@ -118,6 +121,7 @@ def test_flip_test_is_exactly_zero_without_the_attribute(tmp_path):
     assert all(f.overall_flip_rate == 0.0 and f.overall_mean_shift == 0.0 for f in flips)
 
 
+@pytest.mark.slow
 def test_stratified_sample_represents_every_group_combination(adult_model):
     _, dataset, _ = adult_model
     groups = build_groups(dataset.test.frame, sensitive=["sex", "race"], bins={}, intersections=2, source="t")
@@ -131,20 +135,24 @@ def test_stratified_sample_represents_every_group_combination(adult_model):
 
 def test_a_black_box_model_is_explained_within_its_budget(tmp_path):
     # An RBF support vector machine: no tree, no coefficients, scores from decision_function only.
+    # How long it takes against its budget is measured by benchmarks/explain_budget.py, not here.
     dataset, model, groups = _train_on(tmp_path, FEATURES, estimator="sklearn.svm.SVC", params={}, rows=1500)
-    import time
-
-    start = time.perf_counter()
     ex = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=400, seed=0,
                  replicates=20, level=0.95, max_seconds=4.0, flip_test_rows=0)
-    elapsed = time.perf_counter() - start
-    assert ex.method == "permutation" and 0 < ex.sample_size <= 400
-    assert elapsed < 4.0 + 6.0  # the budget plus one chunk and the set-up
+    assert ex.method == "permutation" and 0 < ex.sample_size <= ex.requested_rows <= 400
+    # Rows left unexplained are the budget's doing, and the note says so.
+    assert ("s budget stopped it after" in ex.note) == (ex.sample_size < ex.requested_rows)
+    # A spent budget stops the explainer after its first chunk of rows, whatever the machine's speed.
+    spent = explain(model, dataset.test.frame, dataset.y_test, groups, method="auto", sample=400, seed=0,
+                    replicates=20, level=0.95, max_seconds=1e-9, flip_test_rows=0)
+    assert 0 < spent.sample_size <= 25 < spent.requested_rows
+    assert f"the 1e-09 s budget stopped it after {spent.sample_size} of {spent.requested_rows}" in spent.note
     assert {i.feature for i in ex.importances} == set(FEATURES)
     assert max(i.value for i in ex.importances) > 0
     assert "PermutationExplainer" in ex.note
 
 
+@pytest.mark.slow
 def test_importance_gaps_come_with_paired_intervals(adult_model):
     _, dataset, model = adult_model
     groups = build_groups(dataset.test.frame, sensitive=["sex"], bins={}, intersections=1, source="t")

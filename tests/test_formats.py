@@ -242,6 +242,7 @@ def test_predictions_without_scores_use_the_labels_and_a_missing_column_is_named
         audit.run(config_from_dict(_raw({"predictions": {"predictions": "nope"}}), base_dir=str(tmp_path)))
 
 
+@pytest.mark.slow
 def test_an_mlflow_model_needs_trust_and_loads_from_a_folder_and_the_registry(adult, logistic, tmp_path,
                                                                              monkeypatch):
     mlflow = pytest.importorskip("mlflow")

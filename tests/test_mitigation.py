@@ -81,6 +81,7 @@ def test_threshold_optimizer_brings_demographic_parity_below_0_05_on_held_out_ro
     assert relaxed.accuracy >= strict.accuracy
 
 
+@pytest.mark.slow
 def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path):
     raw = _adult(tmp_path, train_rows=3000, test_rows=4000,
                  mitigation={"enabled": True, "methods": ["threshold_optimizer_dp", "exponentiated_gradient"],
@@ -108,8 +109,8 @@ def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path)
     summary = render_markdown(doc)
     assert top in summary and "Mitigation what-if by sex" in summary
     written = result.write(tmp_path / "reports")
-    assert {p.name for k, p in written.items() if k.startswith("mitigated_")} == set(m["saved"])
-    assert all(p.stat().st_size > 0 for p in written.values())
+    assert {p.name for k, p in written.files.items() if k.startswith("mitigated_")} == set(m["saved"])
+    assert all(p.stat().st_size > 0 for p in written.files.values())
     if CHROMIUM.exists():  # a real browser lays the sections out where the card puts them
         done = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", written["html"].as_uri()],

@@ -29,6 +29,7 @@ def _small_adult(tmp_path, n=4000, **data_overrides):
     return frame, path, raw
 
 
+@pytest.mark.slow
 def test_missing_sensitive_values_form_their_own_group(tmp_path):
     frame, path, raw = _small_adult(tmp_path)
     frame.loc[frame.index[:50], "sex"] = np.nan
@@ -40,6 +41,7 @@ def test_missing_sensitive_values_form_their_own_group(tmp_path):
     assert "missing" in result.document["metrics"]["by_group"]["sex"]
 
 
+@pytest.mark.slow
 def test_small_groups_are_insufficient_data_never_pass_or_fail(tmp_path):
     _, _, raw = _small_adult(tmp_path)
     raw["checks"]["performance"] = {"group_min": {"accuracy": 0.5}}
@@ -57,6 +59,7 @@ def test_small_groups_are_insufficient_data_never_pass_or_fail(tmp_path):
     assert rep["status"] == "warn" and "under min_group_size 30" in rep["message"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(tmp_path):
     _, _, raw = _small_adult(tmp_path)
     cfg = audit.config_from_dict(raw, base_dir=str(tmp_path))

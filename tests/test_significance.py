@@ -36,6 +36,7 @@ def adult_evaluation(adult_scored):
     return evaluate(BinaryTable(cells), s.groups, registry=BINARY, replicates=200, level=0.95, seed=0, min_group_size=30)
 
 
+@pytest.mark.slow
 def test_difference_to_rest_is_the_group_minus_all_other_rows(adult_scored, adult_evaluation):
     s = adult_scored
     gm = next(g for g in adult_evaluation.by_grouping if g.grouping == "race")
@@ -48,6 +49,7 @@ def test_difference_to_rest_is_the_group_minus_all_other_rows(adult_scored, adul
         assert cmp.ci_low < cmp.difference < cmp.ci_high
 
 
+@pytest.mark.slow
 def test_significance_is_adjusted_across_all_groups(adult_evaluation):
     tested = [(gm.grouping, g, c) for gm in adult_evaluation.by_grouping
               for g, c in zip(gm.groups, gm.versus_rest["recall"]) if c.p_value is not None]
@@ -60,6 +62,7 @@ def test_significance_is_adjusted_across_all_groups(adult_evaluation):
     assert unadjusted_only
 
 
+@pytest.mark.slow
 def test_groups_without_enough_support_are_never_tested_or_in_gaps(adult_scored, adult_evaluation):
     gm = next(g for g in adult_evaluation.by_grouping if g.grouping == "race&age")
     i = gm.groups.index("Asian-Pac-Islander&0-25")  # 70 rows, 1 positive label
@@ -73,6 +76,7 @@ def test_groups_without_enough_support_are_never_tested_or_in_gaps(adult_scored,
     assert "Asian-Pac-Islander&0-25" not in dp.excluded_groups  # selection rate rests on all 70 rows
 
 
+@pytest.mark.slow
 def test_group_gaps_check_names_significantly_worse_groups(adult_evaluation):
     findings = check_group_gaps(evaluation=adult_evaluation, config=GroupGapsConfig(metrics=["recall", "accuracy"]))
     by_metric = {f.message.split(" ")[0]: f for f in findings}

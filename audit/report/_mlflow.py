@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 from .._errors import AuditError
 from .._extras import require
 
-__all__ = ["MlflowRun", "require_mlflow", "metric_name", "run_metrics", "run_params", "default_tracking_uri",
-           "resolve_tracking_uri", "log_audit"]
+__all__ = ["MlflowRun", "MlflowSettings", "require_mlflow", "metric_name", "run_metrics", "run_params",
+           "default_tracking_uri", "resolve_tracking_uri", "log_audit"]
 
 # MLflow allows alphanumerics, underscores, dashes, periods, spaces, colons and slashes in metric names.
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_\-. /:]+")
@@ -37,6 +37,44 @@ class MlflowRun:
     tracking_uri: str
     experiment_id: str
     run_id: str
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    """A config's ``mlflow`` section, as the writers use it.
+
+    ``enabled`` logs every run (a ``--mlflow`` flag or ``mlflow=True`` logs a run whatever it says);
+    ``tracking_uri`` is already resolved (a plain path in the config is relative to the config's folder), and
+    None means the default local store, ``mlruns`` in the reports folder.
+    """
+
+    enabled: bool = True
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    run_name: str | None = None
+
+    @classmethod
+    def from_config(cls, section: Any, *, base_dir: str | Path) -> MlflowSettings | None:
+        """The settings of a config's ``mlflow`` section (an ``MlflowConfig`` or its mapping); None without one.
+
+        Examples
+        --------
+        >>> MlflowSettings.from_config({"tracking_uri": "runs", "experiment": "audits"}, base_dir="/tmp")
+        MlflowSettings(enabled=True, tracking_uri='file:///tmp/runs', experiment='audits', run_name=None)
+        >>> MlflowSettings.from_config(None, base_dir="/tmp") is None
+        True
+        """
+        if section is None:
+            return None
+        if isinstance(section, dict):
+            get = section.get
+        else:
+            def get(key: str, default: Any = None) -> Any:
+                return getattr(section, key, default)
+        uri = get("tracking_uri")
+        return cls(enabled=bool(get("enabled", True)),
+                   tracking_uri=resolve_tracking_uri(uri, base_dir=base_dir) if uri else None,
+                   experiment=get("experiment"), run_name=get("run_name"))
 
 
 def metric_name(*parts: str) -> str:

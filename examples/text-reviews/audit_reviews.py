@@ -29,7 +29,7 @@ def train_model() -> Pipeline:
 
 def main(out: str = "reports") -> int:
     result = audit.run(HERE / "audit.yaml", model=train_model())
-    for path in result.write(out).values():
+    for path in result.write(out).paths():
         print(f"wrote {path}")
     return result.exit_code
 

@@ -71,6 +71,7 @@ def adult(tmp_path_factory):
     return folder, raw, audit.run(config_from_dict(raw, base_dir=str(folder)))
 
 
+@pytest.mark.slow
 def test_adult_on_the_cluster_equals_the_local_audit_exactly(adult, cluster):
     folder, raw, local = adult
     on_cluster = audit.run(config_from_dict(raw, base_dir=str(folder)), engine="dask", scheduler=cluster)
@@ -121,6 +122,7 @@ GENERATED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_rows", [None, 1000])
 def test_generated_csv_on_the_cluster_equals_the_local_audit(tmp_path, cluster, batch_rows):
     _generated(tmp_path, rows=3000, seed=7)
@@ -134,6 +136,7 @@ def test_generated_csv_on_the_cluster_equals_the_local_audit(tmp_path, cluster, 
     assert _comparable(on_cluster.document) == _comparable(local.document)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt, partitions", [("csv", 3), ("parquet", 6)])
 def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, cluster, fmt, partitions):
     _generated(tmp_path, rows=3000, seed=3, fmt=fmt)
@@ -164,6 +167,7 @@ def test_the_cluster_draws_the_local_engines_sample_and_statistics(tmp_path, clu
     assert remote.missing_by_leaf[:, -1].sum() == 3000
 
 
+@pytest.mark.slow
 def test_command_line_runs_on_a_scheduler_and_a_scheduler_needs_the_dask_engine(cluster, tmp_path, capsys):
     _generated(tmp_path, rows=1000, seed=2)
     config = tmp_path / "audit.yaml"
@@ -194,6 +198,7 @@ def test_local_engine_never_imports_dask(tmp_path):
     assert after_run == "[]"
 
 
+@pytest.mark.slow
 def test_without_the_extra_the_error_names_it(adult):
     folder, raw, _ = adult
     # A Python where dask cannot be imported (as without the extra installed).

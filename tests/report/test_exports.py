@@ -26,7 +26,7 @@ def result():
 
 @pytest.fixture(scope="module")
 def written(result, tmp_path_factory) -> dict[str, Path]:
-    return result.write(tmp_path_factory.mktemp("reports"))
+    return result.write(tmp_path_factory.mktemp("reports")).files
 
 
 def _mct_schema() -> dict:
@@ -146,6 +146,29 @@ def test_mlflow_renders_the_essential_reports_when_they_were_not_written(result,
     run = result.log_to_mlflow(tracking_uri=uri)
     artifacts = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(run.run_id)}
     assert artifacts == {"model_card.html", "findings.json", "junit.xml"}
+
+
+def test_write_logs_to_mlflow_as_configured_unless_told_not_to(result, tmp_path):
+    import dataclasses
+
+    from mlflow.tracking import MlflowClient
+
+    from audit.report._mlflow import MlflowSettings
+
+    configured = dataclasses.replace(result, mlflow=MlflowSettings(experiment="api-write"))  # an `mlflow` section
+    assert configured.write(tmp_path / "off", formats=("json",), history=False, mlflow=False).mlflow is None
+    assert not (tmp_path / "off/mlruns").exists()
+    written = configured.write(tmp_path / "on", formats=("json",), history=False)
+    assert written.mlflow.tracking_uri == (tmp_path / "on/mlruns").resolve().as_uri()
+    client = MlflowClient(tracking_uri=written.mlflow.tracking_uri)
+    assert client.get_experiment_by_name("api-write").experiment_id == written.mlflow.experiment_id
+    assert {a.path for a in client.list_artifacts(written.mlflow.run_id)} == {"model_card.html", "findings.json",
+                                                                               "junit.xml"}
+    # A URI given to `write` wins over the config's; the keyword alone logs a result with no `mlflow` section.
+    other = tmp_path / "elsewhere"
+    assert result.write(tmp_path / "on", formats=("json",), history=False, mlflow=str(other)).mlflow.tracking_uri \
+        == other.resolve().as_uri()
+    assert result.write(tmp_path / "off", formats=("json",), history=False).mlflow is None
 
 
 @pytest.mark.parametrize("parts, expected", [(("fairness", "sex&race", "equalized_odds_difference"),

@@ -31,10 +31,10 @@ SECTIONS = ["verdict", "model-details", "intended-use", "factors", "metrics", "e
             "caveats", "findings", "appendix"]
 WIDTH, HEIGHT = 1280, 900
 MAX_BYTES = 2_000_000
-MAX_OPEN_MS = 1000.0
 
-pytestmark = pytest.mark.skipif(chromium_path() is None,
-                                reason="no chromium: install Debian's `chromium` package (sh tests/setup.sh)")
+pytestmark = [pytest.mark.skipif(chromium_path() is None,
+                                 reason="no chromium: install Debian's `chromium` package (sh tests/setup.sh)"),
+              pytest.mark.slow]  # every test starts a browser
 
 
 def _problems(browser: Browser) -> list[str]:
@@ -74,17 +74,13 @@ def small_card(tmp_path_factory) -> tuple[Path, dict]:
 # ------------------------------------------------------------------------------------- the Adult card
 
 
-def test_adult_card_is_small_opens_fast_and_quietly_with_every_section(bundled_adult, browser):
+def test_adult_card_is_small_opens_quietly_with_every_section(bundled_adult, browser):
+    # Its load time (under 1 s, best of five loads) is measured by benchmarks/card_load.py, not here.
     card = bundled_adult.folder / "model_card.html"
     size = card.stat().st_size
     assert size < MAX_BYTES, f"the Adult card is {size:,} bytes"
-    # Load time as the page measures it (navigation start to the end of the load event). The machine may be
-    # shared with other work, so the best of up to five loads is taken as the card's own cost.
-    times: list[float] = []
-    while len(times) < 5 and (not times or min(times) >= MAX_OPEN_MS):
-        browser.open(card.as_uri())
-        times.append(browser.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
-    assert min(times) < MAX_OPEN_MS, f"load times {times} ms"
+    browser.open(card.as_uri())
+    assert browser.evaluate("document.readyState") == "complete"
     assert _problems(browser) == []
     assert set(_requests(browser)) == {card.as_uri()}  # the file itself, nothing else: no fonts, images, scripts
     ids = browser.evaluate("Array.from(document.querySelectorAll('main > section[id]')).map(s => s.id)")

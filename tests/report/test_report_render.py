@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -378,11 +379,15 @@ def test_rendered_output_matches_golden_file(frozen, renderer, name):
 def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hostile, tmp_path, umask_022):
     written = hostile.write(tmp_path / "out", formats=("html", "json"))
     folder = tmp_path / "out" / HOSTILE_FOLDER
-    assert written == {"model": folder / "model.skops", "html": folder / "model_card.html",
-                       "json": folder / "findings.json"}
+    assert written.folder == folder and written.skipped == () and written.mlflow is None
+    assert written.files == {"model": folder / "model.skops", "html": folder / "model_card.html",
+                             "json": folder / "findings.json"}
+    assert written.index == folder / "index.html" and written.history.parent == folder / "history"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [HOSTILE_FOLDER]
-    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "model.skops", "model_card.html"]
-    for path in written.values():
+    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "history", "index.html", "model.skops",
+                                                          "model_card.html"]
+    assert sorted(p.name for p in written.history.iterdir()) == ["findings.json", "model.skops", "model_card.html"]
+    for path in [*written.files.values(), written.index]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
     assert written["html"].read_bytes() == render_html(hostile.document).encode("utf-8")
     assert written["json"].read_bytes() == dumps(hostile.document).encode("utf-8")
@@ -390,8 +395,9 @@ def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hosti
 
 
 def test_write_of_every_format_matches_the_renderers(hostile, tmp_path, umask_022):
-    written = hostile.write(tmp_path)
+    written = hostile.write(tmp_path, history=False)
     folder = tmp_path / HOSTILE_FOLDER
+    assert written.history is None and written.index is None
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "findings.json", "junit.xml", "model.skops",
                                                           "model_card.html", "model_card_toolkit.json", "summary.md"]
     assert written["md"].read_text(encoding="utf-8") == render_markdown(hostile.document)
@@ -410,7 +416,7 @@ def test_unknown_format_writes_nothing(hostile, tmp_path):
 @pytest.mark.parametrize("formats, error", [(("json", "html", "junit", "md"), jinja2.exceptions.UndefinedError),
                                             (("json", "junit"), KeyError)])
 def test_a_failed_render_leaves_the_previous_report_untouched(hostile, tmp_path, formats, error):
-    hostile.write(tmp_path)
+    hostile.write(tmp_path, history=False)
     folder = tmp_path / HOSTILE_FOLDER
     before = _files(folder)
     broken = copy.deepcopy(hostile.document)
@@ -419,6 +425,28 @@ def test_a_failed_render_leaves_the_previous_report_untouched(hostile, tmp_path,
         AuditResult(document=broken, model_bytes=hostile.model_bytes).write(tmp_path, formats=formats)
     assert _files(folder) == before  # same bytes, same inodes: not even model.skops was replaced
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_write_with_pdf_but_no_chromium_says_why_instead_of_raising(hostile, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    configured = dataclasses.replace(hostile, pdf=True)  # as `report.pdf: true` makes it
+    for result, asked in ((hostile, {"pdf": True}), (configured, {})):
+        written = result.write(tmp_path / "out", formats=("json",), history=False, **asked)
+        assert written.pdf is None and "pdf" not in written and set(written.files) == {"model", "json"}
+        (note,) = written.skipped
+        assert "model_card.pdf skipped: no Chromium found" in note and "AUDIT_CHROMIUM" in note
+    assert configured.write(tmp_path / "out", formats=("json",), history=False, pdf=False).skipped == ()
+    assert not (tmp_path / "out" / HOSTILE_FOLDER / "model_card.pdf").exists()
+
+
+def test_the_report_folder_is_the_results_name_and_a_bare_document_gives_its_own(hostile, tmp_path):
+    written = dataclasses.replace(hostile, name="Another / name").write(tmp_path, formats=("json",), history=False)
+    assert written.folder == tmp_path / "Another-name" and written["json"].parent == written.folder
+    bare = AuditResult(document=hostile.document)
+    assert bare.name == hostile.document["audit"]["name"] and bare.folder_name == HOSTILE_FOLDER
+    assert bare.pdf is False and bare.mlflow is None
+    with pytest.raises(audit.AuditError, match="needs the audit's `name`"):
+        AuditResult(document={"audit": {}})
 
 
 # ------------------------------------------------------------------------------------ 5. notebooks
