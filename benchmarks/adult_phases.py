@@ -6,7 +6,7 @@
 The audit's ``progress`` callback is called when each step starts; the CPU time (``time.process_time``,
 this process's user and system time) between two calls is the earlier step's. "explained k of n rows"
 messages belong to the explaining step. The second part times ``measure_drift``, ``proxy_associations``
-and ``distribution_gaps`` on the same inputs as tests/test_drift_bias_golden.py (training data against the
+and ``distribution_gaps`` on the same inputs as tests/measures/test_drift_bias_golden.py (training data against the
 test data); run it with PYTHONPATH pointing at another checkout to compare implementations.
 """
 

@@ -9,7 +9,7 @@ Two parts:
    ``parity`` (a perfectly fair model), ``at_threshold`` (women's true positive rate lower by exactly the
    threshold, 0.10) and ``twice`` (lower by 0.20).
 2. **Interval coverage** of a rate gap from the engine's ``gap_interval`` (the function ``audit.run``
-   uses for every gap; ``tests/test_inference.py`` checks it), at parity, near parity and with a clear
+   uses for every gap; ``tests/statistics/test_inference.py`` checks it), at parity, near parity and with a clear
    gap, for 2 and 10 groups of 100 and 5,000 rows, and the rejection rate of the parity test.
 
 Run: ``python benchmarks/calibration.py [--runs 200] [--rows 16000] [--coverage-runs 1000]``.

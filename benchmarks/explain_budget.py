@@ -3,7 +3,7 @@
     PYTHONPATH=. nice -n 10 python benchmarks/explain_budget.py [BUDGET_SECONDS]
 
 An RBF support vector machine (no tree, no coefficients: SHAP's permutation explainer) trained on 1,500 Adult
-rows explains up to 400 rows with a 4 s budget (as tests/test_explain.py does). The explainer checks the
+rows explains up to 400 rows with a 4 s budget (as tests/measures/test_explain.py does). The explainer checks the
 budget after each chunk of 25 rows, so the wall time should stay under the budget plus one chunk and the
 set-up (about 10 s in all on a shared 2-core machine); the test checks the behaviour, this the time.
 """

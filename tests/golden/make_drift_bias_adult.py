@@ -1,7 +1,7 @@
 """Write drift_bias_adult.json: drift and data-bias measures on the bundled Adult data.
 
 The values were produced by the loop-based implementation (commit 6dfca4e) before the measures were
-vectorised; tests/test_drift_bias_golden.py holds the vectorised one to them. Rerun only on purpose:
+vectorised; tests/measures/test_drift_bias_golden.py holds the vectorised one to them. Rerun only on purpose:
 
     PYTHONPATH=. python tests/golden/make_drift_bias_adult.py
 """

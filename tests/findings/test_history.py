@@ -94,7 +94,7 @@ def test_three_runs_make_three_history_entries_and_keep_earlier_ones_intact(tmp_
 
 
 def test_runs_in_the_same_second_get_their_own_folders(tmp_path):
-    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(__file__).resolve().parents[1] / "golden" / "findings_small.json").read_text(encoding="utf-8"))
     card = tmp_path / "model_card.html"
     card.write_text("<p>card</p>", encoding="utf-8")
     when = datetime(2026, 11, 25, 7, 12, 0, tzinfo=timezone.utc)
@@ -116,7 +116,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (sh tests/setup.sh installs it)")
 def test_index_page_in_a_real_browser(tmp_path):
     # Three runs of the golden document with a falling ROC AUC: the browser lays out three rows and the charts.
-    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(__file__).resolve().parents[1] / "golden" / "findings_small.json").read_text(encoding="utf-8"))
     card = tmp_path / "model_card.html"
     card.write_text("<p>card</p>", encoding="utf-8")
     for i in range(3):
@@ -140,7 +140,7 @@ def test_index_page_in_a_real_browser(tmp_path):
 
 
 def test_history_folders_are_readable_like_any_report(tmp_path):
-    doc = json.loads((Path(__file__).parent / "golden" / "findings_small.json").read_text(encoding="utf-8"))
+    doc = json.loads((Path(__file__).resolve().parents[1] / "golden" / "findings_small.json").read_text(encoding="utf-8"))
     run_dir = record_run(tmp_path / "r", written={}, document=doc)
     mask = os.umask(0)
     os.umask(mask)

@@ -19,7 +19,7 @@ from audit.measures._bias import distribution_gaps, proxy_associations
 from audit.measures._drift import _grouped_bins, measure_drift, population_stability_index
 from drift_bias_inputs import adult_inputs
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "drift_bias_adult.json").read_text(encoding="utf-8"))
+GOLDEN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "drift_bias_adult.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
