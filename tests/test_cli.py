@@ -168,6 +168,8 @@ def _findings(path: Path) -> dict:
     doc = json.loads(path.read_text(encoding="utf-8"))
     for key in ("created", "duration_seconds"):  # when the run happened and how long it took
         doc["audit"].pop(key)
+    for section in ("explainability", "slices"):  # and how long its explainer and slice search took
+        (doc.get(section) or {}).pop("seconds", None)
     return doc
 
 

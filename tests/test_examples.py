@@ -35,10 +35,14 @@ def test_the_diabetes_regression_example_runs_to_a_card(tmp_path):
     assert doc["metrics"]["overall"]["r2_score"]["value"] == pytest.approx(r2_score(y, pred), abs=1e-9)
     assert doc["metrics"]["overall"]["mean_absolute_error"]["value"] == pytest.approx(
         mean_absolute_error(y, pred), abs=1e-9)
-    # 221 test rows: R² of the two age bands cannot be shown above 0.1 either way, so the gate is
-    # inconclusive (exit 1 by default), never a pass on thin evidence.
+    # 221 test rows: R² overall (0.43, interval about 0.29 to 0.53) and in two age bands cannot be shown
+    # above its threshold either way, so the gate is inconclusive (exit 1 by default), never a pass on thin
+    # evidence.
     undecided = {(f["check"], f["group"]) for f in doc["findings"] if f["severity"] == "block" and f["status"] == "warn"}
-    assert undecided == {("performance_by_group", "0-45"), ("performance_by_group", "60-100")}
+    assert undecided == {("performance", None), ("performance_by_group", "0-45"), ("performance_by_group", "60-100")}
+    # Every step ran for the regression: explanations, drift against all patients, slices of large errors.
+    assert doc["explainability"]["status"] == "done" and doc["drift"] is not None
+    assert doc["slices"]["metric"] == "absolute_error" and doc["slices"]["cut_source"] == "quantile"
     assert result.gate == "inconclusive" and result.exit_code == 1
     written = result.write(tmp_path)
     card = written["html"].read_text(encoding="utf-8")
@@ -69,3 +73,26 @@ def test_the_text_example_audits_a_tfidf_model_by_review_length(tmp_path):
         roc_auc_score(y[longest], score[longest]), abs=1e-9)
     assert result.exit_code == 0
     assert "Review sentiment classifier" in result.write(tmp_path)["html"].read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_readmission_example_is_a_multiclass_audit_with_every_step(tmp_path):
+    result = audit.run(ROOT / "examples/readmission/audit.yaml")
+    doc = result.document
+    assert doc["model"]["task"] == "multiclass" and doc["multiclass"]["classes"] == ["<30", ">30", "NO"]
+    # Accuracy equals scikit-learn's on the test file, scored by the trained forest.
+    test = pd.read_csv(ROOT / "examples/readmission/data/test.csv.gz")
+    pred = result.model.estimator.predict(test[list(result.model.features)])
+    from sklearn.metrics import accuracy_score
+
+    assert doc["metrics"]["overall"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(test["readmitted"].astype(str), pd.Series(pred).astype(str)), abs=1e-12)
+    assert doc["explainability"]["status"] == "done" and doc["drift"]["predictions"]["test"] == "chi2"
+    assert doc["slices"]["metric"] == "error_rate" and doc["slices"]["slices"]
+    assert doc["mitigation"]["points"] == [] and "no mitigation for multiclass" in doc["mitigation"]["notes"][0]
+    assert [s["step"] for s in doc["steps"]] == ["regulatory"]
+    # A group the model predicts one class for has a macro recall of exactly 1/3: shown below 0.34.
+    asian = next(f for f in doc["findings"] if f["check"] == "performance_by_group" and f["group"] == "Asian")
+    assert asian["status"] == "fail" and asian["value"] == pytest.approx(1 / 3)
+    card = result.write(tmp_path)["html"].read_text(encoding="utf-8")
+    assert "Classes by group" in card and "fairlearn has no mitigation for multiclass" in card

@@ -59,6 +59,7 @@ def test_batched_audit_equals_in_memory_audit_exactly(setup, batch_rows):
     assert _comparable(batched.document) == _comparable(whole)
 
 
+@pytest.mark.slow
 def test_batches_need_a_training_file_to_train(tmp_path, setup):
     folder, raw, _ = setup
     bad = json.loads(json.dumps(raw))

@@ -29,7 +29,8 @@ def test_parts_combined_by_label_give_the_single_builders_sample(rows, size, see
     y, score = rng.integers(0, 2, rows), rng.random(rows)
     one_coder, one = LeafCoder(sensitive=["g"], bins={}, source="t"), SampleBuilder(size=size, seed=seed)
     leaf, labels = one_coder.encode(frame)
-    one.add(frame, y, leaf, labels, score)
+    prediction = (score > 0.5).astype(int)
+    one.add(frame, y, leaf, labels, score, prediction)
     expected = one.result()
 
     # Consecutive parts, each with its own coder and builder (as partitions on workers), then combined.
@@ -38,12 +39,13 @@ def test_parts_combined_by_label_give_the_single_builders_sample(rows, size, see
     for a, b in zip(bounds, bounds[1:]):
         part_coder, part = LeafCoder(sensitive=["g"], bins={}, source="t"), SampleBuilder(size=size, seed=seed, start=a)
         part_leaf, part_labels = part_coder.encode(frame.iloc[a:b])
-        part.add(frame.iloc[a:b], y[a:b], part_leaf, part_labels, score[a:b])
+        part.add(frame.iloc[a:b], y[a:b], part_leaf, part_labels, score[a:b], prediction[a:b])
         combined.absorb(part, leaf_map=coder.absorb(part_coder.leaf_labels()))
     got = combined.result()
 
     assert len(got.frame) == min(size, rows)
     assert got.frame["x"].tolist() == expected.frame["x"].tolist()  # the same rows, in row order
     np.testing.assert_array_equal(got.score, expected.score)
+    np.testing.assert_array_equal(got.prediction, expected.prediction)
     # Leaf codes differ between the coders; the leaves' labels do not.
     assert [coder.leaf_labels()[c] for c in got.leaf] == [one_coder.leaf_labels()[c] for c in expected.leaf]

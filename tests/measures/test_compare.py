@@ -145,6 +145,7 @@ def two_runs(tmp_path_factory):
     return tmp, base_code, baseline, code, tmp / "new" / "adult-test"
 
 
+@pytest.mark.slow
 def test_degraded_model_regresses_significantly_and_the_gate_fails(two_runs):
     tmp, base_code, baseline, code, folder = two_runs
     assert base_code == 1  # the four-fifths rule fails for sex under the default any_fail policy

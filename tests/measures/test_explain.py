@@ -133,6 +133,7 @@ def test_stratified_sample_represents_every_group_combination(adult_model):
     np.testing.assert_array_equal(rows, stratified_rows(groups.row_leaf, 500, seed=0))
 
 
+@pytest.mark.slow
 def test_a_black_box_model_is_explained_within_its_budget(tmp_path):
     # An RBF support vector machine: no tree, no coefficients, scores from decision_function only.
     # How long it takes against its budget is measured by benchmarks/explain_budget.py, not here.
@@ -363,6 +364,7 @@ def test_multiclass_flip_rate_is_the_share_of_rows_whose_class_changes(tmp_path,
         assert flip.mean_shift[group] == pytest.approx(shift[site == group].mean(), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_multiclass_models_without_tree_shap_get_the_permutation_explainer(tmp_path):
     # TreeExplainer does not take scikit-learn's GradientBoostingClassifier for three classes; "auto" falls back.
     dataset, model, groups = _iris_with_site(tmp_path, "sklearn.ensemble.GradientBoostingClassifier",

@@ -185,6 +185,7 @@ def ridge():
     return model, (train, y_train), (test, y_test)
 
 
+@pytest.mark.slow
 def test_regression_mitigation_bounds_the_worst_group_loss_on_every_row(ridge):
     from sklearn.metrics import mean_absolute_error, mean_squared_error
 

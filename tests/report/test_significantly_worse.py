@@ -20,6 +20,7 @@ from audit.measures._significance import significantly_better, significantly_wor
 from audit.report._comparison import render_comparison_text
 from audit.report._templates import environment
 from audit.settings._config import GroupGapsConfig
+from audit.statistics._metrics import BINARY
 from audit.statistics._evaluate import Estimate, Evaluation, GroupingMetrics, RestComparison
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_the_document_group_gap_check_and_definition_agree():
                          base_rate=tuple(_estimate(0.5) for _ in rests), base_rate_difference=_estimate(0.0),
                          base_rate_groups=None)
     ev = Evaluation(overall={"accuracy": _estimate(0.8)}, n=500, positives=250, by_grouping=(gm,), fairness=(),
-                    replicates=0, level=0.95)
+                    replicates=0, level=0.95, registry=BINARY)
     for r in rests:
         assert _rest(r, "higher")["significantly_worse"] is significantly_worse(
             significant=r.significant, difference=r.difference, direction="higher")

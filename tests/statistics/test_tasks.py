@@ -85,6 +85,7 @@ def multiclass(tmp_path_factory):
     return folder, raw, audit.run(config_from_dict(raw, base_dir=str(folder)))
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, 5500))
 def test_a_regression_audit_in_batches_equals_the_in_memory_audit(regression, batch_rows):
@@ -95,6 +96,7 @@ def test_a_regression_audit_in_batches_equals_the_in_memory_audit(regression, ba
     _assert_close(json.loads(_comparable(batched.document)), json.loads(_comparable(whole.document)))
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, 5500))
 def test_a_multiclass_audit_in_batches_equals_the_in_memory_audit(multiclass, batch_rows):
@@ -104,6 +106,7 @@ def test_a_multiclass_audit_in_batches_equals_the_in_memory_audit(multiclass, ba
     assert _comparable(batched.document) == _comparable(whole.document)
 
 
+@pytest.mark.slow
 def test_every_step_ran_for_both_tasks(regression, multiclass):
     for _, _, result in (regression, multiclass):
         doc = result.document
