@@ -257,8 +257,8 @@ def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: t
     "model prediction"), both binned and tested as a numeric feature; the
     predicted classes ("multiclass", "predicted class"), compared by class
     shares with a chi-square test as a categorical feature. Either None: no
-    prediction drift. The prediction drift is not broken down by group
-    (``worst_group`` is None) and its p-value is not adjusted (one test).
+    prediction drift. The prediction drift is broken down by group as the
+    features are (its worst group), and its p-value is not adjusted (one test).
 
     Examples
     --------
@@ -282,27 +282,32 @@ def measure_drift(reference: pd.DataFrame, current: pd.DataFrame, *, features: t
                  np.bincount(cur_codes, minlength=len(names)))
         eligible = (sizes[0] >= min_group_size) & (sizes[1] >= min_group_size)
         attributes.append((attribute, ref_codes, cur_codes, names, eligible))
-    rows = []
-    for feature in features:
-        kind, psi, test, statistic, p = _one(feature, reference[feature], current[feature], bins)
+    def worst_group(ref: pd.Series, cur: pd.Series) -> tuple[str | None, float | None]:
+        # The group (of any attribute) whose own distribution moved most, with bins set on its reference rows.
         worst, worst_psi = None, None
         for attribute, ref_codes, cur_codes, names, eligible in attributes:
             if not eligible.any():
                 continue
-            by_group = _grouped_bins(reference[feature], current[feature], reference_group=ref_codes,
-                                     current_group=cur_codes, groups=len(names), bins=bins).psi
+            by_group = _grouped_bins(ref, cur, reference_group=ref_codes, current_group=cur_codes,
+                                     groups=len(names), bins=bins).psi
             best = int(np.argmax(np.where(eligible, by_group, -np.inf)))  # the first of equal values, as before
             if worst_psi is None or by_group[best] > worst_psi:
                 worst, worst_psi = f"{attribute}={names[best]}", float(by_group[best])
-        rows.append((feature, kind, psi, test, statistic, p, worst, worst_psi))
+        return worst, worst_psi
+
+    rows = []
+    for feature in features:
+        kind, psi, test, statistic, p = _one(feature, reference[feature], current[feature], bins)
+        rows.append((feature, kind, psi, test, statistic, p, *worst_group(reference[feature], current[feature])))
     adjusted = benjamini_hochberg(np.array([r[5] for r in rows])) if rows else np.array([])
     drifts = tuple(FeatureDrift(feature=f, kind=k, psi=psi, test=t, statistic=st, p_value=p, p_adjusted=float(a),
                                 worst_group=w, worst_group_psi=wp)
                    for (f, k, psi, t, st, p, w, wp), a in zip(rows, adjusted))
     predictions = None
     if reference_scores is not None and current_scores is not None:
-        kind, psi, test, statistic, p = _one(prediction_name, as_series(reference_scores), as_series(current_scores),
-                                             bins)
+        ref_pred, cur_pred = as_series(reference_scores), as_series(current_scores)
+        kind, psi, test, statistic, p = _one(prediction_name, ref_pred, cur_pred, bins)
+        worst, worst_psi = worst_group(ref_pred, cur_pred)
         predictions = FeatureDrift(feature=prediction_name, kind=kind, psi=psi, test=test, statistic=statistic,
-                                   p_value=p, p_adjusted=p, worst_group=None, worst_group_psi=None)
+                                   p_value=p, p_adjusted=p, worst_group=worst, worst_group_psi=worst_psi)
     return Drift(reference_rows=len(reference), current_rows=len(current), features=drifts, predictions=predictions)

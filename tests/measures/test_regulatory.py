@@ -175,7 +175,9 @@ def test_impact_ratios_by_hand():
     assert none.ratios == (None, None) and none.highest_rate == 0.0
 
 
-@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=12), st.floats(0.01, 100))
+# Rates of 0 or above 1e-6: a subnormal rate times a scale below 1 rounds to 0, which is no ratio to test.
+@given(st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(1e-6, 1)), st.booleans()), min_size=1, max_size=12),
+       st.floats(0.01, 100))
 def test_impact_ratios_are_bounded_scale_free_and_one_at_the_top(pairs, scale):
     groups = [f"g{i}" for i in range(len(pairs))]
     rates = [p for p, _ in pairs]
