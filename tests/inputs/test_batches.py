@@ -46,7 +46,7 @@ def _comparable(doc: dict) -> str:
 
 
 @pytest.mark.slow
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, ROWS + 500))
 @example(batch_rows=1000)
 @example(batch_rows=ROWS)

@@ -13,7 +13,7 @@ from audit.statistics._evaluate import evaluate
 from audit.inputs._groups import build_groups
 from audit.statistics._cells import cell_stats
 
-REPEATS = 1000
+REPEATS = 600
 SAMPLE = 3000
 
 

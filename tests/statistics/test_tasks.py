@@ -86,7 +86,7 @@ def multiclass(tmp_path_factory):
 
 
 @pytest.mark.slow
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, 5500))
 def test_a_regression_audit_in_batches_equals_the_in_memory_audit(regression, batch_rows):
     folder, raw, whole = regression
@@ -97,7 +97,7 @@ def test_a_regression_audit_in_batches_equals_the_in_memory_audit(regression, ba
 
 
 @pytest.mark.slow
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch_rows=st.integers(1000, 5500))
 def test_a_multiclass_audit_in_batches_equals_the_in_memory_audit(multiclass, batch_rows):
     folder, raw, whole = multiclass
@@ -117,13 +117,20 @@ def test_every_step_ran_for_both_tasks(regression, multiclass):
     assert regression[2].document["slices"]["metric"] == "absolute_error"
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=40) as local:
+        yield local.scheduler_address
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["regression", "multiclass"])
-def test_a_task_audit_on_a_dask_cluster_equals_the_in_memory_audit(task, regression, multiclass):
-    pytest.importorskip("distributed")
+def test_a_task_audit_on_a_dask_cluster_equals_the_in_memory_audit(task, regression, multiclass, cluster):
     folder, raw, whole = {"regression": regression, "multiclass": multiclass}[task]
     cfg = config_from_dict({**raw, "dask": {"partition_rows": 1400}}, base_dir=str(folder))
-    on_cluster = audit.run(cfg, engine="dask")
+    on_cluster = audit.run(cfg, engine="dask", scheduler=cluster)
     assert on_cluster.document["audit"]["engine"]["name"] == "dask"
     _assert_close(json.loads(_comparable(on_cluster.document)), json.loads(_comparable(whole.document)))
 
