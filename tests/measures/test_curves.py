@@ -124,7 +124,8 @@ def test_worst_groups_are_the_lowest_judged_values(adult_scored):
     # Recall by hand: over every group of every grouping with >= 30 rows and >= 30 positives.
     best = None
     for gm in ev.by_grouping:
-        labels = s.groups.labels[list(gm.attributes)].astype(str).agg("&".join, axis=1).to_numpy()
+        parts = s.groups.labels[list(gm.attributes)].astype(str)
+        labels = parts.iloc[:, 0].str.cat([parts[c] for c in parts.columns[1:]], sep="&").to_numpy()
         for g in gm.groups:
             m = labels == g
             if m.sum() >= 30 and s.y[m].sum() >= 30:
