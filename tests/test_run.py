@@ -96,6 +96,7 @@ def test_a_crashing_check_becomes_an_error_finding():
     assert gate([Finding(check="x", category="bias", status="error", severity="warn", message="m")]) == "pass"
 
 
+@pytest.mark.slow
 def test_proxy_check_names_relationship_for_sex(tmp_path):
     _, _, raw = _small_adult(tmp_path, n=16281)
     result = audit.run(audit.config_from_dict(raw, base_dir=str(tmp_path)))

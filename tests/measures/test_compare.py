@@ -170,6 +170,7 @@ def test_degraded_model_regresses_significantly_and_the_gate_fails(two_runs):
     assert "### Changes since last audit" in (folder / "summary.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_compare_command_prints_writes_and_exits_on_regression(two_runs, capsys):
     tmp, _, baseline, _, folder = two_runs
     out = tmp / "cmp"

@@ -182,6 +182,7 @@ def test_command_line_runs_on_a_scheduler_and_a_scheduler_needs_the_dask_engine(
     assert "only used by the dask engine; add `--engine dask`" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_local_engine_never_imports_dask(tmp_path):
     _generated(tmp_path, rows=1000, seed=1)
     folder, raw = tmp_path, GENERATED
