@@ -23,7 +23,7 @@ from .settings._config import AuditConfig, config_from_dict, load_config
 from .measures._curves import Curves, curves
 from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
 from .settings._boundary import check_run, check_task
-from .settings._selection import selected_metrics
+from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
@@ -167,6 +167,7 @@ class _Context:
     done: EvaluationPass | None = None
     groups: GroupIndex | None = None
     evaluation: Evaluation | None = None
+    selection: Selection | None = None
     table: Any = None
     bias: DataBias | None = None
     drift: Drift | None = None
@@ -242,6 +243,7 @@ def _pass(ctx: _Context) -> None:
     ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
     ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
                               level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size)
+    ctx.selection = selected_metrics(cfg, registry)
 
 
 def _bias_step(ctx: _Context) -> None:
@@ -291,16 +293,15 @@ def _explain_step(ctx: _Context) -> None:
 def _checks_step(ctx: _Context) -> None:
     ctx.say("checks")
     cfg, chk = ctx.cfg, ctx.cfg.checks
-    evaluation, bias, mgs = ctx.evaluation, ctx.bias, cfg.data.min_group_size
-    assert evaluation is not None and bias is not None
-    metrics = selected_metrics(cfg, evaluation.registry)
+    evaluation, bias, metrics, mgs = ctx.evaluation, ctx.bias, ctx.selection, cfg.data.min_group_size
+    assert evaluation is not None and bias is not None and metrics is not None
     ctx.findings += guarded("performance", "performance", chk.performance.severity,
                             lambda: checks.check_performance(evaluation=evaluation, config=chk.performance,
                                                              min_group_size=mgs))
     if chk.group_gaps.enabled:
-        gaps = chk.group_gaps.model_copy(update={"metrics": metrics.group_gaps})
         ctx.findings += guarded("group_gaps", "performance", chk.group_gaps.severity,
-                                lambda: checks.check_group_gaps(evaluation=evaluation, config=gaps))
+                                lambda: checks.check_group_gaps(evaluation=evaluation,
+                                                                config=metrics.group_gaps_config))
     ctx.findings += guarded("fairness", "fairness", chk.fairness.severity,
                             lambda: checks.check_fairness(evaluation=evaluation, config=metrics.fairness_config))
     ctx.findings += guarded("bias", "bias", chk.bias.severity,
@@ -403,7 +404,8 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
     cfg, dataset, model, evaluation, done = ctx.cfg, ctx.dataset, ctx.model, ctx.evaluation, ctx.done
     assert evaluation is not None and done is not None and ctx.bias is not None
     mgs = cfg.data.min_group_size
-    metrics = selected_metrics(cfg, evaluation.registry)
+    metrics = ctx.selection
+    assert metrics is not None
     perf = metrics.performance
     if not done.probabilistic:
         perf = [m for m in perf if m not in ("log_loss", "brier_score_loss")]

@@ -18,12 +18,13 @@ it serves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from ._cells import CellStats, LeafSums, PoissonReplicates, coarsen, group_sums, leaf_sums, rest_sums
+from ._cells import (CellStats, LeafSums, PoissonReplicates, coarsen, group_sums, leaf_indicator, leaf_sums,
+                     rest_sums)
 
 __all__ = ["AdditiveTable", "BinaryTable", "CountTable", "SumTable", "Named"]
 
@@ -62,25 +63,26 @@ class BinaryTable:
     """The cell table of a binary audit; replicates are drawn on its coarsened copy (see :mod:`._cells`)."""
 
     cells: CellStats
+    #: The coarsened copy the replicates are drawn on, made once (it sorts the whole cell table).
+    coarse: CellStats = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coarse", coarsen(self.cells))
 
     @property
     def n_leaves(self) -> int:
         return self.cells.n_leaves
-
-    def _coarse(self) -> CellStats:
-        return coarsen(self.cells)
 
     def exact(self) -> _CellDraw:
         w = self.cells.count[None, :]
         return _CellDraw(self.cells, w, leaf_sums(self.cells, w))
 
     def centre(self) -> _CellDraw:
-        coarse = self._coarse()
-        w = coarse.count[None, :]
-        return _CellDraw(coarse, w, leaf_sums(coarse, w))
+        w = self.coarse.count[None, :]
+        return _CellDraw(self.coarse, w, leaf_sums(self.coarse, w))
 
     def replicates(self, *, count: int, seed: int) -> Iterator[_CellDraw]:
-        coarse = self._coarse()
+        coarse = self.coarse
         width = max(len(coarse.count), coarse.n_leaves * coarse.n_scores, 1)  # numbers per replicate, roughly
         chunk = max(1, min(count, _CHUNK_NUMBERS // width))
         draws = PoissonReplicates(coarse, seed=seed)
@@ -95,9 +97,7 @@ class BinaryTable:
 
 def _by_group(leaf_sums_: np.ndarray, leaf_group: np.ndarray, n_groups: int) -> np.ndarray:
     """``(replicates, leaves, k)`` summed into ``(replicates, groups, k)``."""
-    hot = np.zeros((n_groups, len(leaf_group)))
-    hot[leaf_group, np.arange(len(leaf_group))] = 1.0
-    return np.einsum("gl,rlk->rgk", hot, leaf_sums_)
+    return np.einsum("lg,rlk->rgk", leaf_indicator(leaf_group, n_groups), leaf_sums_)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ of rows from a generator seeded with ``(seed, block)``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -105,14 +105,11 @@ class _Binary:
         return merge(parts)
 
     def remap(self, part: CellStats, code: np.ndarray, n_leaves: int) -> CellStats:
-        return CellStats(leaf=code[part.leaf].astype(np.int32), score=part.score, y=part.y, yhat=part.yhat,
-                         count=part.count, n_leaves=n_leaves, rank=part.rank, n_scores=part.n_scores,
-                         loss_sums=part.loss_sums)
+        # Cells are no longer sorted by leaf: `merge` sorts them again.
+        return replace(part, leaf=code[part.leaf].astype(np.int32), n_leaves=n_leaves)
 
     def relabel(self, part: CellStats, order: np.ndarray, n_leaves: int) -> CellStats:
-        return relabel(CellStats(leaf=part.leaf, score=part.score, y=part.y, yhat=part.yhat, count=part.count,
-                                 n_leaves=n_leaves, rank=part.rank, n_scores=part.n_scores,
-                                 loss_sums=part.loss_sums), order)
+        return relabel(replace(part, n_leaves=n_leaves), order)
 
     def rows(self, part: CellStats) -> int:
         return part.n_rows
@@ -198,11 +195,7 @@ class _Multiclass:
         return ClassCounts(counts=out, classes=part.classes, in_target=part.in_target)
 
     def relabel(self, part: ClassCounts, order: np.ndarray, n_leaves: int) -> ClassCounts:
-        grown = np.zeros((n_leaves, *part.counts.shape[1:]))
-        grown[: part.counts.shape[0]] = part.counts
-        out = np.zeros_like(grown)
-        out[order] = grown
-        return ClassCounts(counts=out, classes=part.classes, in_target=part.in_target)
+        return self.remap(part, order, n_leaves)  # leaf l becomes order[l]
 
     def rows(self, part: ClassCounts) -> int:
         return int(part.counts.sum())
@@ -296,17 +289,11 @@ class _Regression:
         reps = np.zeros((part.reps.shape[0], n_leaves, part.sums.shape[1]))
         idx = code[: part.sums.shape[0]]
         np.add.at(sums, idx, part.sums)
-        for i, target in enumerate(idx):  # leaves of one part are few; a loop keeps memory flat
-            reps[:, target] += part.reps[:, i]
+        np.add.at(reps, (slice(None), idx), part.reps)
         return RegressionSums(sums=sums, reps=reps)
 
     def relabel(self, part: RegressionSums, order: np.ndarray, n_leaves: int) -> RegressionSums:
-        grown = self.remap(part, np.arange(part.sums.shape[0]), n_leaves)
-        sums = np.zeros_like(grown.sums)
-        reps = np.zeros_like(grown.reps)
-        sums[order] = grown.sums
-        reps[:, order] = grown.reps
-        return RegressionSums(sums=sums, reps=reps)
+        return self.remap(part, order, n_leaves)  # leaf l becomes order[l]
 
     def rows(self, part: RegressionSums) -> int:
         return int(round(part.sums[:, 0].sum()))
