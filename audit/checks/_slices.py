@@ -21,12 +21,16 @@ def _cut_note(search: SliceSearch) -> str:
     return f" Here {search.cut_text}." if search.cut is not None else ""
 
 
+def _family(search: SliceSearch) -> str:
+    return f"{search.evaluated} of {search.family} candidate slices tested"
+
+
 def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
     """One finding per reported slice (significantly worse than the rest), or one pass.
 
     The threshold is on the slice's difference to the rest (``<metric>_difference <= min_effect``); a slice
-    is reported only when that difference is also significant after Benjamini-Hochberg adjustment across
-    every slice evaluated.
+    is reported only when that difference is also significant (one-sided Fisher exact test) after
+    Benjamini-Hochberg adjustment across every candidate slice (``search.family``).
     """
     metric = search.metric
     threshold = Threshold(metric=f"{metric}_difference", op="<=", value=config.min_effect, severity=config.severity)
@@ -36,7 +40,7 @@ def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
             check="slices", category="performance", status="pass", severity=config.severity, threshold=threshold,
             message=f"No slice of up to {search.max_order} predicate(s) with at least {search.min_size} rows has a "
                     f"{metric} significantly above the rest's by more than {fmt(config.min_effect)} "
-                    f"({search.evaluated} slices tested, false discovery rate {fmt(search.alpha)}).{budget}")]
+                    f"({_family(search)}, false discovery rate {fmt(search.alpha)}).{budget}")]
     miss = "fail" if config.severity == "block" else "warn"
     findings = []
     for rank, s in enumerate(search.slices, start=1):
@@ -46,6 +50,6 @@ def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
             message=f"Slice {rank} of {len(search.slices)}, {s.text} ({s.rows} rows): {metric} {fmt(s.value)} "
                     f"({search.level:.0%} CI {fmt(s.ci_low)} to {fmt(s.ci_high)}) against {fmt(s.rest_value)} on "
                     f"the rest; {metric}_difference {fmt(s.effect)} > {fmt(config.min_effect)}, adjusted p "
-                    f"{fmt(s.p_adjusted)} ({search.evaluated} slices tested, false discovery rate "
+                    f"{fmt(s.p_adjusted)} ({_family(search)}, false discovery rate "
                     f"{fmt(search.alpha)}).{budget}"))
     return findings

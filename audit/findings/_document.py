@@ -202,7 +202,7 @@ def slices_section(search: SliceSearch, *, rows_note: str) -> dict[str, Any]:
         "overall_value": search.overall_value, "rows_note": rows_note, "features": list(search.features),
         "max_order": search.max_order, "order_reached": search.order_reached, "complete": search.complete,
         "seconds": round(search.seconds, 3), "max_seconds": search.max_seconds, "min_size": search.min_size,
-        "alpha": search.alpha, "level": search.level, "evaluated": search.evaluated,
+        "alpha": search.alpha, "level": search.level, "evaluated": search.evaluated, "family": search.family,
         "significant": search.significant,
         "slices": [{"text": s.text,
                     "predicates": [{"feature": p.feature, "kind": p.kind, "text": p.text, "value": p.value,

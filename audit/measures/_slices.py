@@ -14,8 +14,15 @@ The search is SliceLine's (Sagadeeva and Boehm, SIGMOD 2021), level by level:
 * a slice of order k is evaluated only when all of its k parents of order k - 1 were expanded, and is
   dropped when it holds exactly the rows of a parent (the same slice, described twice).
 
-Each evaluated slice is tested against the rest of the rows (one-sided two-proportion z-test) and the
-p-values of all evaluated slices are adjusted together (Benjamini-Hochberg).
+Each evaluated slice is tested against the rest of the rows with a one-sided Fisher exact test (the
+slice's errors given its size and the total errors are hypergeometric under "no worse than the rest"):
+exact at every count, where a z-test at 30 rows and rare errors rejects several times too often. The
+pruning decides by the errors which slices are evaluated, so adjusting over the evaluated slices alone
+would count too few hypotheses: the Benjamini-Hochberg family is every slice the search *could* have
+evaluated (every conjunction with at least ``min_size`` rows in the metric's denominator, counted with a
+``bincount`` per feature combination), the unevaluated ones taking p = 1. Benjamini-Hochberg is monotone in
+the p-values, so this rejects no more than the procedure over every candidate would: with errors
+independent of every feature a slice is reported in at most ``alpha`` of searches.
 
 Every task has a per-row error, so every metric is a rate: misclassification (``error_rate``, binary or
 multiclass labels), false positives among negatives and false negatives among positives (binary), and for
@@ -31,7 +38,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
 from ..inputs._data import category_text, is_numeric_feature
 from ..settings._config import SlicesConfig
@@ -108,7 +115,7 @@ class SliceSearch:
     min_size: int
     alpha: float
     level: float
-    evaluated: int  # slices tested (the Benjamini-Hochberg family)
+    evaluated: int  # slices tested
     significant: int  # of which significantly worse after adjustment (with effect >= min_effect)
     slices: tuple[Slice, ...]
     task: str = "binary"
@@ -117,6 +124,9 @@ class SliceSearch:
     cut: float | None = None
     cut_source: str | None = None
     quantile: float | None = None
+    #: Candidate slices (at least ``min_size`` rows in the metric's denominator, up to ``max_order``): the
+    #: Benjamini-Hochberg family, of which ``evaluated`` were tested and the rest, pruned, count as p = 1.
+    family: int = 0
 
     @property
     def cut_text(self) -> str:
@@ -185,6 +195,47 @@ def _wilson(s: np.ndarray, m: np.ndarray, z: float) -> tuple[np.ndarray, np.ndar
     centre = (p + z * z / (2 * m)) / (1 + z * z / m)
     half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def _fisher_worse(s: np.ndarray, m: np.ndarray, *, total_errors: float, total_support: float) -> np.ndarray:
+    """One-sided Fisher exact p-values: P(at least ``s`` errors in a slice of ``m``) given the totals.
+
+    Examples
+    --------
+    >>> from scipy.stats import fisher_exact
+    >>> p = _fisher_worse(np.array([6.0]), np.array([20.0]), total_errors=10.0, total_support=100.0)
+    >>> bool(np.isclose(p[0], fisher_exact([[6, 14], [4, 76]], alternative="greater").pvalue))
+    True
+    """
+    from scipy.stats import hypergeom
+
+    return np.clip(hypergeom.sf(s - 1, round(total_support), round(total_errors), m), 0.0, 1.0)
+
+
+def _family_size(coded: list[_Feature], support: np.ndarray | None, *, total: float, min_size: int,
+                 max_order: int, deadline: float) -> int:
+    """How many conjunctions of up to ``max_order`` predicates have ``min_size`` to ``total`` (exclusive) support.
+
+    One ``bincount`` per combination of features, on the rows every feature of it describes. Past the
+    deadline each remaining combination counts its bound: no more cells than predicates, and no more slices
+    of ``min_size`` rows than fit in its rows (a larger family is conservative).
+    """
+    count = 0
+    for order in range(1, max_order + 1):
+        for combo in combinations(range(len(coded)), order):
+            sizes = [len(coded[f].predicates) for f in combo]
+            if time.perf_counter() > deadline:
+                count += int(min(np.prod(sizes, dtype=float), total // min_size))
+                continue
+            valid = np.ones(len(coded[combo[0]].codes), dtype=bool)
+            code = np.zeros(len(valid), dtype=np.int64)
+            for f, size in zip(combo, sizes):
+                valid &= coded[f].codes < size
+                code = code * size + coded[f].codes
+            cells = np.bincount(code[valid], weights=None if support is None else support[valid],
+                                minlength=int(np.prod(sizes)))
+            count += int(np.count_nonzero((cells >= min_size) & (cells < total)))
+    return count
 
 
 class _Scorer:
@@ -420,9 +471,8 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
             found_blocks.append((combo, cand, np.column_stack([nc, mc, sc_])))
             score = scorer.score(mc, sc_)
             rate, rest_rate = sc_ / mc, (S - sc_) / (M - mc)
-            pooled = S / M
-            z = (rate - rest_rate) / np.sqrt(pooled * (1 - pooled) * (1 / mc + 1 / (M - mc)))
-            reportable = (ndtr(-z) <= alpha) & (rate - rest_rate >= min_effect) & (rate > rest_rate)
+            raw = _fisher_worse(sc_, mc, total_errors=S, total_support=M)
+            reportable = (raw <= alpha) & (rate - rest_rate >= min_effect) & (rate > rest_rate)
             if reportable.any():
                 pool = np.sort(np.concatenate([pool, score[reportable]]))[::-1][:top_k]
                 if len(pool) >= top_k:
@@ -448,9 +498,14 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
     n, m, s = stats[:, 0], stats[:, 1], stats[:, 2]
     rate, rest_rate = s / m, (S - s) / (M - m)
     pooled = S / M
+    # The standardised difference, shown as the effect's size; the test is exact.
     z = (rate - rest_rate) / np.sqrt(pooled * (1 - pooled) * (1 / m + 1 / (M - m)))
-    p = ndtr(-z)  # one-sided: is the slice worse than the rest?
-    p_adj = benjamini_hochberg(p)
+    p = _fisher_worse(s, m, total_errors=S, total_support=M)  # one-sided: is the slice worse than the rest?
+    family = max(len(p), _family_size(coded, None if metric in ("error_rate", "absolute_error") else w,
+                                      total=M, min_size=min_size,
+                                      max_order=order_reached if complete else min(max_order, order_reached + 1),
+                                      deadline=started + max_seconds))
+    p_adj = benjamini_hochberg(p, family=family)
     score = scorer.score(m, s)
     significant = np.flatnonzero((p_adj <= alpha) & (rate - rest_rate >= min_effect) & (rate > rest_rate))
     ranked = significant[np.lexsort((-m[significant], -score[significant]))]
@@ -487,7 +542,8 @@ def find_slices(frame: pd.DataFrame, *, y: np.ndarray, yhat: np.ndarray, feature
                        features=tuple(c.name for c in coded), max_order=max_order, order_reached=order_reached,
                        complete=complete, seconds=time.perf_counter() - started, max_seconds=max_seconds,
                        min_size=min_size, alpha=alpha, level=level, evaluated=len(p), significant=len(significant),
-                       slices=tuple(slices), task=task, cut=cut, cut_source=cut_source, quantile=cut_quantile)
+                       slices=tuple(slices), task=task, cut=cut, cut_source=cut_source, quantile=cut_quantile,
+                       family=family)
 
 
 def slice_mask(frame: pd.DataFrame, predicates: tuple[Predicate, ...] | list[Predicate]) -> np.ndarray:

@@ -145,13 +145,18 @@ def _shifted(point: float | None, coarse_point: float, replicates: np.ndarray,
     return float(lo + shift), float(hi + shift)
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+def benjamini_hochberg(p: np.ndarray, *, family: int | None = None) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (NaN stays NaN).
+
+    ``family`` is the number of hypotheses when some were never tested (they count as p = 1); by default
+    the finite p-values given.
 
     Examples
     --------
     >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan])).round(3).tolist()
     [0.03, 0.04, 0.04, nan]
+    >>> benjamini_hochberg(np.array([0.01]), family=5).tolist()
+    [0.05]
     """
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
@@ -159,8 +164,8 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     if len(ok) == 0:
         return out
     order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(order)
-    scaled = p[order] * m / np.arange(1, m + 1)
+    m = len(order) if family is None else max(int(family), len(order))
+    scaled = p[order] * m / np.arange(1, len(order) + 1)
     out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
     return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from itertools import combinations
 
@@ -40,11 +39,10 @@ def _independent_mask(frame: pd.DataFrame, predicates: list[dict] | tuple[Predic
     return mask.to_numpy()
 
 
-def _z_test(errors_in: int, n_in: int, errors_out: int, n_out: int) -> float:
-    """One-sided pooled two-proportion z-test by hand: P(Z >= z)."""
-    pooled = (errors_in + errors_out) / (n_in + n_out)
-    z = (errors_in / n_in - errors_out / n_out) / math.sqrt(pooled * (1 - pooled) * (1 / n_in + 1 / n_out))
-    return float(stats.norm.sf(z))
+def _fisher(errors_in: int, n_in: int, errors_out: int, n_out: int) -> float:
+    """One-sided Fisher exact test of the 2x2 table (slice, rest) x (error, right), from scipy."""
+    table = [[errors_in, n_in - errors_in], [errors_out, n_out - errors_out]]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +68,11 @@ def test_adult_slices_are_confirmed_worse_by_independent_recomputation(adult_sli
         assert s.effect == pytest.approx(inside - rest, abs=1e-12) and inside > rest
         errors_in = int((data.y[mask] != data.label[mask]).sum())
         errors_out = int((data.y[~mask] != data.label[~mask]).sum())
-        p = _z_test(errors_in, int(mask.sum()), errors_out, int((~mask).sum()))
+        p = _fisher(errors_in, int(mask.sum()), errors_out, int((~mask).sum()))
         assert s.p_value == pytest.approx(p, rel=1e-6, abs=1e-300)
-        # Significant on its own and after Benjamini-Hochberg over every slice tested.
-        assert p < 0.05 / search.evaluated or p == 0.0
+        # Significant on its own and after Benjamini-Hochberg over every candidate slice.
+        assert search.family >= search.evaluated
+        assert p < 0.05 / search.family or p == 0.0
         assert s.p_value <= s.p_adjusted <= 0.05
         # The interval is Wilson's (scipy's binomtest gives the same).
         ci = stats.binomtest(errors_in, int(mask.sum())).proportion_ci(confidence_level=0.95, method="wilson")
@@ -127,7 +126,7 @@ def test_pruning_never_loses_the_best_slice():
                 n, e = int(row["count"]), int(row["sum"])
                 if n < 50 or n == total_n or e / n <= (total_e - e) / (total_n - n):
                     continue
-                if _z_test(e, n, total_e - e, total_n - n) > 0.05:
+                if _fisher(e, n, total_e - e, total_n - n) > 0.05:
                     continue
                 score = 0.95 * (e / n / rate - 1) - 0.05 * (total_n / n - 1)
                 key = key if isinstance(key, tuple) else (key,)
@@ -286,3 +285,41 @@ def test_a_metric_the_task_has_no_meaning_for_is_refused(metric, task, message):
     with pytest.raises(audit.AuditError, match=re.escape(message)):
         find_slices(frame, y=rng.integers(0, 2, 400), yhat=rng.integers(0, 2, 400), features=["a"], metric=metric,
                     task=task, min_size=20)
+
+
+def test_family_counts_every_candidate_slice_as_a_pandas_groupby_does():
+    # The Benjamini-Hochberg family is every conjunction with at least min_size rows, pruned or not.
+    rng = np.random.default_rng(7)
+    n = 3000
+    frame = pd.DataFrame({"a": rng.choice(list("xyz"), n), "b": rng.choice(list("pq"), n, p=[0.9, 0.1]),
+                          "c": rng.choice(list("uvwst"), n)})
+    y = rng.integers(0, 2, n)
+    yhat = np.where(rng.random(n) < 0.2, 1 - y, y)
+    search = find_slices(frame, y=y, yhat=yhat, features=["a", "b", "c"], min_size=60, max_order=3)
+    expected = 0
+    for order in (1, 2, 3):
+        for cols in combinations(frame.columns, order):
+            sizes = frame.groupby(list(cols)).size()
+            expected += int(((sizes >= 60) & (sizes < n)).sum())
+    assert search.family == expected >= search.evaluated
+    # With a strong slice found early the search prunes, and the pruned candidates still count.
+    yhat = np.where((frame.a == "x").to_numpy() & (rng.random(n) < 0.6), 1 - y, yhat)
+    pruned = find_slices(frame, y=y, yhat=yhat, features=["a", "b", "c"], min_size=60, max_order=3, top_k=1)
+    assert pruned.family == expected > pruned.evaluated
+
+
+@pytest.mark.parametrize(("rows", "error_rate", "min_size"),
+                         [(2000, 0.1, 30), pytest.param(3000, 0.03, 30, marks=pytest.mark.slow)])
+def test_errors_independent_of_every_feature_rarely_give_a_slice(rows, error_rate, min_size):
+    # Under the global null every reported slice is false: at most alpha of searches may report one.
+    # Nominal 5%; 60 seeded searches, so more than 7 reports (P < 0.01 at a true 5%) would be a real excess.
+    reported = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        frame = pd.DataFrame({**{f"c{i}": rng.choice(list("abcde"[:2 + i % 4]), rows) for i in range(5)},
+                              **{f"x{i}": rng.normal(size=rows) for i in range(3)}})
+        y = rng.integers(0, 2, rows)
+        yhat = np.where(rng.random(rows) < error_rate, 1 - y, y)
+        search = find_slices(frame, y=y, yhat=yhat, features=list(frame.columns), min_size=min_size)
+        reported += bool(search.slices)
+    assert reported <= 7
