@@ -241,9 +241,11 @@ def _pass(ctx: _Context) -> None:
     table, registry = task.table(done.part)
     ctx.table = table
     ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
-    ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
-                              level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size)
     ctx.selection = selected_metrics(cfg, registry)
+    # The group-gap check is one Benjamini-Hochberg family across its metrics.
+    ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
+                              level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size,
+                              family=tuple(ctx.selection.group_gaps))
 
 
 def _bias_step(ctx: _Context) -> None:

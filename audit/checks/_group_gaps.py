@@ -16,8 +16,9 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
     """One finding per metric naming the groups significantly worse than the rest.
 
     Significance is the Benjamini-Hochberg adjusted p-value of the group's
-    difference to the rest, across every group of every attribute and
-    intersection, at false discovery rate ``1 - level``.
+    difference to the rest (Fisher's exact test for a rate, a bootstrap Wald
+    test otherwise), one family across every group of every attribute and
+    intersection and every metric of this check, at false discovery rate ``1 - level``.
     """
     findings = []
     fdr = 1 - evaluation.level
@@ -34,7 +35,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
             findings.append(Finding(
                 check="group_gaps", category="performance", status="pass", severity=config.severity,
                 message=f"No group's {metric} is significantly worse than the rest's (false discovery rate "
-                        f"{fmt(fdr)}, across all attributes and intersections)."))
+                        f"{fmt(fdr)}, across all attributes, intersections and the {len(config.metrics)} metric(s) of this check)."))
             continue
         shown = "; ".join(
             f"{grouping}={group}: {fmt(est.value)}, {fmt(abs(cmp.difference))} "

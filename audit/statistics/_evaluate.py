@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..inputs._groups import GroupIndex
-from ._inference import gap_interval, wilson_interval
+from ._inference import fisher_two_sided, gap_interval, wilson_interval
 from ._metrics import FairnessSpec, MetricSpec, Registry
 from ._tables import AdditiveTable, Named
 
@@ -45,9 +45,11 @@ class Estimate:
 class RestComparison:
     """A group's metric minus the same metric on all other rows, with its significance.
 
-    ``p_value`` is two-sided, from the bootstrap standard error (a Wald test);
-    ``p_adjusted`` is Benjamini-Hochberg adjusted across every group of every
-    grouping for this metric; ``significant`` is ``p_adjusted <= 1 - level``.
+    ``p_value`` is two-sided: Fisher's exact test for a rate (accuracy, recall, selection rate, ...: valid
+    at any count), a Wald test on the bootstrap standard error for other metrics (AUC, log loss, errors
+    of a regression); ``p_adjusted`` is Benjamini-Hochberg adjusted across one family: every group of
+    every grouping and every metric of the group-gap check (its ``family``), or, for another metric,
+    every group of every grouping for it; ``significant`` is ``p_adjusted <= 1 - level``.
     Both are None for a group too small to test (rows, or the metric's support,
     under ``min_group_size``).
     """
@@ -324,15 +326,28 @@ def wald_p_value(difference: float, replicates: np.ndarray) -> float:
     return float(2 * sps.norm.sf(abs(difference) / se))
 
 
-def _rest_raw(s: _Series, metric: str, level: float) -> list[tuple[float | None, float | None, float | None, float]]:
-    """Per group: difference to the rest, its interval, and the unadjusted two-sided p-value."""
+def _rest_raw(s: _Series, registry: Registry, metric: str, level: float,
+              total: Named) -> list[tuple[float | None, float | None, float | None, float]]:
+    """Per group: difference to the rest, its interval, and the unadjusted two-sided p-value.
+
+    ``total`` holds the overall sums: a group's rest is the total minus the group (the table is additive).
+    """
+    spec = _spec(registry, metric)
+    exact_p = None
+    if spec.rate is not None:
+        k, n = (np.asarray(a, dtype=float) for a in spec.rate(s.sums))
+        k_all, n_all = (float(np.asarray(a, dtype=float)[0]) for a in spec.rate(total))
+        exact_p = fisher_two_sided(k, n, k_all - k, n_all - n)
     out = []
     for g in range(len(s.sums["n"])):
         diff = _num(s.exact[metric][g] - s.rest_exact[metric][g])
         reps = s.reps[metric][:, g] - s.rest_reps[metric][:, g]
         coarse = s.coarse[metric][g] - s.rest_coarse[metric][g]
         lo, hi = _shifted(diff, coarse, reps, level)
-        p = wald_p_value(diff, reps) if diff is not None and lo is not None else np.nan
+        if diff is None or lo is None:
+            p = np.nan
+        else:
+            p = float(exact_p[g]) if exact_p is not None else wald_p_value(diff, reps)
         out.append((diff, lo, hi, p))
     return out
 
@@ -404,7 +419,7 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
 
 
 def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, replicates: int, level: float,
-             seed: int, min_group_size: int) -> Evaluation:
+             seed: int, min_group_size: int, family: tuple[str, ...] = ()) -> Evaluation:
     """Every metric of ``registry`` overall and by group, fairness by grouping, each group against the rest.
 
     Parameters
@@ -425,6 +440,9 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
         Groups with fewer rows (or, for a metric, fewer rows it is a rate of:
         positives for recall, ...) are left out of fairness gaps and are never
         significant.
+    family : tuple of str
+        Metrics whose group-versus-rest tests form one Benjamini-Hochberg family (the group-gap check's:
+        one check, one family); every other metric is its own family.
 
     Examples
     --------
@@ -448,16 +466,24 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
     metrics = list(registry.metrics)
     overall = {name: _estimates(overall_series, registry, name, level)[0] for name in metrics}
 
-    # Group-versus-rest p-values, adjusted per metric across every group of every grouping.
-    raw = {m: [_rest_raw(s, m, level) for s in group_series] for m in metrics}
+    # Group-versus-rest p-values, adjusted across every group of every grouping: once over the family's
+    # metrics together, once per other metric.
+    raw = {m: [_rest_raw(s, registry, m, level, overall_series.sums) for s in group_series] for m in metrics}
     eligible_all = [np.asarray(s.sums["n"]) >= min_group_size for s in group_series]
-    adjusted, testable = {}, {}
+    sizes = [len(el) for el in eligible_all]
+    raw_p, testable = {}, {}
     for m in metrics:
         # Only groups with enough rows, and enough support for this metric, are tested.
         testable[m] = [el & (_support(s, registry, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
-        p = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan) for rows, ok in zip(raw[m], testable[m])]) \
-            if group_series else np.array([])
-        adjusted[m] = np.split(benjamini_hochberg(p), np.cumsum([len(el) for el in eligible_all])[:-1])
+        raw_p[m] = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan)
+                                   for rows, ok in zip(raw[m], testable[m])]) if group_series else np.array([])
+    joint = [m for m in metrics if m in family]
+    families = ([joint] if joint else []) + [[m] for m in metrics if m not in family]
+    adjusted = {}
+    for members in families:
+        q = benjamini_hochberg(np.concatenate([raw_p[m] for m in members]))
+        for m, part in zip(members, np.split(q, len(members))):
+            adjusted[m] = np.split(part, np.cumsum(sizes)[:-1])
 
     by_grouping, fairness = [], []
     for i, (grouping, s) in enumerate(zip(groups.groupings, group_series)):

@@ -88,3 +88,62 @@ def test_group_gaps_check_names_significantly_worse_groups(adult_evaluation):
     assert flagged and f"{flagged[0][0]}={flagged[0][1]}" in recall.message or "more" in recall.message
     assert f"{len(flagged)} group(s)" in recall.message
     assert "adjusted p" in recall.message and "false discovery rate 0.05" in recall.message
+
+
+def _synthetic(seed: int, *, rows: int, shares: list[float], rate: float):
+    """Predictions independent of the groups: every group's rates equal the rest's."""
+    import pandas as pd
+    from audit.inputs._groups import build_groups
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"g": rng.choice([f"g{i}" for i in range(len(shares))], size=rows, p=shares)})
+    groups = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t")
+    y = (rng.random(rows) < 0.5).astype(int)
+    yhat = np.where(rng.random(rows) < rate, 1 - y, y)
+    cells = cell_stats(leaf=groups.row_leaf, score=np.clip(yhat * 0.6 + rng.random(rows) * 0.4, 0, 1), y=y,
+                       yhat=yhat, n_leaves=len(groups.leaf_levels))
+    return frame, y, yhat, groups, cells
+
+
+def test_rate_comparisons_use_fishers_exact_test_against_the_rest():
+    from scipy.stats import fisher_exact
+
+    frame, y, yhat, groups, cells = _synthetic(3, rows=2000, shares=[0.9, 0.05, 0.05], rate=0.04)
+    ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=100, level=0.95, seed=0, min_group_size=30)
+    gm = ev.by_grouping[0]
+    right = yhat == y
+    for i, group in enumerate(gm.groups):
+        inside = frame["g"].to_numpy() == group
+        table = [[right[inside].sum(), (~right[inside]).sum()], [right[~inside].sum(), (~right[~inside]).sum()]]
+        one_sided = [fisher_exact(table, alternative=a).pvalue for a in ("less", "greater")]
+        assert gm.versus_rest["accuracy"][i].p_value == pytest.approx(min(1.0, 2 * min(one_sided)), rel=1e-9)
+
+
+def test_the_group_gap_family_is_adjusted_together_across_its_metrics():
+    _, _, _, groups, cells = _synthetic(4, rows=3000, shares=[0.5, 0.3, 0.2], rate=0.1)
+    family = ("recall", "accuracy", "roc_auc")
+    ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=100, level=0.95, seed=0, min_group_size=30,
+                  family=family)
+    gm = ev.by_grouping[0]
+    raw = np.array([c.p_value for m in family for c in gm.versus_rest[m]])
+    adjusted = np.array([c.p_adjusted for m in family for c in gm.versus_rest[m]])
+    np.testing.assert_allclose(adjusted, false_discovery_control(raw, method="bh"), rtol=1e-12)
+    # A metric outside the family is its own family.
+    own = np.array([c.p_value for c in gm.versus_rest["precision"]])
+    np.testing.assert_allclose([c.p_adjusted for c in gm.versus_rest["precision"]],
+                               false_discovery_control(own, method="bh"), rtol=1e-12)
+
+
+def test_small_groups_and_rare_rates_are_not_flagged_more_often_than_nominal():
+    # Groups of about 40 rows with an error rate of 3%: a Wald test on bootstrap replicates rejected
+    # several times too often here; the exact test may only be conservative.
+    rejected = tested = 0
+    for seed in range(150):
+        _, _, _, groups, cells = _synthetic(seed, rows=1000, shares=[0.92, 0.04, 0.04], rate=0.03)
+        ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=50, level=0.95, seed=seed,
+                      min_group_size=30)
+        for c in ev.by_grouping[0].versus_rest["accuracy"]:
+            if c.p_value is not None:
+                tested += 1
+                rejected += c.p_value <= 0.05
+    assert tested > 300 and rejected / tested <= 0.05
