@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..inputs._groups import GroupIndex
-from ._inference import fisher_two_sided, gap_interval, wilson_interval
+from ._inference import fisher_two_sided, gap_interval, rate_ratio_bounds, wilson_interval
 from ._metrics import FairnessSpec, MetricSpec, Registry
 from ._tables import AdditiveTable, Named
 
@@ -408,7 +408,11 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
                 gap = gap_interval([s.exact[b][mask] for b in spec.base], [s.reps[b][:, mask] for b in spec.base],
                                    centres=[s.coarse[b][mask] for b in spec.base], kind=spec.kind, level=level)
                 lo, hi, parity = gap.ci_low, gap.ci_high, gap.parity_p_value
-            if lo is None:  # a zero rate in a ratio, or a max: the percentile interval, clipped to the range
+            if lo is None and spec.kind == "ratio" and all(registry.metrics[b].rate is not None for b in spec.base):
+                # A zero rate: no log scale, and a bootstrap of a zero rate collapses ("0 to 0").
+                lo, hi = rate_ratio_bounds([tuple(np.asarray(a, float)[mask] for a in registry.metrics[b].rate(s.sums))
+                                            for b in spec.base], level)
+            if lo is None:  # a max, or a ratio of other metrics: the percentile interval, clipped to the range
                 lo, hi = _shifted(value, _stat(s.coarse, spec, mask)[0], _stat(s.reps, spec, mask), level)
                 upper = 1.0 if spec.kind == "ratio" else max(registry.metrics[b].upper for b in spec.base)
                 lo, hi = (None, None) if lo is None or hi is None else (max(0.0, lo), min(upper, hi))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["wilson_interval", "fisher_two_sided", "GapInterval", "gap_interval"]
+__all__ = ["wilson_interval", "fisher_two_sided", "GapInterval", "gap_interval", "rate_ratio_bounds"]
 
 # Above this many groups the pairs (k^2/2) are too many to keep per replicate: simultaneous bands of the
 # groups themselves are used instead (wider, still valid).
@@ -83,6 +83,38 @@ def fisher_two_sided(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndar
     low = hypergeom.cdf(x, total, successes, draws)
     high = hypergeom.sf(x - 1, total, successes, draws)
     return np.where(ok, np.clip(2 * np.minimum(low, high), 0.0, 1.0), np.nan)
+
+
+def rate_ratio_bounds(counts: list[tuple[np.ndarray, np.ndarray]], level: float) -> tuple[float, float]:
+    """Interval of a min-over-max ratio of rates from simultaneous Wilson bounds of every group's rate.
+
+    For a ratio where some group's rate is 0 (the log scale of :func:`gap_interval` cannot hold it, and a
+    bootstrap collapses to "0 to 0"): with every rate inside its Wilson interval at level
+    ``1 - (1 - level) / m`` (Bonferroni over the ``m`` groups and bases), the ratio of each base lies between
+    ``min(lower) / max(upper)`` and ``min(upper) / max(lower)``; the measure, the smallest ratio over bases,
+    between the smallest of each. Wide, and valid at any count.
+
+    Parameters
+    ----------
+    counts : list of (successes, trials)
+        Per base rate (one for demographic parity, two for equalized odds), the groups' counts.
+    level : float
+
+    Examples
+    --------
+    >>> lo, hi = rate_ratio_bounds([(np.array([0, 30]), np.array([40, 100]))], 0.95)
+    >>> lo, round(hi, 3)
+    (0.0, 0.534)
+    """
+    m = sum(len(np.asarray(k)) for k, _ in counts)
+    adjusted = 1 - (1 - level) / max(m, 1)
+    lows, highs = [], []
+    for k, n in counts:
+        lo, hi = wilson_interval(np.asarray(k, float), np.asarray(n, float), adjusted)
+        top_hi, top_lo = float(np.max(hi)), float(np.max(lo))
+        lows.append(float(np.min(lo)) / top_hi if top_hi > 0 else 0.0)
+        highs.append(min(1.0, float(np.min(hi)) / top_lo) if top_lo > 0 else 1.0)
+    return float(np.clip(min(lows), 0, 1)), float(np.clip(min(highs), 0, 1))
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,21 @@ def test_single_class_group_gives_null_auc_with_reason():
     assert auc_b.value == pytest.approx(skm.roc_auc_score(y[40:], score[40:]), abs=TOL)
     recall_a = ev.by_grouping[0].metrics["recall"][0]
     assert recall_a.value is None and recall_a.reason == "no positive labels"
+
+
+def test_a_ratio_with_a_zero_rate_gets_an_interval_that_is_not_zero_to_zero():
+    from audit.inputs._groups import build_groups
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"g": np.repeat(["a", "b"], [60, 940])})
+    groups = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t")
+    y = (rng.random(1000) < 0.4).astype(int)
+    yhat = np.where(frame["g"] == "a", 0, (rng.random(1000) < 0.5).astype(int))  # group a is never selected
+    cells = cell_stats(leaf=groups.row_leaf, score=yhat * 0.5 + rng.random(1000) * 0.5, y=y, yhat=yhat,
+                       n_leaves=len(groups.leaf_levels))
+    ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=100, level=0.95, seed=0, min_group_size=30)
+    dpr = next(f for f in ev.fairness if f.metric == "demographic_parity_ratio")
+    assert dpr.value == 0.0
+    assert dpr.value == pytest.approx(flm.demographic_parity_ratio(y, yhat, sensitive_features=frame["g"]))
+    # 0 of 60 selected: the group's rate may be up to about 7%, so the ratio up to about 0.15, not 0.
+    assert dpr.ci_low == 0.0 and 0.1 < dpr.ci_high < 0.25

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from audit.statistics._inference import gap_interval, wilson_interval
+from audit.statistics._inference import fisher_two_sided, gap_interval, rate_ratio_bounds, wilson_interval
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (8, 8), (3, 35), (33, 35), (1, 65), (500, 1000)])
@@ -57,3 +57,32 @@ def test_gap_interval_covers_a_clear_gap_and_finds_it():
     assert np.mean((res[:, 0] <= true_gap) & (true_gap <= res[:, 1])) >= 0.93
     assert np.mean(res[:, 2] <= 0.05) >= 0.95  # power against parity
     assert np.all((0 <= res[:, 0]) & (res[:, 1] <= 1))
+
+
+def test_rate_ratio_bounds_cover_a_ratio_whose_smallest_rate_is_often_zero():
+    # A group of 40 rows selected at 2% (no selection at all in 45% of draws) against 60% in 400 rows:
+    # the ratio is 1/30, where a bootstrap of a zero rate says "0 to 0".
+    rng = np.random.default_rng(11)
+    n, rates = np.array([40, 400]), np.array([0.02, 0.6])
+    truth = rates.min() / rates.max()
+    covered = 0
+    for _ in range(1000):
+        lo, hi = rate_ratio_bounds([(rng.binomial(n, rates), n)], 0.95)
+        assert 0 <= lo <= hi <= 1
+        covered += lo <= truth <= hi
+    assert covered >= 950
+
+
+def test_rate_ratio_bounds_take_the_worst_base():
+    lo, hi = rate_ratio_bounds([(np.array([0, 50]), np.array([50, 100])), (np.array([40, 40]), np.array([50, 50]))], 0.95)
+    lo_dp, hi_dp = rate_ratio_bounds([(np.array([0, 50]), np.array([50, 100]))], 1 - 0.05 / 2)
+    assert lo == 0 and hi == pytest.approx(hi_dp)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40), st.integers(1, 40), st.integers(0, 400), st.integers(1, 400))
+def test_fisher_two_sided_is_symmetric_and_a_probability(k1, n1, k2, n2):
+    k1, k2 = min(k1, n1), min(k2, n2)
+    p = fisher_two_sided(np.array([k1]), np.array([n1]), np.array([k2]), np.array([n2]))[0]
+    q = fisher_two_sided(np.array([k2]), np.array([n2]), np.array([k1]), np.array([n1]))[0]
+    assert 0 <= p <= 1 and p == pytest.approx(q, rel=1e-9, abs=1e-12)
