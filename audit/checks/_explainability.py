@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..settings._config import ExplainabilityConfig
 from ..measures._explain import Explanation, FlipResult
-from ._finding import Finding, Threshold, fmt
+from ._finding import Finding, Threshold, fmt, judge, shown
 
 __all__ = ["check_explainability"]
 
@@ -42,26 +42,44 @@ def _flipped(f: FlipResult) -> str:
 
 
 def _gaps(explanation: Explanation, config: ExplainabilityConfig) -> list[Finding]:
+    """The importance ratio of each top feature and attribute, judged on its own interval.
+
+    A ratio shown under the threshold is a failure (a warning for a non-blocking check); one the interval
+    cannot place either way is reported as such; one shown at or above it passes silently.
+    """
     top = {i.feature for i in explanation.importances[: max(config.top_k, 5)]}
     threshold = Threshold(metric="importance_ratio", op=">=", value=config.min_importance_ratio,
                           severity=config.severity)
-    out = []
+    out, judged = [], 0
     for g in explanation.gaps:
-        significant = g.ci_low is not None and g.ci_low > 0
-        if g.feature in top and significant and g.ratio < config.min_importance_ratio:
-            out.append(Finding(
-                check="importance_by_group", category="explainability",
-                status="fail" if config.severity == "block" else "warn", severity=config.severity, value=g.ratio,
-                ci_low=g.ci_low, ci_high=g.ci_high, threshold=threshold, attribute=g.attribute,
-                message=f"The model leans on {g.feature} differently by {g.attribute}: importance "
-                        f"{fmt(g.difference)} higher for {g.groups[0]} than for {g.groups[1]} (interval {fmt(g.ci_low)} "
-                        f"to {fmt(g.ci_high)}); ratio {fmt(g.ratio)} < {fmt(config.min_importance_ratio)}."))
-    if not out:
+        if g.feature not in top or g.ratio_low is None or g.ratio_high is None:
+            continue
+        judged += 1
+        result = shown(g.ratio, g.ratio_low, g.ratio_high, threshold)
+        if result == "within":
+            continue
+        status = judge(g.ratio, g.ratio_low, g.ratio_high, threshold)
+        what = "shown under" if result == "beyond" else "not shown either way against"
+        out.append(Finding(
+            check="importance_by_group", category="explainability", status=status, severity=config.severity,
+            value=g.ratio, ci_low=g.ratio_low, ci_high=g.ratio_high, threshold=threshold, attribute=g.attribute,
+            shown=result,
+            message=f"The model leans on {g.feature} differently by {g.attribute}: importance ratio "
+                    f"{fmt(g.ratio)} ({g.groups[1]} over {g.groups[0]}; interval {fmt(g.ratio_low)} to "
+                    f"{fmt(g.ratio_high)}), {what} {fmt(config.min_importance_ratio)}; the importance is "
+                    f"{fmt(g.difference)} higher for {g.groups[0]} (interval {fmt(g.ci_low)} to {fmt(g.ci_high)})."))
+    if not judged:
+        out.append(Finding(
+            check="importance_by_group", category="explainability", status="insufficient_data",
+            severity=config.severity, threshold=threshold,
+            message="No importance ratio between groups could be judged: no attribute has two groups with enough "
+                    "explained rows, or no bootstrap replicates were drawn."))
+    elif not out:
         out.append(Finding(
             check="importance_by_group", category="explainability", status="pass", severity=config.severity,
-            threshold=threshold,
-            message=f"No top feature's importance differs between groups by a ratio under "
-                    f"{fmt(config.min_importance_ratio)} with an interval excluding 0."))
+            threshold=threshold, shown="within",
+            message=f"Every top feature's importance ratio between groups is shown at or above "
+                    f"{fmt(config.min_importance_ratio)} (its interval lies there; {judged} feature-attribute pair(s))."))
     return out
 
 

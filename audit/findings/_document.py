@@ -184,7 +184,8 @@ def _explainability(explanation: Explanation | None, skipped: str | None) -> dic
         "by_group": explanation.by_group,
         "group_sizes": explanation.group_sizes,
         "importance_gaps": [{"feature": g.feature, "attribute": g.attribute, "groups": list(g.groups),
-                             "difference": g.difference, "ci_low": g.ci_low, "ci_high": g.ci_high, "ratio": g.ratio}
+                             "difference": g.difference, "ci_low": g.ci_low, "ci_high": g.ci_high, "ratio": g.ratio,
+                             "ratio_low": g.ratio_low, "ratio_high": g.ratio_high}
                             for g in explanation.gaps],
         "points": _points(explanation.points),
         "flip_test": [{"attribute": f.attribute, "used_by_model": f.used_by_model, "rows": f.rows,

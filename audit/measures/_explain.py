@@ -54,7 +54,11 @@ class FeatureImportance:
 
 @dataclass(frozen=True)
 class ImportanceGap:
-    """A feature whose importance differs between the groups of an attribute: (highest, lowest) group."""
+    """A feature whose importance differs between the groups of an attribute: (highest, lowest) group.
+
+    ``ci_low``/``ci_high`` are the difference's interval, ``ratio_low``/``ratio_high`` the ratio's own
+    (lowest over highest group's mean |SHAP|), both from the same paired bootstrap of rows.
+    """
 
     feature: str
     attribute: str
@@ -63,6 +67,8 @@ class ImportanceGap:
     ci_low: float | None
     ci_high: float | None
     ratio: float
+    ratio_low: float | None = None
+    ratio_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -447,9 +453,17 @@ def _importance_gaps(per_row: np.ndarray, labels: pd.DataFrame, features: tuple[
             hi, lo = int(np.argmax(means[:, j])), int(np.argmin(means[:, j]))
             diff = float(means[hi, j] - means[lo, j])
             low, high = interval(boot[:, hi, j] - boot[:, lo, j], level) if replicates else (None, None)
+            r_low = r_high = None
+            if replicates:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratios = np.where(boot[:, hi, j] > 0, boot[:, lo, j] / boot[:, hi, j], np.nan)
+                r_low, r_high = interval(ratios, level)
+                # The measure is lowest over highest, so never above 1 (a replicate may swap the pair).
+                r_low, r_high = (None, None) if r_low is None or r_high is None else (min(r_low, 1.0), min(r_high, 1.0))
             out.append(ImportanceGap(feature=feature, attribute=attribute, groups=(str(levels[hi]), str(levels[lo])),
                                      difference=diff, ci_low=low, ci_high=high,
-                                     ratio=float(means[lo, j] / means[hi, j]) if means[hi, j] > 0 else 1.0))
+                                     ratio=float(means[lo, j] / means[hi, j]) if means[hi, j] > 0 else 1.0,
+                                     ratio_low=r_low, ratio_high=r_high))
     return tuple(sorted(out, key=lambda g: -g.difference))
 
 
