@@ -406,7 +406,7 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
         if len(s.reps[deciding]):
             if spec.kind != "max":
                 gap = gap_interval([s.exact[b][mask] for b in spec.base], [s.reps[b][:, mask] for b in spec.base],
-                                   centres=[s.coarse[b][mask] for b in spec.base], kind=spec.kind, level=level)
+                                   kind=spec.kind, level=level)
                 lo, hi, parity = gap.ci_low, gap.ci_high, gap.parity_p_value
             if lo is None and spec.kind == "ratio" and all(registry.metrics[b].rate is not None for b in spec.base):
                 # A zero rate: no log scale, and a bootstrap of a zero rate collapses ("0 to 0").
@@ -528,7 +528,7 @@ def _outcome_gap(s: _Series, registry: Registry, names: tuple[str, ...], eligibl
     lo = hi = None
     if len(s.reps[_OUTCOME]) and gap is not None:
         interval_ = gap_interval([s.exact[_OUTCOME][eligible]], [s.reps[_OUTCOME][:, eligible]],
-                                 centres=[s.coarse[_OUTCOME][eligible]], kind="difference", level=level)
+                                 kind="difference", level=level)
         lo, hi = interval_.ci_low, interval_.ci_high
     return per_group, Estimate(value=gap, ci_low=lo, ci_high=hi, n=int(eligible.sum()),
                                reason=None if gap is not None else "fewer than two groups with enough data"), pair
