@@ -73,6 +73,9 @@ class MetricSpec:
     #: The metric's range; intervals are kept inside it.
     upper: float = 1.0
     lower: float = 0.0
+    #: ``pairs(sums) -> (positives, negatives)`` for a Mann-Whitney proportion of pairs (ROC AUC): where its
+    #: bootstrap collapses on a bound, the score-type interval of the pairs is used instead.
+    pairs: Callable[[Sums], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _balanced_accuracy(s: Sums) -> np.ndarray:
@@ -117,7 +120,7 @@ METRICS: dict[str, MetricSpec] = {
                    _positives, "positive labels"),
         MetricSpec("roc_auc", "higher", _auc,
                    "the group holds only one class", "Probability a positive is scored above a negative.",
-                   _rarer_class, "rows of the rarer class"),
+                   _rarer_class, "rows of the rarer class", pairs=lambda s: (s["pos"], s["neg"])),
         MetricSpec("selection_rate", "none", lambda s: _ratio(s["tp"] + s["fp"], s["n"]),
                    "empty group", "Share of positive predictions.", _rows, "rows",
                    lambda s: (s["tp"] + s["fp"], s["n"])),

@@ -86,3 +86,24 @@ def test_fisher_two_sided_is_symmetric_and_a_probability(k1, n1, k2, n2):
     p = fisher_two_sided(np.array([k1]), np.array([n1]), np.array([k2]), np.array([n2]))[0]
     q = fisher_two_sided(np.array([k2]), np.array([n2]), np.array([k1]), np.array([n1]))[0]
     assert 0 <= p <= 1 and p == pytest.approx(q, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("auc,m,n", [(1.0, 35, 65), (0.995, 35, 65), (0.9, 30, 70), (0.5, 8, 12), (0.0, 10, 10)])
+def test_auc_score_interval_solves_newcombes_equation(auc, m, n):
+    from scipy.optimize import brentq
+
+    from audit.statistics._inference import auc_score_interval
+
+    z = 1.959964
+    star = (m + n) / 2 - 1
+
+    def excess(theta):  # |auc - theta| minus z standard errors at theta: 0 at the interval's ends
+        v = theta * (1 - theta) / (m * n) * (1 + (star - 1) * ((1 - theta) / (2 - theta) + theta / (1 + theta)))
+        return abs(auc - theta) - z * np.sqrt(v)
+
+    lo, hi = auc_score_interval(np.array([auc]), np.array([m]), np.array([n]), 0.95)
+    ref_lo = 0.0 if auc == 0 else brentq(excess, 0.0, auc - 1e-9) if auc > 0 else 0.0
+    ref_hi = 1.0 if auc == 1 else brentq(excess, auc + 1e-9, 1.0)
+    assert lo[0] == pytest.approx(ref_lo, abs=2e-4)
+    assert hi[0] == pytest.approx(ref_hi, abs=2e-4)
+    assert lo[0] <= auc <= hi[0] and (hi[0] - lo[0]) > 0.01  # never collapses on a bound
