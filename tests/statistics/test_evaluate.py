@@ -210,3 +210,100 @@ def test_a_ratio_with_a_zero_rate_gets_an_interval_that_is_not_zero_to_zero():
     assert dpr.value == pytest.approx(flm.demographic_parity_ratio(y, yhat, sensitive_features=frame["g"]))
     # 0 of 60 selected: the group's rate may be up to about 7%, so the ratio up to about 0.15, not 0.
     assert dpr.ci_low == 0.0 and 0.1 < dpr.ci_high < 0.25
+
+
+def test_bounded_bootstrap_metrics_get_logit_wald_intervals_from_the_replicates_standard_error():
+    from scipy.special import expit, logit
+
+    from audit.statistics._evaluate import _logit_intervals
+
+    rng = np.random.default_rng(3)
+    point = np.array([0.9, 0.6, 1.0])
+    reps = np.column_stack([np.clip(0.9 + rng.normal(0, 0.03, 200), 0, 0.999),
+                            0.6 + rng.normal(0, 0.05, 200), np.ones(200)])
+    fallback = (np.array([0.1, 0.2, 0.3]), np.array([0.4, 0.5, 1.0]))
+    lo, hi = _logit_intervals(point, reps, 0.0, 1.0, 0.95, fallback)
+    for g in (0, 1):  # by hand: logit(point) -/+ 1.96 x the standard deviation of the replicates' logits
+        se = np.std(logit(reps[:, g]), ddof=1)
+        assert lo[g] == pytest.approx(expit(logit(point[g]) - 1.959964 * se), rel=1e-6)
+        assert hi[g] == pytest.approx(expit(logit(point[g]) + 1.959964 * se), rel=1e-6)
+        assert 0 < lo[g] < point[g] < hi[g] < 1
+    assert hi[0] - point[0] < point[0] - lo[0]  # asymmetric towards the bound near it
+    assert (lo[2], hi[2]) == (0.3, 1.0)  # a point on the bound keeps the fallback (the percentile interval)
+
+
+def test_auc_interval_of_a_small_group_stays_inside_0_1_and_around_the_value():
+    rng = np.random.default_rng(5)
+    y = (rng.random(120) < 0.3).astype(int)
+    score = np.clip(0.5 + np.where(y == 1, 0.3, -0.1) + rng.normal(0, 0.15, 120), 0, 1)
+    frame = pd.DataFrame({"g": np.where(rng.random(120) < 0.5, "a", "b")})
+    from audit.inputs._groups import build_groups
+
+    groups = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t")
+    cells = cell_stats(leaf=groups.row_leaf, score=score, y=y, yhat=(score >= 0.5).astype(int),
+                       n_leaves=len(groups.leaf_levels))
+    ev = evaluate(BinaryTable(cells), groups, registry=BINARY, replicates=200, level=0.95, seed=0, min_group_size=1)
+    for g, e in zip(ev.by_grouping[0].groups, ev.by_grouping[0].metrics["roc_auc"]):
+        mask = frame["g"].to_numpy() == g
+        assert e.value == pytest.approx(skm.roc_auc_score(y[mask], score[mask]))
+        assert 0 <= e.ci_low < e.value < e.ci_high <= 1
+
+
+def _three_groups(y_b: np.ndarray):
+    """Groups a, b, c of 60 rows; b's labels are ``y_b``; a's recall is 0.5 and c's 1, both false positive rates 0.5."""
+    from audit.inputs._groups import build_groups
+
+    rng = np.random.default_rng(11)
+    y = np.r_[np.tile([1, 0], 30), y_b, np.tile([1, 0], 30)]
+    yhat = np.r_[np.tile([1, 1, 0, 0], 15), rng.integers(0, 2, 60), np.tile([1, 0, 1, 1], 15)]
+    frame = pd.DataFrame({"g": np.repeat(["a", "b", "c"], 60)})
+    gi = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t.csv")
+    cells = cell_stats(leaf=gi.row_leaf, score=yhat * 0.8 + 0.1, y=y, yhat=yhat, n_leaves=len(gi.leaf_levels))
+    ev = evaluate(BinaryTable(cells), gi, registry=BINARY, replicates=50, level=0.95, seed=0, min_group_size=30)
+    return y, yhat, {f.metric: f for f in ev.fairness}
+
+
+def test_equalized_odds_never_falls_back_to_half_a_metric_and_never_names_an_excluded_group():
+    # Group b has no positive labels: its recall is undefined, so it is left out of every recall-based gap
+    # (equalized odds included, even though its false positive rate is defined), and named as excluded.
+    y, yhat, fv = _three_groups(np.zeros(60, int))
+    eo = fv["equalized_odds_difference"]
+    assert eo.excluded_groups == ("b",) and "b" not in eo.groups and eo.n_groups == 2
+    a, c = slice(0, 60), slice(120, 180)
+    ref = flm.equalized_odds_difference(np.r_[y[a], y[c]], np.r_[yhat[a], yhat[c]],
+                                        sensitive_features=["a"] * 60 + ["c"] * 60)
+    assert eo.value == pytest.approx(ref, abs=TOL)
+    # The false positive rate gap alone still uses b (its negatives are there).
+    assert fv["false_positive_rate_difference"].excluded_groups == ()
+
+
+def test_a_composite_is_undefined_when_a_part_is_with_two_groups():
+    from audit.inputs._groups import build_groups
+
+    frame = pd.DataFrame({"g": np.repeat(["a", "b"], 60)})
+    gi = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t.csv")
+    y = np.r_[np.tile([1, 0], 30), np.zeros(60, int)]
+    yhat = np.r_[np.tile([1, 1, 0, 0], 15), np.tile([1, 0, 0], 20)]
+    cells = cell_stats(leaf=gi.row_leaf, score=yhat * 0.8 + 0.1, y=y, yhat=yhat, n_leaves=len(gi.leaf_levels))
+    ev = evaluate(BinaryTable(cells), gi, registry=BINARY, replicates=50, level=0.95, seed=0, min_group_size=30)
+    fv = {f.metric: f for f in ev.fairness}
+    for name in ("equalized_odds_difference", "equalized_odds_ratio", "equal_opportunity_difference"):
+        assert fv[name].value is None and fv[name].groups is None and "recall" in fv[name].reason
+    assert fv["false_positive_rate_difference"].value == pytest.approx(abs(0.5 - 1 / 3), abs=TOL)
+
+
+def test_tied_groups_are_not_named_as_a_pair():
+    from audit.checks._fairness import check_fairness
+    from audit.inputs._groups import build_groups
+    from audit.settings._config import FairnessConfig
+
+    frame = pd.DataFrame({"g": np.repeat(["a", "b"], 40)})
+    gi = build_groups(frame, sensitive=["g"], bins={}, intersections=1, source="t.csv")
+    y, yhat = np.tile([1, 0, 1, 0], 20), np.tile([1, 1, 0, 0], 20)  # the same rates in both groups
+    cells = cell_stats(leaf=gi.row_leaf, score=yhat * 0.8 + 0.1, y=y, yhat=yhat, n_leaves=len(gi.leaf_levels))
+    ev = evaluate(BinaryTable(cells), gi, registry=BINARY, replicates=50, level=0.95, seed=0, min_group_size=30)
+    dp = next(f for f in ev.fairness if f.metric == "demographic_parity_difference")
+    assert dp.value == 0 and dp.groups is None
+    findings = check_fairness(evaluation=ev, config=FairnessConfig(max={"demographic_parity_difference": 0.5}))
+    message = next(f.message for f in findings if f.threshold.metric == "demographic_parity_difference")
+    assert message.startswith("g: demographic_parity_difference is 0") and " vs " not in message
