@@ -18,7 +18,7 @@ of rows from a generator seeded with ``(seed, block)``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ import pandas as pd
 from .._errors import AuditError
 from ..inputs._data import binary_labels
 from ..inputs._model import FittedModel, Predictions, predict, predict_values
-from ._cells import CellStats, cell_stats, merge, relabel
+from ._cells import SUM_NAMES, CellStats, _row_losses, cell_stats, merge, relabel
 from ._metrics import BINARY, Registry
 from ._multiclass import multiclass_registry, unpack
 from ._regression import REGRESSION, regression_row_values, unpacker
@@ -75,6 +75,12 @@ class TaskAdapter(Protocol):
     def drifted(self, *, score: np.ndarray, label: np.ndarray) -> np.ndarray:
         """What drifts of the predictions: a binary score, a predicted class, a regression's prediction."""
 
+    def row_values(self, *, y: np.ndarray, predictions: Predictions, registry: Registry) -> np.ndarray:
+        """Each row's addends of the table ``(rows, k)``: the paired comparison sums them under row weights."""
+
+    def row_unpack(self, registry: Registry) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        """Named sums of an array ``(..., k)`` of :meth:`row_values` sums, for ``registry``'s metrics."""
+
 
 def _scored(model: FittedModel, frame: pd.DataFrame, source: str) -> Predictions:
     try:
@@ -119,6 +125,18 @@ class _Binary:
 
     def table(self, part: CellStats) -> tuple[AdditiveTable, Registry]:
         return BinaryTable(part), BINARY
+
+    def row_values(self, *, y: np.ndarray, predictions: Predictions, registry: Registry) -> np.ndarray:
+        # The cells' sums for one row each; ROC AUC is not a sum over rows (the paired test is DeLong's).
+        y = np.asarray(y, dtype=np.float64)
+        yhat = np.asarray(predictions.label, dtype=np.float64)
+        log_loss, brier = _row_losses(np.asarray(predictions.score, dtype=np.float64), y)
+        return np.column_stack([np.ones_like(y), y, 1 - y, y * yhat, (1 - y) * yhat, y * (1 - yhat),
+                                (1 - y) * (1 - yhat), log_loss, brier])
+
+    def row_unpack(self, registry: Registry) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        names = [n for n in SUM_NAMES if n != "auc_num"]
+        return lambda a: {name: a[..., i] for i, name in enumerate(names)}
 
 
 @dataclass(frozen=True)
@@ -218,6 +236,24 @@ class _Multiclass:
         k = len(classes)
         return CountTable(counts=counts.reshape(counts.shape[0], k * k), unpack=unpack(k)), multiclass_registry(classes)
 
+    def row_values(self, *, y: np.ndarray, predictions: Predictions, registry: Registry) -> np.ndarray:
+        classes = list(registry.classes)
+        index = {c: i for i, c in enumerate(classes)}
+        k = len(classes)
+        labels = pd.Series(predictions.label, dtype=object)
+        unknown = pd.unique(labels[~labels.isin(classes)])
+        if len(unknown):
+            raise AuditError(f"The challenger predicts classes the champion's audit does not hold "
+                             f"({', '.join(map(repr, unknown[:5]))}); classes: {', '.join(classes)}.")
+        code = pd.Series(y, dtype=object).map(index).to_numpy(dtype=np.int64) * k + labels.map(index).to_numpy(
+            dtype=np.int64)
+        out = np.zeros((len(code), k * k))
+        out[np.arange(len(code)), code] = 1.0
+        return out
+
+    def row_unpack(self, registry: Registry) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        return unpack(len(registry.classes))
+
 
 @dataclass(frozen=True)
 class RegressionSums:
@@ -303,6 +339,12 @@ class _Regression:
 
     def table(self, part: RegressionSums) -> tuple[AdditiveTable, Registry]:
         return SumTable(sums=part.sums, reps=part.reps, unpack=unpacker()), REGRESSION
+
+    def row_values(self, *, y: np.ndarray, predictions: Predictions, registry: Registry) -> np.ndarray:
+        return regression_row_values(np.asarray(y, dtype=np.float64), np.asarray(predictions.label, dtype=np.float64))
+
+    def row_unpack(self, registry: Registry) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        return unpacker()
 
 
 #: The adapter of each task.
