@@ -25,9 +25,10 @@ from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
 from .settings._boundary import check_run, check_task
 from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
-from .statistics._tasks import adapter
+from .statistics._tasks import LabelSettings, adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import build_document, mitigation_section, multiclass_section, slices_section
+from .findings._document import (build_document, challenger_section, mitigation_section, multiclass_section,
+                                 slices_section)
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
 from .measures._explain import Explanation, explain
@@ -43,6 +44,7 @@ from ._result import AuditResult
 from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
+from .statistics._paired import PairedRows, paired_compare
 
 __all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
 
@@ -321,6 +323,73 @@ def _checks_step(ctx: _Context) -> None:
                                                                     config=chk.explainability))
 
 
+def _challenger_step(ctx: _Context) -> None:
+    """Champion against challenger: the challenger scores the same evaluation rows, and every metric and
+    fairness gap is compared pair by pair (:mod:`audit.statistics._paired`)."""
+    cfg, dataset = ctx.cfg, ctx.dataset
+    if cfg.challenger is None:
+        return
+    assert ctx.done is not None and ctx.groups is not None and ctx.selection is not None
+    if ctx.engine == "dask":
+        ctx.notes.append({"step": "challenger", "status": "not_applicable",
+                          "note": "The paired comparison keeps both models' outputs for every evaluation row in one "
+                                  "process; run it with the local engine (`engine: local`)."})
+        ctx.findings.append(Finding(check="challenger", category="performance", status="insufficient_data",
+                                    severity=cfg.challenger.severity,
+                                    message="The challenger was not compared: the paired comparison runs on the "
+                                            "local engine only."))
+        return
+    spec = cfg.challenger
+    ctx.say(f"scoring the challenger {spec.name!r}")
+    challenger, _, challenger_sha = obtain_model(cfg.model_copy(update={"model": spec.model}), dataset, given=None,
+                                                 say=ctx.say)
+    task = adapter(dataset.task)
+    registry = ctx.evaluation.registry
+    order = ctx.done.coder.leaf_order()
+    outputs = [c for m in (ctx.model, challenger) if m.source == "predictions"
+               for c in (m.estimator.predictions, m.estimator.scores) if c]
+    needed = list(dict.fromkeys([*ctx.model.features, *challenger.features, *cfg.data.sensitive, dataset.target,
+                                 *outputs]))
+    labelling = LabelSettings(target=dataset.target, source=dataset.test.name, positive_label=dataset.positive_label,
+                              negative_label=dataset.negative_label, seed=cfg.seed, replicates=0)
+    leaves, ys, va, vb, sa, sb = [], [], [], [], [], []
+    for frame, y in evaluation_batches(dataset, columns=needed, labels=lambda column: task.labels(column, labelling)):
+        leaf, _ = ctx.done.coder.encode(frame)
+        leaves.append(order[leaf])
+        ys.append(y)
+        pa = task.predict(ctx.model, frame, dataset.test.name)
+        pb = task.predict(challenger, frame, dataset.test.name)
+        va.append(task.row_values(y=y, predictions=pa, registry=registry))
+        vb.append(task.row_values(y=y, predictions=pb, registry=registry))
+        sa.append(np.asarray(pa.score, dtype=float))
+        sb.append(np.asarray(pb.score, dtype=float))
+    binary = dataset.task == "binary"
+    rows = PairedRows(leaf=np.concatenate(leaves), champion=np.vstack(va), challenger=np.vstack(vb),
+                      unpack=task.row_unpack(registry), n_leaves=ctx.done.coder.n_leaves,
+                      y=np.concatenate(ys).astype(int) if binary else None,
+                      scores=(np.concatenate(sa), np.concatenate(sb)) if binary else None)
+    metrics = list(dict.fromkeys([*ctx.selection.performance, *(m for m in spec.margin if m in registry.metrics)]))
+    fairness = list(dict.fromkeys([*ctx.selection.fairness, *(m for m in spec.margin if m in registry.fairness)]))
+    ctx.say("comparing champion and challenger row by row")
+    comparison = paired_compare(rows, ctx.groups, registry=registry, metrics=metrics, fairness=fairness,
+                                replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level, seed=cfg.seed,
+                                min_group_size=cfg.data.min_group_size)
+    champion_name = "champion"
+    ctx.findings += guarded("challenger", "performance", spec.severity,
+                            lambda: checks.check_challenger(comparison=comparison, config=spec, registry=registry,
+                                                            champion=champion_name))
+    thresholds = {m: checks.margin_threshold(metric=m, margin=v, registry=registry,
+                                             severity=spec.severity).__dict__ for m, v in spec.margin.items()}
+    ctx.extras["champion_challenger"] = challenger_section(
+        comparison,
+        champion={"name": champion_name, "type": ctx.model.type_name, "source": ctx.model.source},
+        challenger={"name": spec.name, "type": challenger.type_name, "source": challenger.source,
+                    "sha256": challenger_sha, "features": list(challenger.features)},
+        margin=spec.margin, thresholds=thresholds,
+        directions={**{m: registry.metrics[m].direction for m in metrics},
+                    **{f: "higher" if registry.fairness[f].kind == "ratio" else "lower" for f in fairness}})
+
+
 def _slices_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
     ctx.slices = _slices(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n, ctx.findings, ctx.say)
@@ -390,6 +459,7 @@ STEPS: tuple[Step, ...] = (
     Step("drift", _ALL, _drift_step),
     Step("explainability", _ALL, _explain_step),
     Step("checks", _ALL, _checks_step),
+    Step("challenger", _ALL, _challenger_step),
     Step("slices", _ALL, _slices_step),
     Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),

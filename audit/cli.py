@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ._errors import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL, EXIT_OK, AuditError
 from ._names import FORMATS, report_folder_name
@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--baseline", type=Path, default=None,
                        help="findings.json of an earlier audit: adds 'changes since last audit' and lets the "
                             "gate policy judge regressions")
+    p_run.add_argument("--challenger", type=Path, default=None, metavar="MODEL",
+                       help="a model file to compare with the config's model on the same rows (champion against "
+                            "challenger); replaces `challenger.model`, keeps `challenger.margin`")
+    p_run.add_argument("--trust-challenger", action="store_true",
+                       help="allow the challenger file's types to be loaded (a pickle, or a .skops file with types "
+                            "outside the trusted defaults); only for files from a source you trust")
     p_run.add_argument("--no-history", action="store_true",
                        help="do not keep a copy under OUT/<name>/history/ nor update OUT/<name>/index.html")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
@@ -101,7 +107,17 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import run
 
-    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
+    config: Any = args.config
+    if args.challenger is not None:
+        from .settings._config import ChallengerConfig, ModelConfig, load_config
+
+        cfg = load_config(args.config)
+        kept = cfg.challenger
+        model = ModelConfig(load=str(args.challenger.expanduser().resolve()), trust=args.trust_challenger)
+        config = cfg.model_copy(update={"challenger": ChallengerConfig(
+            name=kept.name if kept is not None else args.challenger.stem, model=model,
+            margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block")})
+    result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
     written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,

@@ -18,6 +18,7 @@ from ..checks._finding import Finding
 from ..measures._highlights import WorstGroup
 from ..measures._mitigation import Mitigation
 from ..statistics._metrics import MetricSpec
+from ..statistics._paired import PairedComparison
 from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
 from ..measures._significance import significantly_worse
 from ..measures._slices import SliceSearch
@@ -212,6 +213,42 @@ def slices_section(search: SliceSearch, *, rows_note: str) -> dict[str, Any]:
                     "ci_high": s.ci_high, "rest_value": s.rest_value, "difference": s.effect, "z": s.z,
                     "p_value": s.p_value, "p_adjusted": s.p_adjusted, "score": s.score} for s in search.slices],
     }
+
+
+def challenger_section(comparison: PairedComparison, *, champion: dict[str, Any], challenger: dict[str, Any],
+                       margin: dict[str, float], thresholds: dict[str, dict[str, Any]],
+                       directions: dict[str, str]) -> dict[str, Any]:
+    """The ``champion_challenger`` key: both models, and every paired difference (challenger minus
+    champion) overall, by group and for each fairness measure by grouping, with its test.
+
+    ``better`` names the model shown better (the interval excludes 0, in the metric's ``directions``
+    entry: "higher" or "lower" is better), None when neither is shown or the metric has no direction.
+    """
+    def row(d: Any) -> dict[str, Any]:
+        better = None
+        direction = directions.get(d.metric, "none")
+        if d.ci_low is not None and d.ci_high is not None and direction != "none":
+            up = "challenger" if direction == "higher" else "champion"
+            down = "champion" if direction == "higher" else "challenger"
+            better = up if d.ci_low > 0 else down if d.ci_high < 0 else None
+        return {"champion": d.champion, "challenger": d.challenger, "difference": d.difference, "ci_low": d.ci_low,
+                "ci_high": d.ci_high, "p_value": d.p_value, "p_adjusted": d.p_adjusted, "test": d.test or None,
+                "n": d.n, "support": d.support, "reason": d.reason, "better": better}
+
+    overall = {d.metric: row(d) for d in comparison.differences if d.grouping is None}
+    by_group: dict[str, dict[str, dict[str, Any]]] = {}
+    fairness: dict[str, dict[str, Any]] = {}
+    for d in comparison.differences:
+        if d.grouping is None:
+            continue
+        if d.group is None:  # a fairness measure of the whole grouping
+            fairness.setdefault(d.grouping, {})[d.metric] = row(d)
+        else:
+            by_group.setdefault(d.grouping, {}).setdefault(str(d.group), {})[d.metric] = row(d)
+    return {"champion": champion, "challenger": challenger, "rows": comparison.rows,
+            "replicates": comparison.replicates, "level": comparison.level,
+            "min_group_size": comparison.min_group_size, "margin": dict(margin), "thresholds": thresholds,
+            "overall": overall, "by_group": by_group, "fairness": fairness}
 
 
 def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ __all__ = ["axis_top", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark
            "Heatmap", "Series", "UnitLines", "ConfusionCell", "Confusion", "Dot", "SwarmRow", "ShapSummary",
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
-           "tradeoff_charts", "mitigation_table", "MitigationTable", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
+           "tradeoff_charts", "challenger_charts", "challenger_wins", "mitigation_table", "MitigationTable", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
            "curves_panels", "card_view"]
 
 #: Okabe-Ito palette (safe for colour-blind readers), and the card's two judgement colours.
@@ -121,6 +121,8 @@ class IntervalChart:
     ref: Mark | None
     threshold: Mark | None
     rows: tuple[IntervalRow, ...]
+    #: What a row drawn in the worse colour means, for its tooltip.
+    worse_note: str = "significantly worse than the rest"
 
 
 def _x(v: float, lo: float, hi: float, left: float, width: float) -> str:
@@ -130,7 +132,7 @@ def _x(v: float, lo: float, hi: float, left: float, width: float) -> str:
 def interval_chart(items: Sequence[Mapping[str, Any]], lo: float, hi: float, title: str, axis_label: str, *,
                    ref: float | None = None, ref_label: str = "", threshold: float | None = None,
                    threshold_label: str = "", width: int = 560, label_width: int = 190, digits: int = 3,
-                   ticks: int = 4) -> IntervalChart:
+                   ticks: int = 4, worse_note: str = "significantly worse than the rest") -> IntervalChart:
     """A dot-and-whisker chart, one row per item ``{label, value, ci_low, ci_high, worse, muted}``.
 
     ``lo``..``hi`` is the axis, ``ref`` a dashed reference line, ``threshold`` a solid line (a gate).
@@ -158,7 +160,7 @@ def interval_chart(items: Sequence[Mapping[str, Any]], lo: float, hi: float, tit
         ref=None if ref is None else Mark(x=_x(ref, lo, hi, left, plot), value=ref, label=ref_label),
         threshold=None if threshold is None else Mark(x=_x(threshold, lo, hi, left, plot), value=threshold,
                                                       label=threshold_label),
-        rows=tuple(rows))
+        rows=tuple(rows), worse_note=worse_note)
 
 
 def _ends(items: Sequence[Mapping[str, Any]], *extra: float) -> list[float]:
@@ -641,6 +643,57 @@ def tradeoff_charts(mitigation: Mapping[str, Any]) -> tuple[tuple[tuple[str, str
     return legend, tuple(out)
 
 
+# ------------------------------------------------------------------------------ champion vs challenger
+
+
+def challenger_charts(section: Mapping[str, Any], *, limit: int = 40) -> tuple[IntervalChart, ...]:
+    """Forest plots of the paired differences (challenger minus champion), one per judged metric (the
+    margins' metrics, else the first two compared): overall, then every compared group; a dashed line at
+    0 and the non-inferiority threshold as a solid line. Groups the champion is shown better in are drawn
+    in the card's worse colour."""
+    thresholds = section.get("thresholds") or {}
+    names = [m for m in section["margin"] if m in section["overall"]] or list(section["overall"])[:2]
+    charts = []
+    for metric in names:
+        items = [{"label": "overall", **section["overall"][metric]}]
+        for grouping, groups in section["by_group"].items():
+            for group, metrics in groups.items():
+                d = metrics.get(metric)
+                if d is not None and d["ci_low"] is not None:
+                    items.append({"label": f"{grouping}: {group}", **d})
+        items = items[:limit]
+        rows = [{"label": it["label"], "value": it["difference"], "ci_low": it["ci_low"], "ci_high": it["ci_high"],
+                 "worse": it["better"] == "champion", "muted": it["ci_low"] is None} for it in items]
+        t = thresholds.get(metric)
+        ends = [v for it in rows for v in (it["ci_low"], it["ci_high"], it["value"]) if isinstance(v, (int, float))]
+        ends += [0.0] + ([t["value"]] if t else [])
+        span = max(abs(min(ends)), abs(max(ends)), 1e-3) * 1.1
+        charts.append(interval_chart(rows, -span, span, f"{metric}: {section['challenger']['name']} minus "
+                                                        f"{section['champion']['name']}",
+                                     f"{metric} difference (challenger − champion)", ref=0.0, ref_label="no difference",
+                                     threshold=None if t is None else t["value"],
+                                     threshold_label="" if t is None else f"margin ({t['metric']} {t['op']})",
+                                     label_width=230, digits=4, worse_note="the champion shown better"))
+    return tuple(charts)
+
+
+def challenger_wins(section: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Every group (and fairness measure) in which one model is shown better, the challenger's losses
+    first, largest first: ``{where, metric, better, champion, challenger, difference, ci_low, ci_high}``."""
+    out = []
+    for grouping, groups in section["by_group"].items():
+        for group, metrics in groups.items():
+            for metric, d in metrics.items():
+                if d["better"] is not None:
+                    out.append({"where": f"{grouping}: {group}", "metric": metric, **d})
+    for grouping, measures in section["fairness"].items():
+        for metric, d in measures.items():
+            if d["better"] is not None:
+                out.append({"where": grouping, "metric": metric, **d})
+    out.sort(key=lambda r: (r["better"] != "champion", -abs(r["difference"] or 0.0)))
+    return tuple(out)
+
+
 # ------------------------------------------------------------------------------------------- the card
 
 
@@ -659,6 +712,8 @@ class CardView:
     tradeoff_legend: tuple[tuple[str, str], ...]
     tradeoffs: tuple[Scatter, ...]
     mitigation: MitigationTable | None = None
+    challenger: tuple[IntervalChart, ...] = ()
+    challenger_wins: tuple[dict[str, Any], ...] = ()
 
 
 def card_view(document: Mapping[str, Any]) -> CardView:
@@ -674,4 +729,6 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         shap_summary=shap_summary(points, int(document["audit"]["seed"])) if points else None,
         dependence=dependence_plots(points, document["data"]["sensitive"][0]) if points else None,
         tradeoff_legend=legend, tradeoffs=tradeoffs,
-        mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None)
+        mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
+        challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
+        challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else ())

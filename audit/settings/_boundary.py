@@ -93,5 +93,12 @@ def check_task(cfg: AuditConfig, task: str) -> None:
     """
     selected_metrics(cfg, _names_of(task))
     cfg.checks.slices.metric_for(task)
+    if cfg.challenger is not None:
+        registry = _names_of(task)
+        judged = [m for m, spec in registry.metrics.items() if spec.direction != "none"] + list(registry.fairness)
+        for name in cfg.challenger.margin:
+            if name not in judged:
+                raise AuditError(f"`challenger.margin` must name {task} metrics with a better direction or fairness "
+                                 f"measures; got {name!r}. Known: {', '.join(judged)}.")
     if cfg.mitigation.enabled:
         cfg.mitigation.methods_for(task)

@@ -458,7 +458,8 @@ class MlflowConfig(_Strict):
 GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", "four_fifths_rule", "bias",
                "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
                "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
-               "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression")
+               "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression",
+               "challenger")
 
 
 def _gate_check(name: str) -> str:
@@ -510,6 +511,30 @@ class DaskConfig(_Strict):
     partition_rows: Int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
 
 
+class ChallengerConfig(_Strict):
+    """A second model scored on the same evaluation rows and compared with the audit's model (the champion)
+    row by row: paired differences of every metric and fairness gap, overall and by group.
+
+    ``margin`` makes the comparison a non-inferiority gate: for each metric (or fairness measure) named,
+    the challenger passes only where it is shown to be no worse than the champion by more than the margin,
+    overall and in every judged group.
+    """
+
+    name: str = Field(default="challenger", min_length=1)
+    model: ModelConfig
+    #: Non-inferiority margins, in the metric's units (recall: 0.01 is one point); >= 0.
+    margin: dict[str, Float] = Field(default_factory=dict)
+    severity: Severity = "block"
+
+    @field_validator("margin")
+    @classmethod
+    def _margins(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, m in value.items():
+            if m < 0:
+                raise ValueError(f"must be >= 0 (how much worse the challenger may be); got {name}: {m}")
+        return value
+
+
 class AuditConfig(_Strict):
     """The whole audit, as read from ``audit.yaml``.
 
@@ -531,6 +556,8 @@ class AuditConfig(_Strict):
     data: DataConfig
     #: Required, except when ``audit.run`` is given the model as a Python object.
     model: ModelConfig | None = None
+    #: A model to compare with ``model`` on the same rows (champion against challenger).
+    challenger: ChallengerConfig | None = None
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
