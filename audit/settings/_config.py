@@ -458,7 +458,8 @@ class MlflowConfig(_Strict):
 GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", "four_fifths_rule", "bias",
                "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
                "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
-               "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression")
+               "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression",
+               "constant_predictions")
 
 
 def _gate_check(name: str) -> str:
