@@ -38,6 +38,7 @@ from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, obtain_model
 from .findings._policy import apply_policy, load_findings
+from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
 from ._result import AuditResult
 from .report._mlflow import MlflowSettings
@@ -130,6 +131,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask")
     check_task(cfg, dataset.task)
+    if baseline is not None:  # a baseline of another task is refused before the long run
+        check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
     notes = []

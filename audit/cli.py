@@ -100,7 +100,9 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import run
+    from .inputs._io import check_writable_folder
 
+    check_writable_folder(args.out)  # before any work: a bad --out is found in a second, not after the audit
     result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
@@ -148,9 +150,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .measures._compare import compare
     from .findings._document import dumps
     from .findings._policy import load_findings
+    from .inputs._io import check_writable_folder
     from .report import atomic_write_text
     from .report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
 
+    if args.out is not None:
+        check_writable_folder(args.out)
     old, new = load_findings(args.old), load_findings(args.new)
     alpha = args.alpha
     if alpha is None:
