@@ -344,8 +344,13 @@ def predict(model: FittedModel, frame: pd.DataFrame, *, source: str = "the evalu
     if isinstance(est, ColumnPredictions):
         return _column_predictions(est, frame, model.positive_class, negative=est.negative, source=source)
     X = _categoricals_as_text(frame, model.features)
+    # A degenerate model's arithmetic warns (NaN, overflow); its outputs are checked and reported below instead.
+    def quiet() -> Any:
+        return np.errstate(invalid="ignore", divide="ignore", over="ignore")
+
     if hasattr(est, "predict_proba"):
-        proba = np.asarray(est.predict_proba(X))
+        with quiet():
+            proba = np.asarray(est.predict_proba(X))
         check_scores(proba, model=model, source=source, probabilities=True)
         score = proba[:, model.positive_column].astype(np.float64)
         probabilistic = True
@@ -354,11 +359,13 @@ def predict(model: FittedModel, frame: pd.DataFrame, *, source: str = "the evalu
             label = (np.argmax(proba, axis=1) == model.positive_column).astype(np.int8)
             return Predictions(score=score, label=label, probabilistic=probabilistic)
     else:
-        raw = np.asarray(est.decision_function(X), dtype=np.float64)
+        with quiet():
+            raw = np.asarray(est.decision_function(X), dtype=np.float64)
         check_scores(raw, model=model, source=source, probabilities=False)
         score = raw if model.positive_column == 1 else -raw
         probabilistic = False
-    predicted = np.asarray(est.predict(X))
+    with quiet():
+        predicted = np.asarray(est.predict(X))
     if predicted.ndim == 2 and predicted.shape[1] == 1:
         predicted = predicted.ravel()
     classes = _classes(est)
@@ -385,9 +392,10 @@ def predict_values(model: FittedModel, frame: pd.DataFrame, *, source: str,
     else:
         X = _categoricals_as_text(frame, model.features)
         try:
-            raw = np.asarray(est.predict(X))
-            if task != "regression" and hasattr(est, "predict_proba"):
-                proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outputs are checked below
+                raw = np.asarray(est.predict(X))
+                if task != "regression" and hasattr(est, "predict_proba"):
+                    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
         except AuditError:
             raise
         except (ValueError, TypeError, KeyError) as exc:
