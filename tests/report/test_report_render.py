@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import stat
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -502,3 +503,12 @@ def test_junit_validates_against_the_jenkins_junit_schema(hostile, frozen, junit
     tree = etree.fromstring(render_junit(frozen).encode("utf-8"))
     del tree.find("testsuite/testcase").attrib["name"]
     assert not junit_schema.validate(tree)
+
+
+def test_the_history_index_carries_a_content_security_policy_that_refuses_scripts(hostile, tmp_path):
+    written = hostile.write(tmp_path, formats=("json",))
+    page = written.index.read_text(encoding="utf-8")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None
+    assert policy.group(1).split("; ") == ["default-src 'none'", "style-src 'unsafe-inline'", "img-src data:"]
+    assert "<script" not in page.lower()
