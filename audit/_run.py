@@ -145,6 +145,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                 ctx.findings.append(Finding(check=step.finding, category=step.category, status="insufficient_data",
                                             severity=step.severity(cfg), message=step.not_applicable(dataset.task)))
     notes.extend(ctx.notes)
+    notes.extend(_uncomputed_metrics(ctx))
     document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
                          model_sha=model_sha, steps=notes)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
@@ -250,6 +251,35 @@ def _pass(ctx: _Context) -> None:
     ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
                               level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size,
                               family=tuple(ctx.selection.group_gaps))
+
+
+#: Metrics of probabilities: undefined for scores that are not probabilities.
+_PROBABILITY_METRICS = ("log_loss", "brier_score_loss")
+
+
+def _uncomputed_metrics(ctx: _Context) -> list[dict[str, str]]:
+    """Say which requested metrics could not be computed and why (log loss and Brier score need probabilities);
+    a metric named in `checks.performance.metrics` also gets an ``insufficient_data`` finding."""
+    done, selection, model = ctx.done, ctx.selection, ctx.model
+    if done is None or selection is None or done.probabilistic or ctx.dataset.task != "binary":
+        return []
+    dropped = [m for m in selection.performance if m in _PROBABILITY_METRICS]
+    if not dropped:
+        return []
+    if model.source == "predictions" and getattr(model.estimator, "scores", None) is None:
+        why = "the audit has predicted labels only (`model.predictions.scores` is not set)"
+    elif model.source == "predictions":
+        why = (f"the scores in `model.predictions.scores` column {model.estimator.scores!r} are not probabilities "
+               "(some fall outside [0, 1])")
+    else:
+        why = f"the model ({model.described}) has no `predict_proba`: its decision-function scores are not probabilities"
+    note = f"{' and '.join(dropped)} {'were' if len(dropped) > 1 else 'was'} not computed: {why}."
+    asked = "metrics" in ctx.cfg.checks.performance.model_fields_set
+    for metric in dropped:
+        if asked:
+            ctx.findings.append(Finding(check="performance", category="performance", status="insufficient_data",
+                                        severity="warn", message=f"{metric} was not computed: {why}."))
+    return [{"step": "statistics", "status": "skipped", "note": note}]
 
 
 #: Fewest evaluation rows an audit runs on (and never fewer than `data.min_group_size`): below it no group,

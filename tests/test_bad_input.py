@@ -348,3 +348,32 @@ def test_the_earlier_report_is_still_shown_through_its_link(earlier):
     folder = earlier / "out" / "bad"
     assert (folder / CURRENT).is_symlink()
     assert json.loads((folder / "findings.json").read_text(encoding="utf-8"))["audit"]["name"] == "bad"
+
+
+@pytest.mark.parametrize("scores, asked, why", [
+    ("outside", False, "the scores in `model.predictions.scores` column 'score' are not probabilities"),
+    ("none", False, "the audit has predicted labels only (`model.predictions.scores` is not set)"),
+    ("outside", True, "are not probabilities (some fall outside [0, 1])"),
+])
+def test_metrics_that_need_probabilities_say_why_they_were_not_computed(earlier, tmp_path, scores, asked, why):
+    folder = tmp_path / "case"
+    shutil.copytree(earlier, folder, symlinks=True)
+    frame = pd.read_csv(folder / "small.csv")
+    frame.assign(score=frame.score * 3 - 1).to_csv(folder / "small.csv", index=False)
+    raw = BINARY if scores == "outside" else _with(BINARY, "model", {"predictions": {"predictions": "pred"}})
+    if asked:
+        raw = _with(raw, "checks", {"performance": {"metrics": ["accuracy", "log_loss", "brier_score_loss"]}})
+    assert main(["run", str(_config(folder, raw)), "--out", str(folder / "out"), "--quiet"]) in (0, 1)
+    doc = json.loads((folder / "out" / "bad" / "findings.json").read_text(encoding="utf-8"))
+    assert "log_loss" not in doc["metrics"]["overall"] and "brier_score_loss" not in doc["metrics"]["overall"]
+    note = next(s["note"] for s in doc["steps"] if s["step"] == "statistics")
+    assert note.startswith("log_loss and brier_score_loss were not computed: ") and why in note
+    assert note in (folder / "out" / "bad" / "model_card.html").read_text(encoding="utf-8").replace("&#39;", "'")
+    uncomputed = [f for f in doc["findings"] if "was not computed" in f["message"]]
+    assert [f["status"] for f in uncomputed] == (["insufficient_data"] * 2 if asked else [])
+
+
+def test_probabilities_leave_no_note(earlier):
+    doc = json.loads((earlier / "out" / "bad" / "findings.json").read_text(encoding="utf-8"))
+    assert "log_loss" in doc["metrics"]["overall"]
+    assert not [s for s in doc.get("steps") or [] if "not computed" in s["note"]]
