@@ -258,17 +258,19 @@ class ReportSet:
         if not self.linked:
             return {name: folder / name for name in self._names}
         current = folder / CURRENT
-        earlier = _current_run(folder)
         self._adopt_plain_files(set(adopt) | set(self._names))
+        earlier = _current_run(folder)
         # Links of this run's names first: until `.current` moves, a new name points at nothing.
         for name in self._names:
             path = folder / name
             if not (path.is_symlink() and os.readlink(path) == f"{CURRENT}/{name}"):
                 _link(f"{CURRENT}/{name}", path)
+        before = set(os.listdir(folder / RUNS / earlier)) if earlier and (folder / RUNS / earlier).is_dir() else set()
         _link(f"{RUNS}/{self.staging.name}", current)  # the one rename that shows the whole run
         # Names the earlier run had and this one has not now point at nothing: remove them, then that run.
-        for path in folder.iterdir():
-            if path.is_symlink() and os.readlink(path).startswith(f"{CURRENT}/") and not path.exists():
+        for name in sorted(before - set(self._names)):
+            path = folder / name
+            if path.is_symlink() and os.readlink(path) == f"{CURRENT}/{name}" and not path.exists():
                 _remove(path)
         if earlier is not None and earlier != self.staging.name:
             _remove(folder / RUNS / earlier)

@@ -451,6 +451,9 @@ def _column_predictions(est: Any, frame: pd.DataFrame, positive: Any, *, negativ
     values = pd.unique(raw)
     text = set(map(str, labels))
     as_label = all(v in labels or str(v) in text for v in values)
+    if not as_label and negative is None:
+        # Read in batches, the negative label may not have been met yet: one value besides the positive is it.
+        as_label = len({str(v) for v in values if not (v == positive or str(v) == str(positive))}) <= 1
     as_binary = bool(pd.Series(values).isin([0, 1, True, False]).all())
     if not (as_label or as_binary):
         outside = [v for v in values if not (v in labels or str(v) in text)]

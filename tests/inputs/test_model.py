@@ -443,3 +443,26 @@ def test_check_helpers_name_the_rows_directly():
     check_labels(np.array(["1", "0"]), allowed=[0, 1], model=model, source="s.csv")  # as text, still a class
     with pytest.raises(AuditError, match="1 of 2 rows of s.csv"):
         check_labels(np.array([1, 7]), allowed=[0, 1], model=model, source="s.csv")
+
+
+@pytest.mark.parametrize("values, negative, refused", [
+    ([">50K", "<=50K"], "<=50K", None),
+    ([1, 0, 1], "<=50K", None),                      # 0/1 for negative/positive
+    ([True, False], "<=50K", None),
+    (["High", "Low"], "<=50K", "'High', 'Low'"),
+    ([">50K", "<=50k"], "<=50K", "'<=50k'"),        # case matters: a typo is not the negative label
+    ([">50K", "<=50K"], None, None),                 # read in batches, the negative not met yet
+    ([">50K", "<=50K", "maybe"], None, "'<=50K', 'maybe'"),
+])
+def test_predictions_columns_hold_the_targets_labels(values, negative, refused):
+    from audit.inputs._formats import ColumnPredictions
+    from audit.inputs._model import _column_predictions
+
+    frame = pd.DataFrame({"p": values})
+    est = ColumnPredictions(predictions="p", scores=None, negative=negative)
+    if refused is None:
+        labels = _column_predictions(est, frame, ">50K", negative=negative, source="t.csv").label
+        assert labels.tolist() == [int(v in (">50K", 1, True)) for v in values]
+    else:
+        with pytest.raises(AuditError, match=f"predicted {refused} "):
+            _column_predictions(est, frame, ">50K", negative=negative, source="t.csv")

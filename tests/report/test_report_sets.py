@@ -50,6 +50,7 @@ def test_a_published_set_replaces_the_earlier_whole_and_drops_names_it_lacks(tmp
     assert sorted(shown) == ["findings.json", "summary.md"]
     # The first run's card and JUnit report do not stay beside the second run's findings.
     assert _shown(folder) == {"findings.json": b"2", "summary.md": b"summary 2"}
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["findings.json", "summary.md"]
     assert [p.name for p in (folder / RUNS).iterdir()] == [Path(os.readlink(folder / CURRENT)).name]
 
 
@@ -74,8 +75,10 @@ def test_plain_files_of_an_older_layout_are_adopted_and_other_files_left_alone(t
     run = ReportSet(folder)
     run.write("findings.json", b"new findings")
     run.publish(adopt=["findings.json", "model_card.html", "junit.xml"])
-    # The old card was part of the old set: it goes with it. The user's file is not a report file.
+    # The old card was part of the old set: it goes with it (no link to nothing is left). The user's file is
+    # not a report file.
     assert _shown(folder) == {"findings.json": b"new findings", "notes.txt": b"the user's own file"}
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["findings.json", "notes.txt"]
 
 
 def test_leftovers_of_dead_writers_are_removed_and_a_live_writers_kept(tmp_path):
