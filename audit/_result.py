@@ -232,7 +232,7 @@ class AuditResult:
         """
         folder = Path(out_dir) / self.folder_name
         check_writable_folder(out_dir)
-        check_writable_folder(folder, what=f"--out {Path(out_dir)} report folder")
+        check_writable_folder(folder, what="--out")
         rendered = {fmt: self.render(fmt) for fmt in formats}
         # The run is written whole into its own folder, then shown in one rename (see audit.inputs._io).
         run = ReportSet(folder)

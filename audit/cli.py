@@ -101,9 +101,14 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import run
     from .inputs._io import check_writable_folder
+    from .settings._config import load_config
 
-    check_writable_folder(args.out)  # before any work: a bad --out is found in a second, not after the audit
-    result = run(args.config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
+    # Before any work: a bad --out (or a file where its report folder goes) is found in a second, not after
+    # the audit.
+    check_writable_folder(args.out)
+    config = load_config(args.config)
+    check_writable_folder(args.out / report_folder_name(config.name), what="--out")
+    result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
     written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,

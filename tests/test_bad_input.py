@@ -148,6 +148,12 @@ def _out_under_a_file(folder: Path) -> list[str]:
     return ["run", str(folder / "audit.yaml"), "--out", str(folder / "out-file" / "reports")]
 
 
+def _report_folder_is_a_file(folder: Path) -> list[str]:
+    (folder / "out2").mkdir()
+    (folder / "out2" / "bad").write_text("a file where the report folder goes", encoding="utf-8")
+    return ["run", str(folder / "audit.yaml"), "--out", str(folder / "out2")]
+
+
 def _baseline_of_another_task(folder: Path) -> list[str]:
     return ["run", str(folder / "audit.yaml"), "--baseline",
             str(folder / "regression-out" / "bad-regression" / "findings.json")]
@@ -235,6 +241,7 @@ CASES = [
     # Output folder and baselines
     Case("--out is a file", _out_is_a_file, ("--out", "out-file", "is a file")),
     Case("--out under a file", _out_under_a_file, ("--out", "out-file", "is a file")),
+    Case("report folder is a file", _report_folder_is_a_file, ("--out", "out2/bad", "is a file")),
     Case("baseline of another task", _baseline_of_another_task, ("findings.json", "regression", "binary")),
     Case("compare, regression first", _compare_tasks("regression-first"), ("findings.json", "regression", "binary")),
     Case("compare, binary first", _compare_tasks("binary-first"), ("findings.json", "regression", "binary")),
@@ -266,7 +273,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(case, earlier, tmp_path
 
 def test_the_battery_covers_every_input_kind():
     # Settings, data, predictions, models, the output folder and baselines each have several members.
-    assert len(CASES) >= 25
+    assert len(CASES) >= 27
 
 
 def test_a_constant_model_fails_the_gate_with_a_finding_that_says_so(earlier, tmp_path, capsys):
