@@ -15,8 +15,8 @@ from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
 from .report._history_page import write_history_index
 from .report._mlflow import MlflowRun, MlflowSettings, default_tracking_uri, log_audit, resolve_tracking_uri
 from ._names import FORMATS, report_folder_name
-from .report import (atomic_write_bytes, atomic_write_text, render_hf_card, render_html, render_junit,
-                     render_markdown, render_mct)
+from .report import atomic_write_text, render_hf_card, render_html, render_junit, render_markdown, render_mct
+from .inputs._io import ReportSet, check_writable_folder
 from .report._pdf import CHROMIUM_ENV, find_chromium, html_to_pdf
 
 __all__ = ["AuditResult", "Written", "MlflowSettings", "FORMATS", "report_folder_name", "PDF_NAME"]
@@ -192,8 +192,10 @@ class AuditResult:
 
         In order: the chosen formats (and the trained model, and saved mitigated models); the printed card;
         a copy of the run under ``history/`` and the rewritten ``index.html``; the MLflow run. Every report
-        file is rendered in memory first and then renamed into place, so a failed render leaves the previous
-        report whole.
+        file is rendered in memory first and the run's files are written whole into their own folder, then
+        shown together by one rename (see :mod:`audit.inputs._io`): a failed render, or a killed run, leaves
+        the previous report set whole, and a reader never sees files of two runs side by side. What a killed
+        run left behind is removed by the next.
 
         Parameters
         ----------
@@ -224,24 +226,41 @@ class AuditResult:
         ValueError
             An unknown format; nothing is written.
         AuditError
+            ``out_dir`` (or its report folder) is a file or is not writable; found before anything is rendered.
+        AuditError
             Chromium failed to print, or MLflow could not log (or is not installed); the reports are written.
         """
         folder = Path(out_dir) / self.folder_name
+        check_writable_folder(out_dir)
+        check_writable_folder(folder, what="--out")
         rendered = {fmt: self.render(fmt) for fmt in formats}
-        files: dict[str, Path] = {}
-        if self.model_bytes is not None:
-            files["model"] = atomic_write_bytes(folder / "model.skops", self.model_bytes)
-        for name, data in self.mitigated_models.items():
-            files[name] = atomic_write_bytes(folder / name, data)
-        for fmt, text in rendered.items():
-            files[fmt] = atomic_write_text(folder / FORMATS[fmt], text)
+        # The run is written whole into its own folder, then shown in one rename (see audit.inputs._io).
+        run = ReportSet(folder)
+        names: dict[str, str] = {}
         skipped: list[str] = []
-        if self.pdf if pdf is None else pdf:
-            binary = chromium or find_chromium()
-            if binary is None:  # the audit itself succeeded: say why there is no PDF
-                skipped.append(_NO_CHROMIUM)
-            else:
-                files["pdf"] = self.to_pdf(folder / PDF_NAME, chromium=binary)
+        try:
+            if self.model_bytes is not None:
+                run.write("model.skops", self.model_bytes)
+                names["model"] = "model.skops"
+            for name, data in self.mitigated_models.items():
+                run.write(name, data)
+                names[name] = name
+            for fmt, text in rendered.items():
+                run.write(FORMATS[fmt], text.encode("utf-8"))
+                names[fmt] = FORMATS[fmt]
+            if self.pdf if pdf is None else pdf:
+                binary = chromium or find_chromium()
+                if binary is None:  # the audit itself succeeded: say why there is no PDF
+                    skipped.append(_NO_CHROMIUM)
+                else:
+                    self.to_pdf(run.path(PDF_NAME), chromium=binary)
+                    run.add(PDF_NAME)
+                    names["pdf"] = PDF_NAME
+            shown = run.publish(adopt=[*FORMATS.values(), "model.skops", PDF_NAME])
+        except BaseException:
+            run.discard()
+            raise
+        files: dict[str, Path] = {key: shown[name] for key, name in names.items()}
         run_dir = index = None
         if history:
             run_dir = record_run(folder, written=files, document=self.document, now=now)

@@ -39,6 +39,7 @@ from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, obtain_model
 from .findings._policy import apply_policy, load_findings
+from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
 from ._result import AuditResult
 from .report._mlflow import MlflowSettings
@@ -132,6 +133,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask")
     check_task(cfg, dataset.task)
+    if baseline is not None:  # a baseline of another task is refused before the long run
+        check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
     notes = []
@@ -144,6 +147,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                 ctx.findings.append(Finding(check=step.finding, category=step.category, status="insufficient_data",
                                             severity=step.severity(cfg), message=step.not_applicable(dataset.task)))
     notes.extend(ctx.notes)
+    notes.extend(_uncomputed_metrics(ctx))
     document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
                          model_sha=model_sha, steps=notes)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
@@ -240,6 +244,7 @@ def _pass(ctx: _Context) -> None:
     done = ctx.done
     ctx.groups = done.coder.index(intersections=cfg.data.intersections, row_leaf=done.sample.leaf,
                                   labels=done.sample.labels)
+    _check_evaluated(ctx)
     table, registry = task.table(done.part)
     ctx.table = table
     ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
@@ -248,6 +253,101 @@ def _pass(ctx: _Context) -> None:
     ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
                               level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size,
                               family=tuple(ctx.selection.group_gaps))
+
+
+#: Metrics of probabilities: undefined for scores that are not probabilities.
+_PROBABILITY_METRICS = ("log_loss", "brier_score_loss")
+
+
+def _uncomputed_metrics(ctx: _Context) -> list[dict[str, str]]:
+    """Say which requested metrics could not be computed and why (log loss and Brier score need probabilities);
+    a metric named in `checks.performance.metrics` also gets an ``insufficient_data`` finding."""
+    done, selection, model = ctx.done, ctx.selection, ctx.model
+    if done is None or selection is None or done.probabilistic or ctx.dataset.task != "binary":
+        return []
+    dropped = [m for m in selection.performance if m in _PROBABILITY_METRICS]
+    if not dropped:
+        return []
+    if model.source == "predictions" and getattr(model.estimator, "scores", None) is None:
+        why = "the audit has predicted labels only (`model.predictions.scores` is not set)"
+    elif model.source == "predictions":
+        why = (f"the scores in `model.predictions.scores` column {model.estimator.scores!r} are not probabilities "
+               "(some fall outside [0, 1])")
+    else:
+        why = f"the model ({model.described}) has no `predict_proba`: its decision-function scores are not probabilities"
+    note = f"{' and '.join(dropped)} {'were' if len(dropped) > 1 else 'was'} not computed: {why}."
+    asked = "metrics" in ctx.cfg.checks.performance.model_fields_set
+    for metric in dropped:
+        if asked:
+            ctx.findings.append(Finding(check="performance", category="performance", status="insufficient_data",
+                                        severity="warn", message=f"{metric} was not computed: {why}."))
+    return [{"step": "statistics", "status": "skipped", "note": note}]
+
+
+#: Fewest evaluation rows an audit runs on (and never fewer than `data.min_group_size`): below it no group,
+#: and not the whole either, can be judged.
+MIN_EVALUATION_ROWS = 20
+
+
+def _check_evaluated(ctx: _Context) -> None:
+    """What the evaluation rows and the model's predictions must be for an audit to mean anything, checked
+    on the pass's additive part (so also for data read in batches or on a cluster).
+
+    Too few rows or a target of one class is bad input (AuditError); a predictions-only multiclass audit whose
+    predicted classes are not the target's is too. A model that predicts the same for every row gets a
+    blocking ``constant_predictions`` finding (the audit still reports what it measured).
+    """
+    cfg, dataset, model, done = ctx.cfg, ctx.dataset, ctx.model, ctx.done
+    assert done is not None
+    task, part, source, target = dataset.task, done.part, dataset.test.name, dataset.target
+    rows = adapter(task).rows(part)
+    least = max(MIN_EVALUATION_ROWS, cfg.data.min_group_size)
+    if rows < least:
+        raise AuditError(f"`data.test` {source} has {rows} evaluation rows; an audit needs at least {least} (the "
+                         f"larger of {MIN_EVALUATION_ROWS} and `data.min_group_size`) for any verdict to mean "
+                         "something. Audit on more data.")
+    same: str | None = None
+    if task == "binary":
+        counted = part.count > 0
+        positives = int(part.count[counted & (part.y == 1)].sum())
+        if positives in (0, rows):
+            only = dataset.positive_label if positives else dataset.negative_label
+            shown = "the positive label" if only is None else repr(_plain(only))
+            raise AuditError(f"`data.target` column {target!r} of {source} holds one class only ({shown} in all "
+                             f"{rows} evaluation rows); a binary audit needs rows of both classes. Audit on data "
+                             "that holds both outcomes.")
+        labels = np.unique(part.yhat[counted])
+        if len(labels) == 1:
+            value = dataset.positive_label if labels[0] == 1 else dataset.negative_label
+            shown = repr(_plain(value)) if value is not None else ("positive" if labels[0] == 1 else "negative")
+            scores = np.unique(part.score[counted])
+            same = f"the label {shown}" + (f" and the score {scores[0]:.4g}" if len(scores) == 1 else "")
+    elif task == "multiclass":
+        true = [c for c, t in zip(part.classes, part.in_target) if t]
+        predicted = [c for i, c in enumerate(part.classes) if part.counts[:, :, i].sum() > 0]
+        if len(true) < 2:
+            raise AuditError(f"`data.target` column {target!r} of {source} holds one class only ({true[0]!r} in "
+                             f"all {rows} evaluation rows); a multiclass audit needs rows of two classes or more.")
+        foreign = [c for c in predicted if c not in true]
+        if model.source == "predictions" and foreign:
+            raise AuditError(f"`model.predictions` column {model.estimator.predictions!r} of {source} holds "
+                             f"classes that are not among the target's: predicted {', '.join(map(repr, foreign[:8]))}"
+                             f"; the target {target!r} holds {', '.join(map(repr, true[:20]))}. Predicted classes "
+                             "must be written as the target's are.")
+        if len(predicted) == 1:
+            same = f"the class {predicted[0]!r}"
+    else:
+        sums = part.sums.sum(axis=0)
+        n, mean, square = sums[0], sums[6] / max(sums[0], 1), sums[7] / max(sums[0], 1)
+        if n and square - mean * mean <= 1e-12 * max(1.0, mean * mean):
+            same = f"the value {mean:.6g}"
+    if same is not None:
+        ctx.findings.append(Finding(
+            check="constant_predictions", category="performance", status="fail", severity="block",
+            message=f"The model ({model.described}) predicts {same} for every one of the {rows} evaluation rows: "
+                    "its metrics and fairness gaps describe a constant, not a model. Check the model and its inputs "
+                    "(a constant model is what a broken file or a mismatched feature encoding often gives); to "
+                    "accept it, set `gate.severity.constant_predictions: warn`."))
 
 
 def _bias_step(ctx: _Context) -> None:

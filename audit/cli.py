@@ -106,15 +106,20 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import run
+    from .inputs._io import check_writable_folder
+    from .settings._config import load_config
 
-    config: Any = args.config
+    # Before any work: a bad --out (or a file where its report folder goes) is found in a second, not after
+    # the audit.
+    check_writable_folder(args.out)
+    config = load_config(args.config)
+    check_writable_folder(args.out / report_folder_name(config.name), what="--out")
     if args.challenger is not None:
-        from .settings._config import ChallengerConfig, ModelConfig, load_config
+        from .settings._config import ChallengerConfig, ModelConfig
 
-        cfg = load_config(args.config)
-        kept = cfg.challenger
+        kept = config.challenger
         model = ModelConfig(load=str(args.challenger.expanduser().resolve()), trust=args.trust_challenger)
-        config = cfg.model_copy(update={"challenger": ChallengerConfig(
+        config = config.model_copy(update={"challenger": ChallengerConfig(
             name=kept.name if kept is not None else args.challenger.stem, model=model,
             margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block")})
     result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
@@ -164,9 +169,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .measures._compare import compare
     from .findings._document import dumps
     from .findings._policy import load_findings
+    from .inputs._io import check_writable_folder
     from .report import atomic_write_text
     from .report._comparison import render_comparison_html, render_comparison_markdown, render_comparison_text
 
+    if args.out is not None:
+        check_writable_folder(args.out)
     old, new = load_findings(args.old), load_findings(args.new)
     alpha = args.alpha
     if alpha is None:

@@ -93,7 +93,7 @@ def test_github_audit_step_passes_locally_and_posts_the_summary(github_run):
     summary = (tmp / "step_summary.md").read_text(encoding="utf-8")
     assert summary.startswith("## PASS") and "Model audit: Income classifier (CI gate)" in summary
     folder = tmp / "reports" / "ci-adult"
-    assert {"model_card.html", "junit.xml", "findings.json", "index.html"} <= {p.name for p in folder.iterdir()}
+    assert {"model_card.html", "junit.xml", "findings.json", "index.html"} <= {p.name for p in folder.iterdir() if not p.name.startswith(".")}
 
 
 @pytest.mark.slow

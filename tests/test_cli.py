@@ -35,7 +35,7 @@ def test_bundled_example_writes_the_full_report_and_exits_1(bundled_adult):
     proc = bundled_adult
     assert proc.returncode == 1, proc.stderr
     folder = proc.folder
-    assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
+    assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
                                                    "model_card_toolkit.json", "README.md", "model.skops",
                                                    "history", "index.html"}
     doc = json.loads((folder / "findings.json").read_text())
@@ -66,7 +66,7 @@ def test_missed_threshold_exits_1_and_still_writes_every_file(tmp_path):
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "out"), "--quiet"])
     assert code == 1
     folder = tmp_path / "out/adult-test"
-    assert {p.name for p in folder.iterdir()} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
+    assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
                                                    "model_card_toolkit.json", "README.md", "model.skops",
                                                    "history", "index.html"}
     doc = json.loads((folder / "findings.json").read_text())
@@ -108,7 +108,7 @@ def test_format_option_limits_the_outputs(tmp_path):
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "only"), "--format", "json", "--quiet",
                  "--no-history"])
     assert code == 1  # the four-fifths rule fails for sex on Adult
-    assert {p.name for p in (tmp_path / "only/adult-test").iterdir()} == {"findings.json", "model.skops"}
+    assert {p.name for p in (tmp_path / "only/adult-test").iterdir() if not p.name.startswith(".")} == {"findings.json", "model.skops"}
 
 
 def test_unknown_format_is_a_usage_error(tmp_path, capsys):
@@ -150,7 +150,7 @@ def test_pdf_without_chromium_is_skipped_with_a_clear_notice(tmp_path, monkeypat
     assert code == 1  # the gate's verdict, as without --pdf
     err = capsys.readouterr().err
     assert "model_card.pdf skipped: no Chromium found" in err and "AUDIT_CHROMIUM" in err
-    written = {p.name for p in (tmp_path / "out/pdf-card").iterdir()}
+    written = {p.name for p in (tmp_path / "out/pdf-card").iterdir() if not p.name.startswith(".")}
     assert "model_card.pdf" not in written and {"model_card.html", "findings.json", "junit.xml"} <= written
 
 
@@ -160,8 +160,9 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _tree(root: Path) -> set[str]:
-    """Every path under ``root``, as :func:`_relative` names it."""
-    return {_relative(p, root) for p in root.rglob("*")}
+    """Every path under ``root`` a reader sees, as :func:`_relative` names it (not the runs' hidden storage)."""
+    return {_relative(p, root) for p in root.rglob("*")
+            if not any(part.startswith(".") for part in p.relative_to(root).parts)}
 
 
 def _findings(path: Path) -> dict:

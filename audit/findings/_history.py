@@ -144,7 +144,7 @@ def record_run(folder: str | Path, *, written: dict[str, Path], document: dict[s
     history = folder / "history"
     history.mkdir(parents=True, exist_ok=True)
     # Filled under a hidden name, then renamed: a run's folder appears whole or not at all.
-    incoming = Path(tempfile.mkdtemp(dir=history, prefix=".incoming-"))
+    incoming = Path(tempfile.mkdtemp(dir=history, prefix=f".incoming-{os.getpid()}-"))
     os.chmod(incoming, 0o777 & ~_umask())  # mkdtemp makes 0700; a report folder is as readable as any
     try:
         for path in written.values():

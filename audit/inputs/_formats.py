@@ -340,9 +340,11 @@ class ColumnPredictions:
     positive-class scores), or None without one: the audit then scores by the label itself.
     """
 
-    def __init__(self, *, predictions: str, scores: str | None) -> None:
+    def __init__(self, *, predictions: str, scores: str | None, negative: Any = None) -> None:
         self.predictions = predictions
         self.scores = scores
+        #: The target's negative label (binary), so that predictions can be checked against both labels.
+        self.negative = negative
         self.feature_names_in_ = np.asarray([], dtype=object)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

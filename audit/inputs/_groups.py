@@ -15,11 +15,66 @@ import pandas as pd
 
 from .._errors import AuditError
 
-__all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels"]
+__all__ = ["MISSING", "SEPARATOR", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels", "join_key",
+           "split_key", "escape_part"]
 
 #: Label of the group of rows whose sensitive value is missing.
 MISSING = "missing"
+#: What joins the parts of an intersection's name ("sex&race") and of its groups' names ("F&Black").
+SEPARATOR = "&"
 _MAX_LEVELS = 50
+
+
+def escape_part(text: str) -> str:
+    r"""One part of a group key, with the separator and the escape character escaped by a backslash.
+
+    Keys of intersections stay unambiguous whatever the values hold: ``p&q`` x ``r`` and ``p`` x ``q&r`` are
+    ``p\&q&r`` and ``p&q\&r``. A value without ``&`` or ``\`` is unchanged.
+
+    Examples
+    --------
+    >>> escape_part("p&q"), escape_part("F")
+    ('p\\&q', 'F')
+    """
+    return text.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def join_key(parts: list[str] | tuple[str, ...]) -> str:
+    r"""The key of an intersection from its parts as they are (each escaped, joined by ``&``).
+
+    Examples
+    --------
+    >>> join_key(["p&q", "r"]) != join_key(["p", "q&r"])
+    True
+    >>> split_key(join_key(["p&q", "r"])), split_key(join_key(["p", "q&r"]))
+    (['p&q', 'r'], ['p', 'q&r'])
+    """
+    return SEPARATOR.join(escape_part(str(p)) for p in parts)
+
+
+def split_key(key: str) -> list[str]:
+    r"""The parts of a key built by :func:`join_key` (or of an escaped group name), unescaped.
+
+    Examples
+    --------
+    >>> split_key("F&Black"), split_key("p\\&q&r"), split_key("a\\\\&b")
+    (['F', 'Black'], ['p&q', 'r'], ['a\\', 'b'])
+    """
+    parts, current, i = [], [], 0
+    while i < len(key):
+        ch = key[i]
+        if ch == "\\" and i + 1 < len(key):
+            current.append(key[i + 1])
+            i += 2
+            continue
+        if ch == SEPARATOR:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return parts
 
 
 def _fmt(edge: float) -> str:
@@ -84,8 +139,9 @@ def _factorize(column: pd.Series, name: str, edges: list[float] | None, source: 
         codes[missing] = len(labels) - 1
         return codes.astype(np.int64), labels
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    # A value written "missing" is not the same group as an absent value.
-    labels = [f"{MISSING} (as written)" if str(u) == MISSING else str(u) for u in uniques]
+    # A value written "missing" is not the same group as an absent value. A value holding the separator is
+    # escaped, so that the keys of intersections stay unambiguous (see `escape_part`).
+    labels = [f"{MISSING} (as written)" if str(u) == MISSING else escape_part(str(u)) for u in uniques]
     position: dict[str, int] = {}
     remap = np.array([position.setdefault(label, len(position)) for label in labels] + [-1], dtype=np.int64)
     codes = remap[codes]  # -1 (NaN) maps through the trailing -1; equal texts share one code
@@ -215,8 +271,9 @@ class LeafCoder:
         for order in range(1, min(intersections, len(sensitive)) + 1):
             for attrs in combinations(range(len(sensitive)), order):
                 keys, leaf_group = np.unique(canonical[:, attrs], axis=0, return_inverse=True)
-                names = tuple("&".join(levels[a][k] for a, k in zip(attrs, key)) for key in keys)
-                groupings.append(Grouping(name="&".join(sensitive[a] for a in attrs),
+                # Level labels are escaped already (`_factorize`); attribute names are escaped here.
+                names = tuple(SEPARATOR.join(levels[a][k] for a, k in zip(attrs, key)) for key in keys)
+                groupings.append(Grouping(name=join_key([sensitive[a] for a in attrs]),
                                           attributes=tuple(sensitive[a] for a in attrs), groups=names,
                                           leaf_group=leaf_group.reshape(-1).astype(np.int64)))
         return GroupIndex(attributes=tuple(sensitive), levels=tuple(levels), leaf_levels=canonical,

@@ -19,7 +19,8 @@ from ..settings._config import AuditConfig
 from ._data import Dataset, is_numeric_feature, sha256_file
 from .._errors import AuditError
 
-__all__ = ["FittedModel", "train_model", "load_model", "predict", "predict_values", "Predictions", "build_preprocessor", "to_skops_bytes"]
+__all__ = ["FittedModel", "train_model", "load_model", "predict", "predict_values", "Predictions", "build_preprocessor",
+           "to_skops_bytes", "check_scores", "check_labels"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,17 @@ class FittedModel:
     path: str | None
     sha256: str | None
     params: dict[str, Any]
+
+    @property
+    def described(self) -> str:
+        """What the model is in messages: "`model.load` file m.skops", "the trained ...", a predictions column."""
+        if self.source == "loaded":
+            return f"`model.load` {Path(self.path).name if self.path else 'model'}"
+        if self.source == "trained":
+            return f"the trained {self.type_name}"
+        if self.source == "predictions":
+            return f"`model.predictions` column {getattr(self.estimator, 'predictions', '?')!r}"
+        return f"the model object ({self.type_name})"
 
 
 def _import_estimator(path: str) -> type:
@@ -274,16 +286,72 @@ class Predictions:
     probabilistic: bool
 
 
-def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
-    """Score ``frame`` with the model; scores are probabilities when the model has ``predict_proba``."""
+def _shown(values: Any, limit: int = 8) -> str:
+    items = list(dict.fromkeys(map(repr, (v.item() if hasattr(v, "item") else v for v in values))))
+    return ", ".join(items[:limit]) + (f" (and {len(items) - limit} more)" if len(items) > limit else "")
+
+
+def check_scores(scores: np.ndarray, *, model: FittedModel, source: str, probabilities: bool) -> None:
+    """Refuse model outputs that are not predictions: NaN or infinite scores, probabilities outside [0, 1].
+
+    ``scores`` is one row per evaluated row (one column or several, e.g. every class's probability).
+    Raises AuditError naming the model, how many rows of ``source`` and a few of the values.
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    rows = values.reshape(len(values), -1)
+    total = len(rows)
+    bad = ~np.isfinite(rows).all(axis=1)
+    what = "probabilities" if probabilities else "scores"
+    if bad.any():
+        raise AuditError(f"The model ({model.described}) gave NaN or infinite {what} for {int(bad.sum())} of "
+                         f"{total} rows of {source}; a model's outputs must be numbers for every row. Check the "
+                         "model file, and that the data has the columns and types the model was trained on.")
+    if probabilities:
+        outside = ((rows < -1e-9) | (rows > 1 + 1e-9)).any(axis=1)
+        if outside.any():
+            raise AuditError(f"The model ({model.described}) is a classifier whose `predict_proba` gave "
+                             f"probabilities outside [0, 1] for {int(outside.sum())} of {total} rows of {source} "
+                             f"(e.g. {_shown(rows[outside].ravel()[:4])}); probabilities must lie in [0, 1].")
+
+
+def check_labels(labels: np.ndarray, *, allowed: list[Any], model: FittedModel, source: str) -> None:
+    """Refuse predicted labels that are not among ``allowed`` (the model's or the target's classes),
+    compared as they are and as text; raises AuditError naming both sets and how many rows."""
+    series = pd.Series(np.asarray(labels, dtype=object))
+    known = set(map(str, allowed))
+    bad = series.isna().to_numpy() | ~series.map(str).isin(known).to_numpy()
+    bad &= ~series.isin(list(allowed)).to_numpy()
+    if bad.any():
+        raise AuditError(f"The model ({model.described}) predicted labels that are not among its classes for "
+                         f"{int(bad.sum())} of {len(series)} rows of {source}: predicted "
+                         f"{_shown(pd.unique(series[bad]))}; classes {_shown(allowed)}.")
+
+
+def _classes(est: Any) -> list[Any] | None:
+    classes = getattr(est, "classes_", None)
+    return None if classes is None else list(np.asarray(classes).ravel())
+
+
+def predict(model: FittedModel, frame: pd.DataFrame, *, source: str = "the evaluation rows") -> Predictions:
+    """Score ``frame`` with the model; scores are probabilities when the model has ``predict_proba``.
+
+    Outputs that are not predictions (NaN or infinite scores, probabilities outside [0, 1], labels that are
+    not among the model's classes) raise AuditError naming the model and how many rows of ``source``.
+    """
     from ._formats import ColumnPredictions
 
     est = model.estimator
     if isinstance(est, ColumnPredictions):
-        return _column_predictions(est, frame, model.positive_class)
+        return _column_predictions(est, frame, model.positive_class, negative=est.negative, source=source)
     X = _categoricals_as_text(frame, model.features)
+    # A degenerate model's arithmetic warns (NaN, overflow); its outputs are checked and reported below instead.
+    def quiet() -> Any:
+        return np.errstate(invalid="ignore", divide="ignore", over="ignore")
+
     if hasattr(est, "predict_proba"):
-        proba = np.asarray(est.predict_proba(X))
+        with quiet():
+            proba = np.asarray(est.predict_proba(X))
+        check_scores(proba, model=model, source=source, probabilities=True)
         score = proba[:, model.positive_column].astype(np.float64)
         probabilistic = True
         if model.source == "trained":
@@ -291,10 +359,19 @@ def predict(model: FittedModel, frame: pd.DataFrame) -> Predictions:
             label = (np.argmax(proba, axis=1) == model.positive_column).astype(np.int8)
             return Predictions(score=score, label=label, probabilistic=probabilistic)
     else:
-        raw = np.asarray(est.decision_function(X), dtype=np.float64)
+        with quiet():
+            raw = np.asarray(est.decision_function(X), dtype=np.float64)
+        check_scores(raw, model=model, source=source, probabilities=False)
         score = raw if model.positive_column == 1 else -raw
         probabilistic = False
-    label = (np.asarray(est.predict(X)) == model.positive_class).astype(np.int8)
+    with quiet():
+        predicted = np.asarray(est.predict(X))
+    if predicted.ndim == 2 and predicted.shape[1] == 1:
+        predicted = predicted.ravel()
+    classes = _classes(est)
+    if classes is not None:
+        check_labels(predicted, allowed=classes, model=model, source=source)
+    label = (predicted == model.positive_class).astype(np.int8)
     return Predictions(score=score, label=label, probabilistic=probabilistic)
 
 
@@ -315,9 +392,12 @@ def predict_values(model: FittedModel, frame: pd.DataFrame, *, source: str,
     else:
         X = _categoricals_as_text(frame, model.features)
         try:
-            raw = np.asarray(est.predict(X))
-            if task != "regression" and hasattr(est, "predict_proba"):
-                proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # outputs are checked below
+                raw = np.asarray(est.predict(X))
+                if task != "regression" and hasattr(est, "predict_proba"):
+                    proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+        except AuditError:
+            raise
         except (ValueError, TypeError, KeyError) as exc:
             raise AuditError(f"The model could not score {source}: {str(exc).splitlines()[0]}. Check that the data "
                              "has the columns and types the model was trained on.") from None
@@ -327,11 +407,18 @@ def predict_values(model: FittedModel, frame: pd.DataFrame, *, source: str,
     if task == "regression":
         values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
         if not np.isfinite(values).all():
-            raise AuditError(f"The model's predictions for {source} must be finite numbers for a regression audit; "
-                             f"{int((~np.isfinite(values)).sum())} are not.")
+            raise AuditError(f"The model's ({model.described}) predictions for {source} must be finite numbers for "
+                             f"a regression audit; {int((~np.isfinite(values)).sum())} of {len(values)} rows are "
+                             "not (NaN, infinite or not numeric).")
         return values, values
     if pd.isna(pd.Series(raw)).any():
-        raise AuditError(f"The model's predictions for {source} hold missing values; every row needs a class.")
+        raise AuditError(f"The model's ({model.described}) predictions for {source} hold missing values for "
+                         f"{int(pd.isna(pd.Series(raw)).sum())} of {len(raw)} rows; every row needs a class.")
+    if proba is not None:
+        check_scores(proba, model=model, source=source, probabilities=True)
+    classes = None if isinstance(est, ColumnPredictions) else _classes(est)
+    if classes is not None:
+        check_labels(raw, allowed=classes, model=model, source=source)
     confidence = np.ones(len(raw)) if proba is None or proba.ndim != 2 else proba.max(axis=1)
     return raw, confidence
 
@@ -352,18 +439,37 @@ def positive_mask(values: pd.Series, positive: Any) -> np.ndarray:
     return hit
 
 
-def _column_predictions(est: Any, frame: pd.DataFrame, positive: Any) -> Predictions:
+def _column_predictions(est: Any, frame: pd.DataFrame, positive: Any, *, negative: Any = None,
+                        source: str = "the evaluation rows") -> Predictions:
     raw = frame[est.predictions]
     if raw.isna().any():
         raise AuditError(f"`model.predictions` column {est.predictions!r} has {int(raw.isna().sum())} missing "
                          "values; every evaluated row needs a prediction.")
+    # Predicted labels are the target's labels, or 0/1 (and booleans) for negative/positive: anything else
+    # would be read as the negative class without a word.
+    labels = [v for v in (positive, negative) if v is not None]
+    values = pd.unique(raw)
+    text = set(map(str, labels))
+    as_label = all(v in labels or str(v) in text for v in values)
+    if not as_label and negative is None:
+        # Read in batches, the negative label may not have been met yet: one value besides the positive is it.
+        as_label = len({str(v) for v in values if not (v == positive or str(v) == str(positive))}) <= 1
+    as_binary = bool(pd.Series(values).isin([0, 1, True, False]).all())
+    if not (as_label or as_binary):
+        outside = [v for v in values if not (v in labels or str(v) in text)]
+        count = int((~raw.map(str).isin(text)).sum())
+        raise AuditError(f"`model.predictions` column {est.predictions!r} of {source} holds labels that are not "
+                         f"among the target's: predicted {_shown(outside)} ({count} of {len(raw)} rows); the target "
+                         f"holds {_shown(labels)}. Predicted labels must be the target's labels (or 0/1 for "
+                         "negative/positive).")
     label = positive_mask(raw, positive).astype(np.int8)
     score = est.score(frame)
     if score is None:
         return Predictions(score=label.astype(np.float64), label=label, probabilistic=False)
     if not np.isfinite(score).all():
         raise AuditError(f"`model.predictions.scores` column {est.scores!r} must hold numbers for every row; "
-                         f"{int((~np.isfinite(score)).sum())} are missing or not numeric.")
+                         f"{int((~np.isfinite(score)).sum())} of {len(score)} rows of {source} are missing, "
+                         "infinite or not numeric.")
     probabilistic = bool(((score >= 0) & (score <= 1)).all())
     return Predictions(score=score, label=label, probabilistic=probabilistic)
 
@@ -390,7 +496,8 @@ def obtain_model(cfg: AuditConfig, dataset: Dataset, *, given: Any,
         if spec.scores is not None and not binary:
             raise AuditError(f"`model.predictions.scores` applies to binary audits; remove it for this "
                              f"{dataset.task} audit.")
-        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores),
+        model = FittedModel(estimator=ColumnPredictions(predictions=spec.predictions, scores=spec.scores,
+                                                        negative=dataset.negative_label if binary else None),
                             source="predictions", type_name=f"predictions in column {spec.predictions!r}",
                             features=dataset.features, positive_column=1 if binary else -1, positive_class=positive,
                             path=None, sha256=None, params={})

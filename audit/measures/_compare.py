@@ -34,7 +34,7 @@ from .._errors import AuditError
 from ..statistics._evaluate import benjamini_hochberg
 from ._significance import significantly_better, significantly_worse
 
-__all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION"]
+__all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION", "task_of", "check_same_task"]
 
 METHOD = ("two-sided z-test on the difference, standard errors from each run's bootstrap interval, "
           "Benjamini-Hochberg adjusted across every tested change")
@@ -164,6 +164,21 @@ def _require(doc: Any, source: str) -> dict[str, Any]:
     return doc
 
 
+def task_of(doc: dict[str, Any]) -> str:
+    """The task of a findings document (``model.task``; documents from before tasks were binary)."""
+    return str((doc.get("model") or {}).get("task") or "binary")
+
+
+def check_same_task(old: dict[str, Any], new_task: str, *, old_source: str, new_source: str) -> None:
+    """Refuse to compare audits of different tasks: they share no metric, no fairness gap and no group counts
+    with the same meaning. Raises AuditError naming both files and tasks."""
+    old_task = task_of(old)
+    if old_task != new_task:
+        raise AuditError(f"{old_source} holds the findings of a {old_task} audit and {new_source} of a {new_task} "
+                         f"audit; audits of different tasks measure different things and cannot be compared. Pass "
+                         f"the findings.json of an earlier {new_task} audit of this model.")
+
+
 def _se(ci_low: float | None, ci_high: float | None, z: float) -> float | None:
     if ci_low is None or ci_high is None:
         return None
@@ -286,6 +301,7 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, ol
     (0, True)
     """
     old, new = _require(old, old_source), _require(new, new_source)
+    check_same_task(old, task_of(new), old_source=old_source, new_source=new_source)
     if not 0 < alpha < 1:
         raise AuditError(f"alpha must lie between 0 and 1; got {alpha}.")
     z_old, z_new = _z(old), _z(new)

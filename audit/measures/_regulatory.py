@@ -13,7 +13,7 @@ from typing import Sequence
 
 from .._errors import AuditError
 from ..statistics._evaluate import Evaluation, GroupingMetrics
-from ..inputs._groups import MISSING
+from ..inputs._groups import MISSING, split_key
 
 __all__ = ["DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
            "FourFifthsVerdict", "ChecklistItem", "Regulatory", "regulatory_views", "ll144_attributes"]
@@ -171,7 +171,7 @@ def ll144_attributes(*, sensitive: Sequence[str], sex: str | None, race: str | N
 
 def _ll144_table(gm: GroupingMetrics, category_type: str, total: int, min_share: float) -> Ll144Table:
     rates = gm.metrics["selection_rate"]
-    unknown = [any(part == MISSING for part in g.split("&")) if len(gm.attributes) > 1 else g == MISSING
+    unknown = [any(part == MISSING for part in split_key(g)) if len(gm.attributes) > 1 else g == MISSING
                for g in gm.groups]
     shares = [n / total if total else 0.0 for n in gm.n]
     # LL144's rule lets an auditor leave categories under 2% of the data out of the impact ratio

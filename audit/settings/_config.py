@@ -459,7 +459,7 @@ GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", 
                "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
                "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
                "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression",
-               "challenger")
+               "constant_predictions", "challenger")
 
 
 def _gate_check(name: str) -> str:

@@ -84,7 +84,9 @@ class TaskAdapter(Protocol):
 
 def _scored(model: FittedModel, frame: pd.DataFrame, source: str) -> Predictions:
     try:
-        return predict(model, frame)
+        return predict(model, frame, source=source)
+    except AuditError:
+        raise
     except (ValueError, TypeError, KeyError) as exc:
         raise AuditError(f"The model could not score {source}: {str(exc).splitlines()[0]}. "
                          "Check that the data has the columns and types the model was trained on.") from None

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import AuditError
-from audit.inputs._groups import MISSING, band_labels, build_groups
+from audit.inputs._groups import MISSING, band_labels, build_groups, join_key, split_key
 from helpers import AGE_BINS, adult_rows
 
 BANDS = ["0-25", "25-45", "45-65", "65-120"]
@@ -235,3 +235,50 @@ def test_group_counts_sum_to_the_rows_and_match_groupby(frame, order):
         # and via the per-row labels the package keeps
         kept = gi.labels[list(g.attributes)].astype(str).groupby(list(g.attributes), observed=True).size()
         assert sorted(kept.tolist()) == sorted(counts.tolist())
+
+
+# Group keys stay unambiguous whatever the values hold: the separator "&" (and the escape "\") in a value or a
+# column name is escaped, so that no two groups share a key and no group's counts overwrite another's.
+@pytest.mark.parametrize("a, b", [
+    (["p&q", "p"], ["r", "q&r"]),            # p&q x r against p x q&r
+    (["a&", "a"], ["b", "&b"]),              # the separator at either end
+    (["x\\", "x"], ["&y", "\\&y"]),          # the escape character next to the separator
+    (["&", "&&"], ["&&", "&"]),              # values made of separators only
+])
+def test_values_holding_the_separator_never_share_an_intersection_key(a, b):
+    frame = pd.DataFrame({"s": np.repeat(a, 3), "t": np.repeat(b, 3)})
+    gi = build_groups(frame, sensitive=["s", "t"], bins={}, intersections=2, source="t.csv")
+    groups = gi.grouping("s&t").groups
+    assert len(groups) == len(set(groups)) == 2
+    # Each key splits back into the values it was built from, and counts by key match pandas' groupby.
+    assert sorted(tuple(split_key(g)) for g in groups) == sorted(zip(a, b))
+    keys = _row_groups(gi, "s&t")
+    by_key = {tuple(split_key(k)): n for k, n in pd.Series(keys).value_counts().items()}
+    assert by_key == {pair: 3 for pair in zip(a, b)}
+
+
+def test_three_way_intersections_with_separators_stay_apart():
+    frame = pd.DataFrame({"s": ["p&q", "p", "p"], "t": ["r", "q&r", "q"], "u": ["z", "z", "&r&z"]})
+    gi = build_groups(frame, sensitive=["s", "t", "u"], bins={}, intersections=3, source="t.csv")
+    groups = gi.grouping("s&t&u").groups
+    assert sorted(map(tuple, map(split_key, groups))) == sorted(zip(frame.s, frame.t, frame.u))
+
+
+def test_column_names_holding_the_separator_name_their_groupings_apart():
+    # Columns "a&b", "c" and "a", "b&c": the intersection names differ, and neither is a single column's name.
+    frame = pd.DataFrame({"a&b": ["x", "y"], "c": ["u", "v"], "a": ["x", "x"], "b&c": ["v", "u"]})
+    gi = build_groups(frame, sensitive=["a&b", "c", "a", "b&c"], bins={}, intersections=2, source="t.csv")
+    names = [g.name for g in gi.groupings]
+    assert len(names) == len(set(names))
+    assert join_key(["a&b", "c"]) in names and join_key(["a", "b&c"]) in names
+    assert join_key(["a&b", "c"]) != join_key(["a", "b&c"])
+    assert {tuple(split_key(g.name)) for g in gi.groupings if len(g.attributes) == 2} == \
+        {tuple(g.attributes) for g in gi.groupings if len(g.attributes) == 2}
+
+
+def test_plain_values_keep_their_keys():
+    # No separator, no escape: keys are the values joined by "&", as before.
+    frame = pd.DataFrame({"sex": ["F", "M"], "race": ["Black", "White"]})
+    gi = build_groups(frame, sensitive=["sex", "race"], bins={}, intersections=2, source="t.csv")
+    assert gi.grouping("sex&race").groups == ("F&Black", "M&White")
+    assert gi.grouping("sex").groups == ("F", "M")

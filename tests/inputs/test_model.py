@@ -347,3 +347,122 @@ def test_predictions_of_a_trained_gradient_boosting_pipeline(hgb):
     assert 0 < preds.label.mean() < ds.y_test.mean() + 0.1  # both classes predicted
     assert roc_auc_score(ds.y_test, preds.score) > 0.85
     assert accuracy_score(ds.y_test, preds.label) > 0.8
+
+
+# --- model outputs that are not predictions ------------------------------------------------------------------
+
+import pandas as pd  # noqa: E402
+
+from audit.inputs._model import FittedModel, check_labels, check_scores, fitted_from_object, predict_values  # noqa: E402
+
+
+class _Fixed:
+    """A classifier whose outputs are given: what a broken model file or a mis-encoded input produces."""
+
+    def __init__(self, proba=None, labels=None, decision=None, classes=(0, 1)):
+        self.classes_ = np.asarray(classes)
+        self._proba, self._labels, self._decision = proba, labels, decision
+
+    def __getattr__(self, name):
+        # Without given probabilities the object has no predict_proba (scored by its decision function).
+        if name == "predict_proba" and self.__dict__.get("_proba") is not None:
+            return lambda X: np.asarray(self._proba, dtype=float)
+        raise AttributeError(name)
+
+    def decision_function(self, X):
+        return np.asarray(self._decision, dtype=float)
+
+    def predict(self, X):
+        return np.asarray(self._labels)
+
+
+def _fixed(**outputs) -> FittedModel:
+    return fitted_from_object(_Fixed(**outputs), dataset_features=("x",), positive_label=1, source="python",
+                              name="the object", path=None, sha256=None)
+
+
+FRAME = pd.DataFrame({"x": np.arange(6.0)})
+GOOD = [[0.9, 0.1], [0.2, 0.8]] * 3
+
+
+@pytest.mark.parametrize("proba, expected", [
+    ([[np.nan, np.nan]] * 6, "NaN or infinite probabilities for 6 of 6 rows of t.csv"),
+    ([[0.5, 0.5]] * 4 + [[np.nan, 0.5], [0.5, np.inf]], "NaN or infinite probabilities for 2 of 6 rows"),
+    ([[-0.5, 1.5]] + GOOD[:5], "probabilities outside [0, 1] for 1 of 6 rows of t.csv"),
+    ([[2.0, 3.0]] * 6, "probabilities outside [0, 1] for 6 of 6 rows"),
+])
+def test_probabilities_that_are_not_probabilities_are_bad_input(proba, expected):
+    model = _fixed(proba=proba, labels=[0, 1] * 3)
+    with pytest.raises(AuditError, match="The model \\(the model object") as exc:
+        predict(model, FRAME, source="t.csv")
+    assert expected in str(exc.value)
+
+
+@pytest.mark.parametrize("decision, bad", [([np.nan] * 6, 6), ([0.1, -0.2, np.inf, 1.0, -np.inf, 0.0], 2)])
+def test_scores_that_are_not_numbers_are_bad_input(decision, bad):
+    model = _fixed(decision=decision, labels=[0, 1] * 3)
+    with pytest.raises(AuditError, match=f"NaN or infinite scores for {bad} of 6 rows of t.csv"):
+        predict(model, FRAME, source="t.csv")
+
+
+@pytest.mark.parametrize("labels, shown", [(["yes", "no"] * 3, "'yes', 'no'"), ([0, 1, 2, 0, 1, 1], "2"),
+                                           ([0, 1, None, 0, 1, 1], "None")])
+def test_predicted_labels_outside_the_model_classes_are_bad_input(labels, shown):
+    model = _fixed(proba=GOOD, labels=np.asarray(labels, dtype=object))
+    with pytest.raises(AuditError, match="predicted labels that are not among its classes") as exc:
+        predict(model, FRAME, source="t.csv")
+    assert f"predicted {shown}; classes 0, 1" in str(exc.value)
+
+
+def test_valid_outputs_pass_unchanged():
+    model = _fixed(proba=GOOD, labels=[0, 1] * 3)
+    preds = predict(model, FRAME, source="t.csv")
+    assert preds.score.tolist() == [0.1, 0.8] * 3 and preds.label.tolist() == [0, 1] * 3
+    # Probabilities exactly 0 and 1 are probabilities.
+    assert predict(_fixed(proba=[[1.0, 0.0], [0.0, 1.0]] * 3, labels=[0, 1] * 3), FRAME).score.tolist() == [0, 1] * 3
+
+
+def test_multiclass_outputs_are_checked_too():
+    nan = fitted_from_object(_Fixed(proba=[[np.nan] * 3] * 6, labels=["a", "b", "c"] * 2, classes=("a", "b", "c")),
+                             dataset_features=("x",), positive_label=None, source="python", name="m", path=None,
+                             sha256=None)
+    with pytest.raises(AuditError, match="NaN or infinite probabilities for 6 of 6 rows of t.csv"):
+        predict_values(nan, FRAME, source="t.csv", task="multiclass")
+    foreign = fitted_from_object(_Fixed(proba=[[0.2, 0.3, 0.5]] * 6, labels=["a", "b", "z"] * 2,
+                                        classes=("a", "b", "c")), dataset_features=("x",), positive_label=None,
+                                 source="python", name="m", path=None, sha256=None)
+    with pytest.raises(AuditError, match="for 2 of 6 rows of t.csv: predicted 'z'; classes 'a', 'b', 'c'"):
+        predict_values(foreign, FRAME, source="t.csv", task="multiclass")
+
+
+def test_check_helpers_name_the_rows_directly():
+    model = _fixed(proba=GOOD, labels=[0, 1] * 3)
+    check_scores(np.array([0.0, 0.5, 1.0]), model=model, source="s.csv", probabilities=True)
+    with pytest.raises(AuditError, match="1 of 3 rows of s.csv"):
+        check_scores(np.array([0.0, np.nan, 1.0]), model=model, source="s.csv", probabilities=False)
+    check_labels(np.array(["1", "0"]), allowed=[0, 1], model=model, source="s.csv")  # as text, still a class
+    with pytest.raises(AuditError, match="1 of 2 rows of s.csv"):
+        check_labels(np.array([1, 7]), allowed=[0, 1], model=model, source="s.csv")
+
+
+@pytest.mark.parametrize("values, negative, refused", [
+    ([">50K", "<=50K"], "<=50K", None),
+    ([1, 0, 1], "<=50K", None),                      # 0/1 for negative/positive
+    ([True, False], "<=50K", None),
+    (["High", "Low"], "<=50K", "'High', 'Low'"),
+    ([">50K", "<=50k"], "<=50K", "'<=50k'"),        # case matters: a typo is not the negative label
+    ([">50K", "<=50K"], None, None),                 # read in batches, the negative not met yet
+    ([">50K", "<=50K", "maybe"], None, "'<=50K', 'maybe'"),
+])
+def test_predictions_columns_hold_the_targets_labels(values, negative, refused):
+    from audit.inputs._formats import ColumnPredictions
+    from audit.inputs._model import _column_predictions
+
+    frame = pd.DataFrame({"p": values})
+    est = ColumnPredictions(predictions="p", scores=None, negative=negative)
+    if refused is None:
+        labels = _column_predictions(est, frame, ">50K", negative=negative, source="t.csv").label
+        assert labels.tolist() == [int(v in (">50K", 1, True)) for v in values]
+    else:
+        with pytest.raises(AuditError, match=f"predicted {refused} "):
+            _column_predictions(est, frame, ">50K", negative=negative, source="t.csv")

@@ -132,6 +132,21 @@ def _adult(tmp_path: Path, name: str, *, degraded: bool, policy: dict | None = N
     return path
 
 
+@pytest.mark.parametrize("old_task, new_task", [("regression", "binary"), ("binary", "multiclass"),
+                                                ("multiclass", "regression")])
+def test_audits_of_different_tasks_are_not_compared(old_task, new_task):
+    old, new = copy.deepcopy(GOLDEN), copy.deepcopy(GOLDEN)
+    old["model"]["task"], new["model"]["task"] = old_task, new_task
+    with pytest.raises(AuditError) as exc:
+        compare(old, new, old_source="old.json", new_source="new.json")
+    text = str(exc.value)
+    assert f"old.json holds the findings of a {old_task} audit and new.json of a {new_task} audit" in text
+    # A document without a task (from before there were tasks) is a binary audit's.
+    del old["model"]["task"]
+    new["model"]["task"] = "binary"
+    assert compare(old, new).summary()["significant_regressions"] == 0
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """Baseline and degraded audits of Adult; the degraded one run with --baseline under the regression policy."""

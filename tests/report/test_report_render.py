@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import stat
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -119,9 +120,15 @@ def _without_timing(document: dict) -> dict:
     return doc
 
 
+def _shown(folder: Path) -> list[Path]:
+    """The entries of a report folder a reader sees (hidden ones are the runs' storage: .current, .runs)."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def _files(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     """Each file's bytes, inode and mtime: a rename into place changes the inode even for equal bytes."""
-    return {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+    return {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in _shown(folder)
+            if not p.is_dir()}
 
 
 @pytest.fixture
@@ -384,7 +391,7 @@ def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hosti
                              "json": folder / "findings.json"}
     assert written.index == folder / "index.html" and written.history.parent == folder / "history"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [HOSTILE_FOLDER]
-    assert sorted(p.name for p in folder.iterdir()) == ["findings.json", "history", "index.html", "model.skops",
+    assert [p.name for p in _shown(folder)] == ["findings.json", "history", "index.html", "model.skops",
                                                           "model_card.html"]
     assert sorted(p.name for p in written.history.iterdir()) == ["findings.json", "model.skops", "model_card.html"]
     for path in [*written.files.values(), written.index]:
@@ -398,13 +405,13 @@ def test_write_of_every_format_matches_the_renderers(hostile, tmp_path, umask_02
     written = hostile.write(tmp_path, history=False)
     folder = tmp_path / HOSTILE_FOLDER
     assert written.history is None and written.index is None
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "findings.json", "junit.xml", "model.skops",
+    assert [p.name for p in _shown(folder)] == ["README.md", "findings.json", "junit.xml", "model.skops",
                                                           "model_card.html", "model_card_toolkit.json", "summary.md"]
     assert written["md"].read_text(encoding="utf-8") == render_markdown(hostile.document)
     assert written["mct"].read_text(encoding="utf-8") == render_mct(hostile.document)
     assert written["hf"].read_text(encoding="utf-8") == render_hf_card(hostile.document)
     assert written["junit"].read_text(encoding="utf-8") == render_junit(hostile.document)
-    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in folder.iterdir())
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in _shown(folder))
 
 
 def test_unknown_format_writes_nothing(hostile, tmp_path):
@@ -496,3 +503,12 @@ def test_junit_validates_against_the_jenkins_junit_schema(hostile, frozen, junit
     tree = etree.fromstring(render_junit(frozen).encode("utf-8"))
     del tree.find("testsuite/testcase").attrib["name"]
     assert not junit_schema.validate(tree)
+
+
+def test_the_history_index_carries_a_content_security_policy_that_refuses_scripts(hostile, tmp_path):
+    written = hostile.write(tmp_path, formats=("json",))
+    page = written.index.read_text(encoding="utf-8")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None
+    assert policy.group(1).split("; ") == ["default-src 'none'", "style-src 'unsafe-inline'", "img-src data:"]
+    assert "<script" not in page.lower()

@@ -357,3 +357,41 @@ def test_new_slice_and_mitigation_fields_name_what_is_wrong(section, expected):
     raw = _base()
     raw.update(section)
     assert expected in _error(raw)
+
+
+def _numeric_fields(model, prefix=()):
+    """Every field of the config whose default is a number (not a bool), by its path."""
+    import typing
+
+    from pydantic import BaseModel
+
+    for name, info in model.model_fields.items():
+        kinds = [info.annotation, *typing.get_args(info.annotation)]
+        section = next((k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)), None)
+        if section is not None:
+            yield from _numeric_fields(section, (*prefix, name))
+            continue
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            yield (*prefix, name)
+
+
+NUMERIC_FIELDS = sorted(_numeric_fields(AuditConfig))
+
+
+def test_the_numeric_fields_are_many():
+    assert len(NUMERIC_FIELDS) >= 34 and ("data", "min_group_size") in NUMERIC_FIELDS
+
+
+@pytest.mark.parametrize("path", NUMERIC_FIELDS, ids=[".".join(p) for p in NUMERIC_FIELDS])
+@pytest.mark.parametrize("value", [True, False])
+def test_no_number_in_the_config_takes_a_boolean(path, value):
+    raw = {"name": "strict", "data": {"test": "t.csv", "target": "y", "sensitive": ["s"]},
+           "model": {"predictions": {"predictions": "p"}}}
+    node = raw
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    with pytest.raises(AuditError) as exc:
+        config_from_dict(raw, source="audit.yaml")
+    assert f"`{'.'.join(path)}` must be a valid" in str(exc.value) and f"got {value}" in str(exc.value)
