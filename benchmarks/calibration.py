@@ -82,7 +82,7 @@ def gates(*, runs: int, rows: int) -> None:
     """Gate outcomes through ``audit.run``; also how often the group-gap check and the slice search raise a
     finding on data where every group and every slice is alike (their global null)."""
     print(f"gates through audit.run: {runs} runs per scenario, {rows} rows, thresholds 0.10 (four-fifths 0.8)")
-    print(f"{'scenario':<14}{'gate':<32}{'grouping':<10}{'fail':>7}{'warn':>7}{'pass':>7}{'insuff':>7}")
+    print(f"{'scenario':<20}{'gate':<36}{'grouping':<10}{'fail':>7}{'warn':>7}{'pass':>7}{'insuff':>7}")
     for scenario, gap, gate_set in (("parity", 0.0, "eo"), ("at_threshold", 0.10, "eo"), ("twice", 0.20, "eo"),
                                     ("parity", 0.0, "adult")):
         counts: dict[tuple[str, str], dict[str, int]] = {}
@@ -107,12 +107,12 @@ def gates(*, runs: int, rows: int) -> None:
                         c[f["status"]] += 1
         label = f"{scenario} ({gate_set})"
         for (rule, grouping), c in counts.items():
-            print(f"{label:<14}{rule:<32}{grouping:<10}"
+            print(f"{label:<20}{rule:<36}{grouping:<10}"
                   + "".join(f"{c[k] / runs:>7.2f}" for k in ("fail", "warn", "pass", "insufficient_data")))
-        print(f"{label:<14}whole gate: fail {whole['fail'] / runs:.2f}, inconclusive {whole['inconclusive'] / runs:.2f}, "
+        print(f"{label:<20}whole gate: fail {whole['fail'] / runs:.2f}, inconclusive {whole['inconclusive'] / runs:.2f}, "
               f"pass {whole['pass'] / runs:.2f}")
         if gap == 0.0:
-            print(f"{label:<14}global null: a group-gap finding in {group_gaps / runs:.3f} of audits, "
+            print(f"{label:<20}global null: a group-gap finding in {group_gaps / runs:.3f} of audits, "
                   f"a slice reported in {slices / runs:.3f}")
 
 
