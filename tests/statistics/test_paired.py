@@ -155,9 +155,10 @@ def _two_models(rows: int, *, recall_a: float, recall_b: float, seed: int):
     """Two classifiers that share most of their decisions (a retrained model), with known recalls."""
     rng = np.random.default_rng(seed)
     y = (rng.random(rows) < 0.3).astype(int)
-    u = rng.random(rows)
+    u, v = rng.random(rows), rng.random(rows)
+    flip = rng.random(rows) < 0.1  # a tenth of the rows decided afresh by the challenger: real disagreement
     a = np.where(y == 1, u < recall_a, rng.random(rows) < 0.1)
-    b = np.where(y == 1, u < recall_b, a ^ (rng.random(rows) < 0.02))
+    b = np.where(y == 1, np.where(flip, v < recall_b, u < recall_b), a ^ (rng.random(rows) < 0.02))
     frame = pd.DataFrame({"sex": rng.choice(["F", "M"], rows), "race": rng.choice(["x", "y", "z"], rows)})
     sa = np.clip(a * 0.5 + rng.normal(0.25, 0.1, rows), 0, 1)
     sb = np.clip(b * 0.5 + rng.normal(0.25, 0.1, rows), 0, 1)
