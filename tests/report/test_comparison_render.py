@@ -67,3 +67,14 @@ def test_card_and_summary_show_changes_right_after_the_verdict(pair):
     md = render_markdown(doc)
     assert md.index("### Changes since last audit") < md.index("### Key metrics")
     assert "fails on significant regression" in md
+
+
+def test_the_comparison_page_carries_a_content_security_policy_that_refuses_scripts(pair):
+    import re
+
+    old, new = pair
+    page = render_comparison_html(compare(old, new).to_dict(), sensitive=new["data"]["sensitive"])
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None
+    assert policy.group(1).split("; ") == ["default-src 'none'", "style-src 'unsafe-inline'", "img-src data:"]
+    assert "<script" not in page.lower()
