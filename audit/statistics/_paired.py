@@ -14,7 +14,7 @@ DeLong's test on the rows; one Benjamini-Hochberg family over everything compare
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -323,8 +323,6 @@ def paired_compare(rows: PairedRows, groups: GroupIndex, *, registry: Registry, 
     adjusted = np.full(len(out), np.nan)
     if tested.any():
         adjusted[tested] = benjamini_hochberg(raw[tested])
-    from dataclasses import replace
-
     out = [replace(x, p_adjusted=_num(a)) for x, a in zip(out, adjusted)]
     return PairedComparison(differences=tuple(out), level=level, replicates=replicates, rows=int(len(rows.leaf)),
                             min_group_size=min_group_size)
