@@ -527,7 +527,9 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
                                    eps=list(mc.eps), held_out=mc.held_out, seed=cfg.seed, train=train,
                                    fit_rows=mc.fit_rows, max_iter=mc.max_iter, max_seconds=mc.max_seconds,
                                    task=dataset.task, loss_bounds=None if mc.loss_bounds is None
-                                   else list(mc.loss_bounds))
+                                   else list(mc.loss_bounds),
+                                   scores=sample.score if dataset.task == "binary" else None,
+                                   min_group_size=cfg.data.min_group_size)
     except AuditError:
         raise  # bad input: exit code 2, like every other config error
     except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on

@@ -230,6 +230,8 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
         "train_rows": mitigation.train_rows, "seed": mitigation.seed, "complete": mitigation.complete,
         "notes": list(mitigation.notes), "saved": saved, "points": points,
         "target_range": None if mitigation.target_range is None else list(mitigation.target_range),
+        "min_group_size": mitigation.min_group_size,
+        "left_out": [{"group": g.group, "rows": g.rows} for g in mitigation.left_out],
     }
 
 
