@@ -19,7 +19,6 @@ __all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "ba
 
 #: Label of the group of rows whose sensitive value is missing.
 MISSING = "missing"
-_MAX_LEVELS = 50
 
 
 def _fmt(edge: float) -> str:
@@ -122,11 +121,6 @@ class LeafCoder:
             to_global = np.full(len(labels), -1, dtype=np.int64)
             for code in used:
                 to_global[code] = lookup.setdefault(labels[code], len(lookup))
-            if len(lookup) > _MAX_LEVELS and name not in self.bins:
-                hint = (f"add `data.bins.{name}: [edges]` to band it" if pd.api.types.is_numeric_dtype(frame[name])
-                        else "group its values into fewer categories before the audit")
-                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
-                                 f"distinct values ({len(lookup)} so far); {hint}.")
             codes[:, j] = to_global[local]
             texts[name] = pd.Categorical.from_codes(local, categories=labels)
         # Mixed-radix code of the level combination; the radix only has to exceed every level code so far.
@@ -170,11 +164,6 @@ class LeafCoder:
         for i, labels in enumerate(leaf_labels):
             key = tuple(lookup.setdefault(label, len(lookup)) for lookup, label in zip(self._levels, labels))
             codes[i] = self._leaves.setdefault(key, len(self._leaves))
-        for name, lookup in zip(self.sensitive, self._levels):
-            if len(lookup) > _MAX_LEVELS and name not in self.bins:
-                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
-                                 f"distinct values ({len(lookup)} so far); band it with `data.bins.{name}` or "
-                                 "group its values into fewer categories before the audit.")
         return codes
 
     def _sorted_levels(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
