@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._errors import AuditError
 
-__all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels"]
+__all__ = ["MISSING", "GroupIndex", "Grouping", "LeafCoder", "SmallIntersection", "build_groups", "band_labels"]
 
 #: Label of the group of rows whose sensitive value is missing.
 MISSING = "missing"
@@ -64,9 +64,55 @@ class GroupIndex:
     row_leaf: np.ndarray  # leaf index per row held in memory
     groupings: tuple[Grouping, ...]
     labels: pd.DataFrame  # per row held in memory, the label of each sensitive attribute
+    #: Intersections whose every group is under ``min_group_size`` rows: summarised, not evaluated.
+    small_intersections: tuple["SmallIntersection", ...] = ()
 
     def grouping(self, name: str) -> Grouping:
         return next(g for g in self.groupings if g.name == name)
+
+    def judged(self, rows_by_leaf: np.ndarray, *, min_group_size: int) -> "GroupIndex":
+        """This index without the intersections none of whose groups has ``min_group_size`` rows.
+
+        Such an intersection has nothing to judge: every group would be *insufficient data*. It is kept
+        as a :class:`SmallIntersection` (its groups' row counts) instead of being evaluated group by group,
+        so an intersection of attributes with hundreds of values costs its counts only. Single attributes
+        are always kept.
+
+        Examples
+        --------
+        >>> gi = build_groups(pd.DataFrame({"a": list("xxxy"), "b": list("pqrs")}), sensitive=["a", "b"], bins={},
+        ...                   intersections=2, source="t")
+        >>> kept = gi.judged(np.bincount(gi.row_leaf), min_group_size=2)
+        >>> [g.name for g in kept.groupings], [(s.grouping, s.groups, s.rows) for s in kept.small_intersections]
+        (['a', 'b'], [('a&b', 4, 4)])
+        """
+        rows_by_leaf = np.asarray(rows_by_leaf, dtype=np.float64)
+        keep, small = [], list(self.small_intersections)
+        for g in self.groupings:
+            n = np.rint(np.bincount(g.leaf_group, weights=rows_by_leaf, minlength=len(g.groups))).astype(np.int64)
+            if len(g.attributes) > 1 and n.max(initial=0) < min_group_size:
+                present = n > 0
+                small.append(SmallIntersection(grouping=g.name, attributes=g.attributes, groups=int(present.sum()),
+                                               rows=int(n.sum()), largest=int(n.max(initial=0)),
+                                               counts={name: int(c) for name, c, ok in zip(g.groups, n, present)
+                                                       if ok}))
+            else:
+                keep.append(g)
+        return GroupIndex(attributes=self.attributes, levels=self.levels, leaf_levels=self.leaf_levels,
+                          row_leaf=self.row_leaf, groupings=tuple(keep), labels=self.labels,
+                          small_intersections=tuple(small))
+
+
+@dataclass(frozen=True)
+class SmallIntersection:
+    """An intersection all of whose groups are under ``min_group_size`` rows: counted, never evaluated."""
+
+    grouping: str
+    attributes: tuple[str, ...]
+    groups: int  # groups with at least one row
+    rows: int
+    largest: int  # rows of its largest group
+    counts: dict[str, int]  # rows per group
 
 
 def _factorize(column: pd.Series, name: str, edges: list[float] | None, source: str) -> tuple[np.ndarray, list[str]]:

@@ -272,12 +272,19 @@ def _intervals(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     if len(reps) == 0:
         return lo, hi
     finite = np.isfinite(reps)
-    ok = finite.sum(axis=0) >= _MIN_VALID_SHARE * len(reps)
+    counts = finite.sum(axis=0)
+    ok = counts >= _MIN_VALID_SHARE * len(reps)
     if ok.any():
-        sub = np.where(finite[:, ok], reps[:, ok], np.nan)
-        with np.errstate(invalid="ignore"):
-            q = np.nanquantile(sub, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        lo[ok], hi[ok] = q[0], q[1]
+        # Each column's percentiles of its finite replicates (what np.nanquantile gives column by column),
+        # for all columns with the same number of finite replicates at once: sorted, undefined ones last,
+        # the finite ones form a full block.
+        ordered = np.sort(np.where(finite[:, ok], reps[:, ok], np.nan), axis=0)
+        columns = np.flatnonzero(ok)
+        quantiles = [(1 - level) / 2, (1 + level) / 2]
+        for c in np.unique(counts[ok]):
+            pick = counts[ok] == c
+            q = np.quantile(ordered[:c, pick], quantiles, axis=0)
+            lo[columns[pick]], hi[columns[pick]] = q[0], q[1]
     return lo, hi
 
 

@@ -234,3 +234,25 @@ def test_group_counts_sum_to_the_rows_and_match_groupby(frame, order):
         # and via the per-row labels the package keeps
         kept = gi.labels[list(g.attributes)].astype(str).groupby(list(g.attributes), observed=True).size()
         assert sorted(kept.tolist()) == sorted(counts.tolist())
+
+
+def test_intersections_with_no_group_of_min_group_size_are_counted_not_kept():
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"zip": [f"z{i:03d}" for i in rng.integers(0, 300, 12000)],
+                          "age": rng.integers(18, 58, 12000).astype(str), "sex": rng.choice(["F", "M"], 12000)})
+    gi = build_groups(frame, sensitive=["zip", "age", "sex"], bins={}, intersections=3, source="t.csv")
+    rows_by_leaf = np.bincount(gi.row_leaf, minlength=len(gi.leaf_levels))
+    judged = gi.judged(rows_by_leaf, min_group_size=30)
+    # zip&age (about 1 row a group) and zip&age&sex have no group of 30 rows; the rest have some.
+    small = {s.grouping: s for s in judged.small_intersections}
+    assert set(small) == {"zip&age", "zip&age&sex"}
+    assert [g.name for g in judged.groupings] == ["zip", "age", "sex", "zip&sex", "age&sex"]
+    for name, columns in [("zip&age", ["zip", "age"]), ("zip&age&sex", ["zip", "age", "sex"])]:
+        expected = frame.groupby(columns).size()  # pandas counts the same groups
+        s = small[name]
+        assert s.counts == {"&".join(k): int(v) for k, v in expected.items()}
+        assert (s.groups, s.rows, s.largest) == (len(expected), len(frame), int(expected.max()))
+        assert s.largest < 30
+    # Single attributes stay, even when every group is small; nothing is dropped at min_group_size 1.
+    assert [g.name for g in gi.judged(rows_by_leaf, min_group_size=10**6).groupings] == ["zip", "age", "sex"]
+    assert gi.judged(rows_by_leaf, min_group_size=1).groupings == gi.groupings
