@@ -327,7 +327,7 @@ def by_rank(cells: CellStats, values: np.ndarray) -> np.ndarray:
 
 # Leaves x groups up to which the membership is a dense 0/1 matrix (a BLAS product, the summation order
 # the engine has always had); beyond it a sparse one, linear in the leaves.
-_DENSE_MEMBERSHIP = 1 << 20
+_DENSE_MEMBERSHIP = 1 << 16
 
 
 def dense_membership(n_leaves: int, n_groups: int) -> bool:
