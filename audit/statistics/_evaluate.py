@@ -234,20 +234,29 @@ def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.n
         g_centre, r_centre = table.grouped(centre_leaf, leaf_group=leaf_group, n_groups=n_groups)
         points.append((g_exact, _metric_values(g_exact, registry), _metric_values(g_centre, registry),
                        _metric_values(r_exact, registry), _metric_values(r_centre, registry)))
-    reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
-    rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
+    # Replicate values are written chunk by chunk into arrays of their final size: memory holds one chunk's
+    # sums and the (replicates, groups) values, never a list of chunks and their concatenation too.
+    reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
+    rest_reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
+    done = 0
     for draw in table.replicates(count=replicates, seed=seed):
+        size = 0
         for i, (leaf_group, n_groups) in enumerate(groupings):
             g, r = table.grouped(draw, leaf_group=leaf_group, n_groups=n_groups)
-            reps[i].append(_metric_values(g, registry))
-            rest_reps[i].append(_metric_values(r, registry))
+            for into, values in ((reps[i], _metric_values(g, registry)), (rest_reps[i], _metric_values(r, registry))):
+                for m, v in values.items():
+                    v = np.asarray(v, dtype=np.float64)
+                    if m not in into:
+                        into[m] = np.empty((replicates, *v.shape[1:]), dtype=np.float64)
+                    into[m][done:done + len(v)] = v
+                    size = len(v)
+        done += size
     out = []
     for i, (leaf_group, n_groups) in enumerate(groupings):
         g_exact, exact, coarse_v, rest_exact, rest_coarse = points[i]
         names = list(exact)
-        stack = {m: np.concatenate([r[m] for r in reps[i]]) if reps[i] else np.empty((0, n_groups)) for m in names}
-        rstack = {m: np.concatenate([r[m] for r in rest_reps[i]]) if rest_reps[i] else np.empty((0, n_groups))
-                  for m in names}
+        stack = {m: reps[i][m][:done] if m in reps[i] else np.empty((0, n_groups)) for m in names}
+        rstack = {m: rest_reps[i][m][:done] if m in rest_reps[i] else np.empty((0, n_groups)) for m in names}
         out.append(_Series(exact={m: v[0] for m, v in exact.items()}, coarse={m: v[0] for m, v in coarse_v.items()},
                            reps=stack, rest_exact={m: v[0] for m, v in rest_exact.items()},
                            rest_coarse={m: v[0] for m, v in rest_coarse.items()}, rest_reps=rstack,

@@ -30,7 +30,7 @@ __all__ = ["AdditiveTable", "BinaryTable", "CountTable", "SumTable", "Named"]
 
 Named = dict[str, np.ndarray]
 # Replicates per chunk are chosen so one chunk's numbers stay near this many (memory bound).
-_CHUNK_NUMBERS = 20_000_000
+_CHUNK_NUMBERS = 5_000_000
 
 
 class AdditiveTable(Protocol):
