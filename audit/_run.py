@@ -242,8 +242,10 @@ def _pass(ctx: _Context) -> None:
                                                          labels=lambda column: task.labels(column, labelling)),
                               model=model, settings=settings)
     done = ctx.done
+    # Intersections with no group of min_group_size rows are counted, not evaluated group by group.
     ctx.groups = done.coder.index(intersections=cfg.data.intersections, row_leaf=done.sample.leaf,
-                                  labels=done.sample.labels)
+                                  labels=done.sample.labels).judged(done.missing_by_leaf[:, -1],
+                                                                    min_group_size=cfg.data.min_group_size)
     _check_evaluated(ctx)
     table, registry = task.table(done.part)
     ctx.table = table
@@ -601,6 +603,13 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
         "train_is_split": dataset.train_is_split, "batch_rows": dataset.batch_rows,
         "sample_rows": len(done.sample.frame),
     }
+    assert ctx.groups is not None
+    small = ctx.groups.small_intersections
+    if small:  # intersections with no group of min_group_size rows: summarised, with their counts
+        data_meta["small_intersections"] = {
+            "groups": sum(s.groups for s in small), "rows": sum(s.rows for s in small),
+            "groupings": [{"grouping": s.grouping, "attributes": list(s.attributes), "groups": s.groups,
+                           "rows": s.rows, "largest": s.largest, "counts": s.counts} for s in small]}
     return build_document(audit=audit_meta, model=model_meta, data=data_meta, evaluation=evaluation,
                           performance_metrics=perf, curves=ctx.curves,
                           worst_groups=worst_groups(evaluation, metrics=perf, min_group_size=mgs),
@@ -697,7 +706,9 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
                                    eps=list(mc.eps), held_out=mc.held_out, seed=cfg.seed, train=train,
                                    fit_rows=mc.fit_rows, max_iter=mc.max_iter, max_seconds=mc.max_seconds,
                                    task=dataset.task, loss_bounds=None if mc.loss_bounds is None
-                                   else list(mc.loss_bounds))
+                                   else list(mc.loss_bounds),
+                                   scores=sample.score if dataset.task == "binary" else None,
+                                   min_group_size=cfg.data.min_group_size)
     except AuditError:
         raise  # bad input: exit code 2, like every other config error
     except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on

@@ -267,6 +267,8 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
         "train_rows": mitigation.train_rows, "seed": mitigation.seed, "complete": mitigation.complete,
         "notes": list(mitigation.notes), "saved": saved, "points": points,
         "target_range": None if mitigation.target_range is None else list(mitigation.target_range),
+        "min_group_size": mitigation.min_group_size,
+        "left_out": [{"group": g.group, "rows": g.rows} for g in mitigation.left_out],
     }
 
 
@@ -354,7 +356,7 @@ def load_schema() -> dict[str, Any]:
 
 def multiclass_section(table: Any, evaluation: Evaluation, groups: Any) -> dict[str, Any]:
     """The ``multiclass`` key: classes, confusion matrices and per-class metrics, overall and by group."""
-    from ..statistics._cells import leaf_indicator
+    from ..statistics._cells import to_groups
     from ..statistics._multiclass import PER_CLASS_METRICS, class_key
 
     classes = list(evaluation.registry.classes)
@@ -371,7 +373,7 @@ def multiclass_section(table: Any, evaluation: Evaluation, groups: Any) -> dict[
     by_group_cm: dict[str, Any] = {}
     by_group_pc: dict[str, Any] = {}
     for g, gm in zip(groups.groupings, evaluation.by_grouping):
-        sums = leaf_indicator(g.leaf_group, len(g.groups)).T @ counts
+        sums = to_groups(counts, g.leaf_group, len(g.groups), axis=0)
         by_group_cm[g.name] = {name: matrix(sums[i]) for i, name in enumerate(g.groups)}
         by_group_pc[g.name] = {name: per_class(gm.metrics, i) for i, name in enumerate(g.groups)}
     return {"classes": classes,

@@ -15,14 +15,13 @@ import pandas as pd
 
 from .._errors import AuditError
 
-__all__ = ["MISSING", "SEPARATOR", "GroupIndex", "Grouping", "LeafCoder", "build_groups", "band_labels", "join_key",
-           "split_key", "escape_part"]
+__all__ = ["MISSING", "SEPARATOR", "GroupIndex", "Grouping", "LeafCoder", "SmallIntersection", "build_groups",
+           "band_labels", "join_key", "split_key", "escape_part"]
 
 #: Label of the group of rows whose sensitive value is missing.
 MISSING = "missing"
 #: What joins the parts of an intersection's name ("sex&race") and of its groups' names ("F&Black").
 SEPARATOR = "&"
-_MAX_LEVELS = 50
 
 
 def escape_part(text: str) -> str:
@@ -120,9 +119,55 @@ class GroupIndex:
     row_leaf: np.ndarray  # leaf index per row held in memory
     groupings: tuple[Grouping, ...]
     labels: pd.DataFrame  # per row held in memory, the label of each sensitive attribute
+    #: Intersections whose every group is under ``min_group_size`` rows: summarised, not evaluated.
+    small_intersections: tuple["SmallIntersection", ...] = ()
 
     def grouping(self, name: str) -> Grouping:
         return next(g for g in self.groupings if g.name == name)
+
+    def judged(self, rows_by_leaf: np.ndarray, *, min_group_size: int) -> "GroupIndex":
+        """This index without the intersections none of whose groups has ``min_group_size`` rows.
+
+        Such an intersection has nothing to judge: every group would be *insufficient data*. It is kept
+        as a :class:`SmallIntersection` (its groups' row counts) instead of being evaluated group by group,
+        so an intersection of attributes with hundreds of values costs its counts only. Single attributes
+        are always kept.
+
+        Examples
+        --------
+        >>> gi = build_groups(pd.DataFrame({"a": list("xxxy"), "b": list("pqrs")}), sensitive=["a", "b"], bins={},
+        ...                   intersections=2, source="t")
+        >>> kept = gi.judged(np.bincount(gi.row_leaf), min_group_size=2)
+        >>> [g.name for g in kept.groupings], [(s.grouping, s.groups, s.rows) for s in kept.small_intersections]
+        (['a', 'b'], [('a&b', 4, 4)])
+        """
+        rows_by_leaf = np.asarray(rows_by_leaf, dtype=np.float64)
+        keep, small = [], list(self.small_intersections)
+        for g in self.groupings:
+            n = np.rint(np.bincount(g.leaf_group, weights=rows_by_leaf, minlength=len(g.groups))).astype(np.int64)
+            if len(g.attributes) > 1 and n.max(initial=0) < min_group_size:
+                present = n > 0
+                small.append(SmallIntersection(grouping=g.name, attributes=g.attributes, groups=int(present.sum()),
+                                               rows=int(n.sum()), largest=int(n.max(initial=0)),
+                                               counts={name: int(c) for name, c, ok in zip(g.groups, n, present)
+                                                       if ok}))
+            else:
+                keep.append(g)
+        return GroupIndex(attributes=self.attributes, levels=self.levels, leaf_levels=self.leaf_levels,
+                          row_leaf=self.row_leaf, groupings=tuple(keep), labels=self.labels,
+                          small_intersections=tuple(small))
+
+
+@dataclass(frozen=True)
+class SmallIntersection:
+    """An intersection all of whose groups are under ``min_group_size`` rows: counted, never evaluated."""
+
+    grouping: str
+    attributes: tuple[str, ...]
+    groups: int  # groups with at least one row
+    rows: int
+    largest: int  # rows of its largest group
+    counts: dict[str, int]  # rows per group
 
 
 def _factorize(column: pd.Series, name: str, edges: list[float] | None, source: str) -> tuple[np.ndarray, list[str]]:
@@ -178,11 +223,6 @@ class LeafCoder:
             to_global = np.full(len(labels), -1, dtype=np.int64)
             for code in used:
                 to_global[code] = lookup.setdefault(labels[code], len(lookup))
-            if len(lookup) > _MAX_LEVELS and name not in self.bins:
-                hint = (f"add `data.bins.{name}: [edges]` to band it" if pd.api.types.is_numeric_dtype(frame[name])
-                        else "group its values into fewer categories before the audit")
-                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
-                                 f"distinct values ({len(lookup)} so far); {hint}.")
             codes[:, j] = to_global[local]
             texts[name] = pd.Categorical.from_codes(local, categories=labels)
         # Mixed-radix code of the level combination; the radix only has to exceed every level code so far.
@@ -226,11 +266,6 @@ class LeafCoder:
         for i, labels in enumerate(leaf_labels):
             key = tuple(lookup.setdefault(label, len(lookup)) for lookup, label in zip(self._levels, labels))
             codes[i] = self._leaves.setdefault(key, len(self._leaves))
-        for name, lookup in zip(self.sensitive, self._levels):
-            if len(lookup) > _MAX_LEVELS and name not in self.bins:
-                raise AuditError(f"`data.sensitive` column {name!r} of {self.source} has more than {_MAX_LEVELS} "
-                                 f"distinct values ({len(lookup)} so far); band it with `data.bins.{name}` or "
-                                 "group its values into fewer categories before the audit.")
         return codes
 
     def _sorted_levels(self) -> tuple[list[tuple[str, ...]], np.ndarray]:

@@ -14,7 +14,7 @@ import pandas as pd
 from ..inputs._data import category_text, is_numeric_feature
 from .._errors import AuditError
 from ..inputs._groups import GroupIndex
-from ..statistics._cells import leaf_indicator
+from ..statistics._cells import to_groups
 
 __all__ = ["ProxyAssociation", "proxy_associations", "cramers_v", "mutual_information", "binned_balanced_accuracy", "RepresentationTest", "representation_tests",
            "representation_test", "Missingness", "missingness", "ProxyModel", "proxy_models", "DistributionGap",
@@ -241,9 +241,8 @@ def missingness(missing_by_leaf: np.ndarray, rows_by_leaf: np.ndarray, *, featur
     for grouping in groups.groupings:
         if len(grouping.attributes) != 1:
             continue
-        indicator = leaf_indicator(grouping.leaf_group, len(grouping.groups))
-        rows = rows_by_leaf @ indicator
-        missing = missing_by_leaf.T @ indicator  # (features, groups)
+        rows = to_groups(rows_by_leaf, grouping.leaf_group, len(grouping.groups))
+        missing = to_groups(missing_by_leaf, grouping.leaf_group, len(grouping.groups), axis=0).T  # (features, groups)
         eligible = rows >= min_group_size
         if eligible.sum() < 2:
             continue

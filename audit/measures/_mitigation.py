@@ -5,7 +5,9 @@ of up to 50,000 rows) are split by seed, stratified by group and label, into a *
 part:
 
 * ``ThresholdOptimizer`` (post-processing, prefit on the audited model's scores) picks group-specific
-  thresholds on the fit part, for demographic parity (strict and relaxed by ``tol``) and for equalized odds;
+  thresholds on the fit part, for demographic parity (strict and relaxed by ``tol``) and for equalized odds.
+  It is fitted and evaluated on the scores the audit already has (the one feature of :class:`ScoreColumn`),
+  so no row is scored by the model again for each fit; the saved model predicts from features;
 * ``ExponentiatedGradient`` (reductions) retrains the model's estimator on the training data (a seeded
   subsample of at most ``fit_rows`` rows) for each ``eps``; only when the audit trained the model;
 * every point, the unmitigated model included, is measured on the held-out part only.
@@ -15,6 +17,10 @@ squared error at most a bound), retraining the estimator on the training rows; w
 evaluation rows, every point is measured on all of them. fairlearn has no mitigation for multiclass
 models; the outcome then has no points and a note that says so. Each task's behaviour is one entry of
 ``_ADAPTERS``.
+
+The what-if judges the groups the audit judges: groups with fewer than ``min_group_size`` evaluation rows
+are left out (their rows neither fitted nor measured, their counts in ``left_out`` and a note), so a group
+of 4 rows cannot make every point's equalized odds difference 1.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from .._errors import AuditError
 from ..inputs._model import FittedModel, _categoricals_as_text
 from ..settings._config import MitigationConfig
 
-__all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "RescaledTarget", "MitigationPoint",
-           "Mitigation", "check_mitigation_methods", "mitigate", "saved_model", "split_fit_held_out"]
+__all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "ScoreColumn", "RescaledTarget",
+           "MitigationPoint", "LeftOutGroup", "Mitigation", "check_mitigation_methods", "judged_groups", "mitigate",
+           "saved_model", "split_fit_held_out"]
 
 #: Mitigation methods, with the fairness constraint each one enforces (on a binary classifier).
 METHODS = {"threshold_optimizer_dp": "demographic_parity", "threshold_optimizer_eo": "equalized_odds",
@@ -81,6 +88,44 @@ class AuditedScores(ClassifierMixin, BaseEstimator):
         return (self.decision_function(X) >= (0.5 if hasattr(self.estimator, "predict_proba") else 0.0)).astype(int)
 
 
+class ScoreColumn(ClassifierMixin, BaseEstimator):
+    """A fitted "classifier" whose one feature is the audited model's score: ``decision_function`` returns it.
+
+    ThresholdOptimizer fits and predicts on ``scores[:, None]`` through this wrapper, so the scores the
+    audit already has are thresholded as they are: no row is scored by the model again, however many
+    tolerances are fitted.
+    """
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.array([0, 1])
+
+    def fit(self, X: Any, y: Any) -> "ScoreColumn":  # noqa: ARG002 - nothing to fit
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        return np.asarray(X, dtype=float).reshape(len(X), -1)[:, 0]
+
+
+def _on_features(mitigator: Any, scorer: AuditedScores) -> Any:
+    """The ThresholdOptimizer fitted on score columns, made to predict from the model's features.
+
+    The thresholds are the fitted ones; only the estimator that turns rows into scores changes (the audited
+    model, through :class:`AuditedScores`), so the saved model takes a frame of features like the audited one.
+    """
+    import copy
+
+    saved = copy.copy(mitigator)
+    saved.estimator = saved.estimator_ = scorer
+    thresholder = copy.copy(mitigator.interpolated_thresholder_)
+    thresholder.estimator = thresholder.estimator_ = scorer
+    saved.interpolated_thresholder_ = thresholder
+    return saved
+
+
 @dataclass(frozen=True)
 class MitigationPoint:
     """One mitigated (or the unmitigated) model, measured on the held-out rows.
@@ -108,6 +153,14 @@ class MitigationPoint:
 
 
 @dataclass(frozen=True)
+class LeftOutGroup:
+    """A group of the mitigation attribute with fewer than ``min_group_size`` evaluation rows: not judged."""
+
+    group: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class Mitigation:
     """The trade-off between fairness and accuracy that the mitigations reach on held-out rows."""
 
@@ -123,6 +176,10 @@ class Mitigation:
     task: str = "binary"
     # regression: the target range (training rows) fairlearn's SquareLoss clips to; None for classifiers
     target_range: tuple[float, float] | None = None
+    min_group_size: int = 1
+    # groups under min_group_size evaluation rows: their rows take no part in the what-if (as the audit
+    # judges them not)
+    left_out: tuple[LeftOutGroup, ...] = ()
 
 
 def _point(method: str, constraint: str | None, tolerance: float | None, y: np.ndarray, yhat: np.ndarray,
@@ -170,13 +227,16 @@ class _Request:
     max_iter: int
     max_seconds: float
     loss_bounds: list[float] | None
+    scores: np.ndarray | None = None
+    min_group_size: int = 1
 
 
 def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np.ndarray, sensitive: pd.Series,
              attribute: str, methods: list[str], tolerances: list[float], eps: list[float], held_out: float,
              seed: int, train: tuple[pd.DataFrame, np.ndarray, pd.Series] | None = None, fit_rows: int = 20000,
              max_iter: int = 50, max_seconds: float = 300.0, task: str = "binary",
-             loss_bounds: list[float] | None = None) -> tuple[Mitigation, dict[str, Any]]:
+             loss_bounds: list[float] | None = None, scores: np.ndarray | None = None,
+             min_group_size: int = 1) -> tuple[Mitigation, dict[str, Any]]:
     """Fit each mitigation and measure it, with the unmitigated model, on the held-out rows.
 
     Parameters
@@ -211,6 +271,13 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
         Regression: bounds on every group's mean squared error, one fit each (target units squared); None
         takes the audited model's overall mean squared error on the training rows and the midpoint between it
         and its worst group's. The smallest positive ``eps`` (0.01 when none is) is the slack of every fit.
+    scores : array or None
+        Binary: the audited model's positive-class score of each evaluation row (the audit's own, as
+        ``predict`` gives them). ThresholdOptimizer is fitted and evaluated on these; None scores the rows
+        once here. No row is scored again for each fit.
+    min_group_size : int
+        Groups with fewer evaluation rows are not judged, as in the rest of the audit: their rows (evaluation
+        and training) take no part in the what-if, and ``left_out`` lists them with their row counts.
 
     Returns
     -------
@@ -225,18 +292,85 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
                                    methods=list(methods), tolerances=list(tolerances), eps=list(eps), held_out=held_out,
                                    seed=seed, train=train, fit_rows=fit_rows, max_iter=max_iter,
                                    max_seconds=max_seconds, loss_bounds=None if loss_bounds is None
-                                   else list(loss_bounds)))
+                                   else list(loss_bounds), scores=None if scores is None else np.asarray(scores),
+                                   min_group_size=int(min_group_size)))
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The rows of the groups the what-if judges (at least ``min_group_size`` evaluation rows)."""
+
+    rows: np.ndarray  # positions in the evaluation rows
+    groups: tuple[str, ...]  # the judged groups, sorted
+    left_out: tuple[LeftOutGroup, ...]
+    notes: tuple[str, ...]
+
+
+def judged_groups(a: np.ndarray, *, attribute: str, min_group_size: int) -> _Judged:
+    """Which evaluation rows take part in the what-if: those of groups with at least ``min_group_size`` rows.
+
+    Examples
+    --------
+    >>> j = judged_groups(np.array(["a"] * 5 + ["b"] * 2 + ["c"] * 4), attribute="g", min_group_size=4)
+    >>> j.rows.tolist(), j.groups, [(g.group, g.rows) for g in j.left_out]
+    ([0, 1, 2, 3, 4, 7, 8, 9, 10], ('a', 'c'), [('b', 2)])
+    """
+    if len(np.unique(a)) < 2:
+        raise AuditError(f"`mitigation.attribute` {attribute!r} has a single group in the evaluation rows; "
+                         "mitigation needs at least two groups.")
+    names, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    small = counts < min_group_size
+    left_out = tuple(LeftOutGroup(group=str(g), rows=int(c)) for g, c in zip(names[small], counts[small]))
+    notes: tuple[str, ...] = ()
+    if left_out:
+        rows_out = sum(g.rows for g in left_out)
+        named = ", ".join(f"{g.group} ({g.rows})" for g in left_out[:5]) + (", ..." if len(left_out) > 5 else "")
+        notes = (f"{len(left_out)} group(s) of {attribute} with fewer than min_group_size {min_group_size} "
+                 f"evaluation rows ({rows_out} rows in all: {named}) are left out of the what-if, as the audit does "
+                 "not judge them; every point is fitted and measured on the other groups' rows. Their counts are in "
+                 "findings.json (mitigation.left_out).",)
+    return _Judged(rows=np.flatnonzero(~small[inverse]), groups=tuple(str(g) for g in names[~small]),
+                   left_out=left_out, notes=notes)
+
+
+def _too_few_groups(r: _Request, judged: _Judged, task: str) -> Mitigation:
+    """No points: fewer than two groups have ``min_group_size`` rows."""
+    note = (f"Fewer than two groups of {r.attribute} have min_group_size {r.min_group_size} evaluation rows, so "
+            "there is no gap between judged groups to mitigate; no mitigation what-if was run.")
+    return Mitigation(attribute=r.attribute, groups=judged.groups, fit_rows=0, held_out_rows=0, train_rows=None,
+                      seed=r.seed, points=(), notes=(*judged.notes, note), complete=True, task=task,
+                      min_group_size=r.min_group_size, left_out=judged.left_out)
+
+
+def _judged_training_rows(train: tuple[pd.DataFrame, np.ndarray, pd.Series] | None,
+                          judged: _Judged) -> tuple[pd.DataFrame, np.ndarray, pd.Series] | None:
+    """The training rows of the judged groups only (all of them when no group is left out)."""
+    if train is None or not judged.left_out:
+        return train
+    frame, y, a = train
+    keep = np.flatnonzero(a.astype(str).isin(judged.groups).to_numpy())
+    return frame.iloc[keep].reset_index(drop=True), np.asarray(y)[keep], a.iloc[keep].reset_index(drop=True)
 
 
 def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[str, Any]]:
     """ThresholdOptimizer on the fit part and ExponentiatedGradient on the training rows, measured held out."""
     from fairlearn.postprocessing import ThresholdOptimizer
 
-    frame, y, yhat, sensitive, attribute = r.frame, r.y, r.yhat, r.sensitive, r.attribute
-    methods, tolerances, eps, held_out, seed, train = r.methods, r.tolerances, r.eps, r.held_out, r.seed, r.train
-    fit_rows, max_iter, max_seconds = r.fit_rows, r.max_iter, r.max_seconds
+    attribute, methods, tolerances, eps = r.attribute, r.methods, r.tolerances, r.eps
+    held_out, seed, fit_rows, max_iter, max_seconds = r.held_out, r.seed, r.fit_rows, r.max_iter, r.max_seconds
     started = time.perf_counter()
-    a = sensitive.astype(str).to_numpy()
+    judged = judged_groups(r.sensitive.astype(str).to_numpy(), attribute=attribute, min_group_size=r.min_group_size)
+    if len(judged.groups) < 2:
+        return _too_few_groups(r, judged, "binary"), {}
+    rows = judged.rows
+    whole = len(rows) == len(r.y)
+    frame = r.frame if whole else r.frame.iloc[rows].reset_index(drop=True)
+    y, yhat = np.asarray(r.y)[rows], np.asarray(r.yhat)[rows]
+    a = r.sensitive.astype(str).to_numpy()[rows]
+    train = _judged_training_rows(r.train, judged)
+    scorer = AuditedScores(estimator=model.estimator, positive_column=model.positive_column, features=model.features)
+    # The audit's scores, thresholded as they are; scored once here only when the caller has none.
+    scores = (scorer.decision_function(frame) if r.scores is None else np.asarray(r.scores, dtype=float)[rows])
     fit, out = split_fit_held_out(y, a, held_out=held_out, seed=seed)
     if len(np.unique(a[fit])) < 2:
         raise AuditError(f"`mitigation.attribute` {attribute!r} has a single group in the evaluation rows; "
@@ -244,10 +378,10 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
     y_out, a_out = y[out], a[out]
     base = _point("unmitigated", None, None, y_out, yhat[out], a_out, None, 0.0)
     points = [base]
-    notes: list[str] = []
+    notes: list[str] = list(judged.notes)
     fitted: dict[str, Any] = {}
-    scorer = AuditedScores(estimator=model.estimator, positive_column=model.positive_column, features=model.features)
-    X_fit, X_out = frame.iloc[fit].reset_index(drop=True), frame.iloc[out].reset_index(drop=True)
+    S_fit, S_out = scores[fit][:, None], scores[out][:, None]
+    X_out = None
     complete = True
 
     runs: list[tuple[str, float | None]] = []
@@ -270,21 +404,25 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
             break
         t0 = time.perf_counter()
         if method.startswith("threshold_optimizer"):
-            mitigator = ThresholdOptimizer(estimator=scorer, constraints=METHODS[method], prefit=True,
+            mitigator = ThresholdOptimizer(estimator=ScoreColumn(), constraints=METHODS[method], prefit=True,
                                            predict_method="decision_function",
                                            tol=tol if tol else None)
-            mitigator.fit(X_fit, y[fit], sensitive_features=a[fit])
-            pred = np.asarray(mitigator.predict(X_out, sensitive_features=a_out, random_state=seed))
+            mitigator.fit(S_fit, y[fit], sensitive_features=a[fit])
+            pred = np.asarray(mitigator.predict(S_out, sensitive_features=a_out, random_state=seed))
+            if method not in fitted:
+                mitigator = _on_features(mitigator, scorer)
         else:
             assert train is not None
+            if X_out is None:
+                X_out = frame.iloc[out].reset_index(drop=True)
             pred, mitigator, train_rows = _exponentiated_gradient(model, train=train, X_out=X_out, eps=float(tol),
                                                                   seed=seed, fit_rows=fit_rows, max_iter=max_iter)
         points.append(_point(method, METHODS[method], tol, y_out, pred.astype(int), a_out, base.accuracy,
                              time.perf_counter() - t0))
         fitted.setdefault(method, mitigator)  # tolerances run strictest first
-    return Mitigation(attribute=attribute, groups=tuple(sorted(set(a))), fit_rows=len(fit), held_out_rows=len(out),
+    return Mitigation(attribute=attribute, groups=judged.groups, fit_rows=len(fit), held_out_rows=len(out),
                       train_rows=train_rows, seed=seed, points=tuple(points), notes=tuple(notes),
-                      complete=complete), fitted
+                      complete=complete, min_group_size=r.min_group_size, left_out=judged.left_out), fitted
 
 
 def _exponentiated_gradient(model: FittedModel, *, train: tuple[pd.DataFrame, np.ndarray, pd.Series],
@@ -377,21 +515,24 @@ def _mitigate_regression(model: FittedModel, r: _Request) -> tuple[Mitigation, d
     from sklearn.pipeline import Pipeline
 
     started = time.perf_counter()
-    a = r.sensitive.astype(str).to_numpy()
-    if len(np.unique(a)) < 2:
-        raise AuditError(f"`mitigation.attribute` {r.attribute!r} has a single group in the evaluation rows; "
-                         "mitigation needs at least two groups.")
-    y, yhat = np.asarray(r.y, dtype=float), np.asarray(r.yhat, dtype=float)
+    judged = judged_groups(r.sensitive.astype(str).to_numpy(), attribute=r.attribute, min_group_size=r.min_group_size)
+    if len(judged.groups) < 2:
+        return _too_few_groups(r, judged, "regression"), {}
+    rows = judged.rows
+    frame = r.frame if len(rows) == len(r.y) else r.frame.iloc[rows].reset_index(drop=True)
+    a = r.sensitive.astype(str).to_numpy()[rows]
+    y, yhat = np.asarray(r.y, dtype=float)[rows], np.asarray(r.yhat, dtype=float)[rows]
+    train = _judged_training_rows(r.train, judged)
     base = _regression_point("unmitigated", None, None, None, y, yhat, a, None, 0.0)
-    points, notes, fitted = [base], [f"Nothing is fitted on the evaluation rows, so every point is measured on "
-                                     f"all {len(y)} of them."], {}
+    points, notes, fitted = [base], [*judged.notes, f"Nothing is fitted on the evaluation rows, so every point is "
+                                     f"measured on all {len(y)} of them."], {}
     complete, train_rows, target_range = True, None, None
-    if "exponentiated_gradient" in r.methods and r.train is None:
+    if "exponentiated_gradient" in r.methods and train is None:
         notes.append("ExponentiatedGradient needs training data and a model the audit trains (`model.train`); "
                      "it was skipped.")
     elif "exponentiated_gradient" in r.methods:
-        assert r.train is not None
-        frame_tr, y_tr, a_tr, pre, X = _training_rows(model, r.train, seed=r.seed, fit_rows=r.fit_rows)
+        assert train is not None
+        frame_tr, y_tr, a_tr, pre, X = _training_rows(model, train, seed=r.seed, fit_rows=r.fit_rows)
         y_tr, a_tr = np.asarray(y_tr, dtype=float), a_tr.astype(str).to_numpy()
         train_rows = len(frame_tr)
         low, high = float(y_tr.min()), float(y_tr.max())
@@ -406,7 +547,7 @@ def _mitigate_regression(model: FittedModel, r: _Request) -> tuple[Mitigation, d
                          f"the audited model's overall mean squared error on the {train_rows} training rows and the "
                          f"midpoint to its worst group's ({worst:.4g}).")
         slack = min((e for e in r.eps if e > 0), default=0.01)
-        X_out = pre.transform(_categoricals_as_text(r.frame, model.features))
+        X_out = pre.transform(_categoricals_as_text(frame, model.features))
         for bound in sorted(set(bounds)):  # strictest first
             if time.perf_counter() - started > r.max_seconds:
                 complete = False
@@ -427,9 +568,10 @@ def _mitigate_regression(model: FittedModel, r: _Request) -> tuple[Mitigation, d
             points.append(_regression_point("exponentiated_gradient", BOUNDED_GROUP_LOSS, float(bound), slack, y,
                                             pred, a, base.mean_squared_error, time.perf_counter() - t0))
             fitted.setdefault("exponentiated_gradient", Pipeline([("preprocess", pre), ("mitigated", rescaled)]))
-    return Mitigation(attribute=r.attribute, groups=tuple(sorted(set(a))), fit_rows=0, held_out_rows=len(y),
+    return Mitigation(attribute=r.attribute, groups=judged.groups, fit_rows=0, held_out_rows=len(y),
                       train_rows=train_rows, seed=r.seed, points=tuple(points), notes=tuple(notes), complete=complete,
-                      task="regression", target_range=target_range), fitted
+                      task="regression", target_range=target_range, min_group_size=r.min_group_size,
+                      left_out=judged.left_out), fitted
 
 
 #: Said on the card of a multiclass audit with `mitigation.enabled`.

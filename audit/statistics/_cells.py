@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 
 __all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "PoissonReplicates", "LeafSums", "leaf_sums",
-           "leaf_indicator", "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
+           "leaf_indicator", "dense_membership", "membership", "to_groups", "pairs_on_grid", "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
 #: Additive per-group sums the metric registry reads (``auc_num`` is per group, not additive).
 SUM_NAMES = ("n", "pos", "neg", "tp", "fp", "fn", "tn", "log_loss_sum", "brier_sum", "auc_num")
@@ -34,8 +34,17 @@ _ADDITIVE = SUM_NAMES[:-1]
 #: Score bins of the coarsened table used for bootstrap replicates (on the logit scale).
 BOOTSTRAP_BINS = 1 << 10
 _LOGIT_RANGE = 28.0
-# Leaves x distinct scores up to which AUC pairs are counted on a dense (leaf, score) grid.
+# Leaves x distinct scores up to which AUC pairs are counted on a dense (leaf, score) grid, and leaves x
+# leaves x scores (the batched product's work) up to which that beats one sort per grouping; beyond
+# either, the work and memory stay linear in the cells (see :func:`_auc_within`).
 _PAIR_MATRIX_LIMIT = 1 << 18
+_PAIR_WORK_LIMIT = 1 << 24
+
+
+def pairs_on_grid(cells: "CellStats") -> bool:
+    """Whether :func:`leaf_sums` counts AUC pairs between every two leaves (few leaves and scores)."""
+    return (cells.n_leaves * cells.n_scores <= _PAIR_MATRIX_LIMIT
+            and cells.n_leaves * cells.n_leaves * cells.n_scores <= _PAIR_WORK_LIMIT)
 _EPS = np.finfo(np.float64).eps
 
 
@@ -283,7 +292,7 @@ def leaf_sums(cells: CellStats, weights: np.ndarray) -> LeafSums:
         summed = np.asarray(design.T.dot(weights.T).T).reshape(reps, cells.n_leaves, k)
         sums = {name: summed[:, :, i] for i, name in enumerate(_ADDITIVE)}
 
-    if cells.n_leaves * cells.n_scores <= _PAIR_MATRIX_LIMIT:
+    if pairs_on_grid(cells):
         # Positives and negatives per (leaf, score) for every replicate; one batched product then
         # counts the ordered pairs between every two leaves.
         grid = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells),
@@ -316,11 +325,59 @@ def by_rank(cells: CellStats, values: np.ndarray) -> np.ndarray:
     return np.asarray(onehot.T.dot(values.T).T)
 
 
-def leaf_indicator(leaf_group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``(leaves, groups)`` 0/1 matrix: per-leaf sums times it give per-group sums."""
-    indicator = np.zeros((len(leaf_group), n_groups))
-    indicator[np.arange(len(leaf_group)), leaf_group] = 1.0
-    return indicator
+# Leaves x groups up to which the membership is a dense 0/1 matrix (a BLAS product, the summation order
+# the engine has always had); beyond it a sparse one, linear in the leaves.
+_DENSE_MEMBERSHIP = 1 << 16
+
+
+def dense_membership(n_leaves: int, n_groups: int) -> bool:
+    """Whether group sums go through a dense ``(leaves, groups)`` matrix (few leaves and groups)."""
+    return n_leaves * n_groups <= _DENSE_MEMBERSHIP
+
+
+def leaf_indicator(leaf_group: np.ndarray, n_groups: int) -> np.ndarray | sparse.csr_matrix:
+    """``(leaves, groups)`` 0/1 matrix of group membership: dense when small, else sparse (one entry per leaf)."""
+    leaf_group = np.asarray(leaf_group, dtype=np.int64)
+    if dense_membership(len(leaf_group), n_groups):
+        indicator = np.zeros((len(leaf_group), n_groups))
+        indicator[np.arange(len(leaf_group)), leaf_group] = 1.0
+        return indicator
+    return sparse.csr_matrix((np.ones(len(leaf_group)), (np.arange(len(leaf_group)), leaf_group)),
+                             shape=(len(leaf_group), n_groups))
+
+
+def membership(leaf_group: np.ndarray, n_groups: int) -> np.ndarray | sparse.csr_matrix:
+    """What :func:`to_groups` sums by, made once for many calls: the dense ``(leaves, groups)`` matrix, or
+    the sparse ``(groups, leaves)`` one."""
+    indicator = leaf_indicator(leaf_group, n_groups)
+    return indicator if isinstance(indicator, np.ndarray) else indicator.T.tocsr()
+
+
+def to_groups(values: np.ndarray, leaf_group: np.ndarray, n_groups: int, *, axis: int = -1,
+              members: np.ndarray | sparse.csr_matrix | None = None) -> np.ndarray:
+    """``values`` summed over the leaves of each group along ``axis`` (the leaf axis becomes the group axis).
+
+    Memory and time are linear in the leaves and groups: one pass over the values through a sparse
+    membership (each leaf belongs to one group), never a dense leaves x groups matrix.
+
+    Examples
+    --------
+    >>> to_groups(np.array([[1., 2., 3.], [4., 5., 6.]]), np.array([1, 0, 1]), 2).tolist()
+    [[2.0, 4.0], [5.0, 10.0]]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    moved = np.moveaxis(values, axis, -1)
+    flat = moved.reshape(-1, moved.shape[-1])
+    leaf_group = np.asarray(leaf_group, dtype=np.int64)
+    members = membership(leaf_group, n_groups) if members is None else members
+    if isinstance(members, np.ndarray):
+        out = flat @ members
+    elif flat.shape[0] == 1:
+        out = np.bincount(leaf_group, weights=flat[0], minlength=n_groups)[None, :]
+    else:
+        # (groups, leaves) sparse times (leaves, rows): each group's leaves summed in leaf order.
+        out = np.asarray(members @ np.ascontiguousarray(flat.T)).T
+    return np.moveaxis(out.reshape(*moved.shape[:-1], n_groups), -1, axis)
 
 
 def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, leaf_group: np.ndarray,
@@ -330,12 +387,18 @@ def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, lea
     ``auc_num`` is the Mann-Whitney count of (positive, negative) pairs of the
     group ordered right, ties counting one half: ``roc_auc = auc_num / (pos * neg)``.
     """
-    indicator = leaf_indicator(leaf_group, n_groups)
-    out = {name: per_leaf.sums[name] @ indicator for name in _ADDITIVE}
+    members = membership(leaf_group, n_groups)
+    out = {name: to_groups(per_leaf.sums[name], leaf_group, n_groups, members=members) for name in _ADDITIVE}
     if n_groups == 1:
         out["auc_num"] = per_leaf.auc_total[:, None]  # one group: its pairs are all pairs
-    elif per_leaf.pairs is not None:
+    elif per_leaf.pairs is not None and dense_membership(len(leaf_group), n_groups):
+        indicator = leaf_indicator(leaf_group, n_groups)
         out["auc_num"] = np.einsum("lg,rlm,mg->rg", indicator, per_leaf.pairs, indicator, optimize=True)
+    elif per_leaf.pairs is not None:
+        # Pairs (positive in leaf l, negative in leaf m) with both leaves in the group: few leaves only.
+        within = to_groups(per_leaf.pairs, leaf_group, n_groups, axis=2)  # (replicates, leaves, groups)
+        out["auc_num"] = to_groups(np.take_along_axis(within, np.asarray(leaf_group)[None, :, None], axis=2)[:, :, 0],
+                                   leaf_group, n_groups, members=members)
     else:
         out["auc_num"] = _auc_within(cells, weights, leaf_group[cells.leaf], n_groups)
     return out
@@ -344,12 +407,12 @@ def group_sums(cells: CellStats, weights: np.ndarray, per_leaf: LeafSums, *, lea
 def rest_sums(groups: dict[str, np.ndarray], per_leaf: LeafSums, *, leaf_group: np.ndarray,
               n_groups: int) -> dict[str, np.ndarray]:
     """Sums of the complement of each group (all other rows), from the group and overall sums."""
-    indicator = leaf_indicator(leaf_group, n_groups)
     out = {name: per_leaf.sums[name].sum(axis=1, keepdims=True) - groups[name] for name in _ADDITIVE}
     # Pairs with neither member in g: all pairs, less those with the positive or the negative in g,
     # plus those with both in g (subtracted twice).
-    out["auc_num"] = (per_leaf.auc_total[:, None] - per_leaf.auc_pos_all @ indicator
-                      - per_leaf.auc_neg_all @ indicator + groups["auc_num"])
+    members = membership(leaf_group, n_groups)
+    out["auc_num"] = (per_leaf.auc_total[:, None] - to_groups(per_leaf.auc_pos_all, leaf_group, n_groups, members=members)
+                      - to_groups(per_leaf.auc_neg_all, leaf_group, n_groups, members=members) + groups["auc_num"])
     return out
 
 

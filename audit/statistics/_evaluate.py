@@ -235,20 +235,29 @@ def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.n
         g_centre, r_centre = table.grouped(centre_leaf, leaf_group=leaf_group, n_groups=n_groups)
         points.append((g_exact, _metric_values(g_exact, registry), _metric_values(g_centre, registry),
                        _metric_values(r_exact, registry), _metric_values(r_centre, registry)))
-    reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
-    rest_reps: list[list[dict[str, np.ndarray]]] = [[] for _ in groupings]
+    # Replicate values are written chunk by chunk into arrays of their final size: memory holds one chunk's
+    # sums and the (replicates, groups) values, never a list of chunks and their concatenation too.
+    reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
+    rest_reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
+    done = 0
     for draw in table.replicates(count=replicates, seed=seed):
+        size = 0
         for i, (leaf_group, n_groups) in enumerate(groupings):
             g, r = table.grouped(draw, leaf_group=leaf_group, n_groups=n_groups)
-            reps[i].append(_metric_values(g, registry))
-            rest_reps[i].append(_metric_values(r, registry))
+            for into, values in ((reps[i], _metric_values(g, registry)), (rest_reps[i], _metric_values(r, registry))):
+                for m, v in values.items():
+                    v = np.asarray(v, dtype=np.float64)
+                    if m not in into:
+                        into[m] = np.empty((replicates, *v.shape[1:]), dtype=np.float64)
+                    into[m][done:done + len(v)] = v
+                    size = len(v)
+        done += size
     out = []
     for i, (leaf_group, n_groups) in enumerate(groupings):
         g_exact, exact, coarse_v, rest_exact, rest_coarse = points[i]
         names = list(exact)
-        stack = {m: np.concatenate([r[m] for r in reps[i]]) if reps[i] else np.empty((0, n_groups)) for m in names}
-        rstack = {m: np.concatenate([r[m] for r in rest_reps[i]]) if rest_reps[i] else np.empty((0, n_groups))
-                  for m in names}
+        stack = {m: reps[i][m][:done] if m in reps[i] else np.empty((0, n_groups)) for m in names}
+        rstack = {m: rest_reps[i][m][:done] if m in rest_reps[i] else np.empty((0, n_groups)) for m in names}
         out.append(_Series(exact={m: v[0] for m, v in exact.items()}, coarse={m: v[0] for m, v in coarse_v.items()},
                            reps=stack, rest_exact={m: v[0] for m, v in rest_exact.items()},
                            rest_coarse={m: v[0] for m, v in rest_coarse.items()}, rest_reps=rstack,
@@ -273,12 +282,19 @@ def _intervals(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     if len(reps) == 0:
         return lo, hi
     finite = np.isfinite(reps)
-    ok = finite.sum(axis=0) >= _MIN_VALID_SHARE * len(reps)
+    counts = finite.sum(axis=0)
+    ok = counts >= _MIN_VALID_SHARE * len(reps)
     if ok.any():
-        sub = np.where(finite[:, ok], reps[:, ok], np.nan)
-        with np.errstate(invalid="ignore"):
-            q = np.nanquantile(sub, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        lo[ok], hi[ok] = q[0], q[1]
+        # Each column's percentiles of its finite replicates (what np.nanquantile gives column by column),
+        # for all columns with the same number of finite replicates at once: sorted, undefined ones last,
+        # the finite ones form a full block.
+        ordered = np.sort(np.where(finite[:, ok], reps[:, ok], np.nan), axis=0)
+        columns = np.flatnonzero(ok)
+        quantiles = [(1 - level) / 2, (1 + level) / 2]
+        for c in np.unique(counts[ok]):
+            pick = counts[ok] == c
+            q = np.quantile(ordered[:c, pick], quantiles, axis=0)
+            lo[columns[pick]], hi[columns[pick]] = q[0], q[1]
     return lo, hi
 
 
@@ -365,28 +381,43 @@ def wald_p_value(difference: float, replicates: np.ndarray) -> float:
     return float(2 * sps.norm.sf(abs(difference) / se))
 
 
-def _rest_raw(s: _Series, registry: Registry, metric: str, level: float,
-              total: Named) -> list[tuple[float | None, float | None, float | None, float]]:
+def _rest_raw(s: _Series, registry: Registry, metric: str, level: float, total: Named,
+              testable: np.ndarray | None = None) -> list[tuple[float | None, float | None, float | None, float]]:
     """Per group: difference to the rest, its interval, and the unadjusted two-sided p-value.
 
     ``total`` holds the overall sums: a group's rest is the total minus the group (the table is additive).
+    The intervals of every group come from one vectorised percentile pass; p-values are computed for the
+    groups in ``testable`` only (NaN for the others, which are never tested), all groups when None.
     """
     spec = _spec(registry, metric)
+    n_groups = len(s.sums["n"])
+    tested = np.ones(n_groups, dtype=bool) if testable is None else np.asarray(testable, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        diffs = np.asarray(s.exact[metric] - s.rest_exact[metric], dtype=np.float64)
+        coarse = np.asarray(s.coarse[metric] - s.rest_coarse[metric], dtype=np.float64)
+        reps = s.reps[metric] - s.rest_reps[metric]
+    los, his = _intervals(reps, level)
+    defined = np.isfinite(diffs) & np.isfinite(coarse) & np.isfinite(los) & np.isfinite(his)
     exact_p = None
     if spec.rate is not None:
         k, n = (np.asarray(a, dtype=float) for a in spec.rate(s.sums))
         k_all, n_all = (float(np.asarray(a, dtype=float)[0]) for a in spec.rate(total))
-        exact_p = fisher_two_sided(k, n, k_all - k, n_all - n)
+        exact_p = np.full(n_groups, np.nan)
+        ask = tested & defined
+        if ask.any():
+            exact_p[ask] = fisher_two_sided(k[ask], n[ask], k_all - k[ask], n_all - n[ask])
     out = []
-    for g in range(len(s.sums["n"])):
-        diff = _num(s.exact[metric][g] - s.rest_exact[metric][g])
-        reps = s.reps[metric][:, g] - s.rest_reps[metric][:, g]
-        coarse = s.coarse[metric][g] - s.rest_coarse[metric][g]
-        lo, hi = _shifted(diff, coarse, reps, level)
-        if diff is None or lo is None:
+    for g in range(n_groups):
+        diff = _num(diffs[g])
+        if not defined[g]:
+            out.append((diff, None, None, np.nan))
+            continue
+        shift = float(diffs[g]) - float(coarse[g])
+        lo, hi = float(float(los[g]) + shift), float(float(his[g]) + shift)
+        if not tested[g]:
             p = np.nan
         else:
-            p = float(exact_p[g]) if exact_p is not None else wald_p_value(diff, reps)
+            p = float(exact_p[g]) if exact_p is not None else wald_p_value(float(diffs[g]), reps[:, g])
         out.append((diff, lo, hi, p))
     return out
 
@@ -511,13 +542,15 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
 
     # Group-versus-rest p-values, adjusted across every group of every grouping: once over the family's
     # metrics together, once per other metric.
-    raw = {m: [_rest_raw(s, registry, m, level, overall_series.sums) for s in group_series] for m in metrics}
     eligible_all = [np.asarray(s.sums["n"]) >= min_group_size for s in group_series]
     sizes = [len(el) for el in eligible_all]
     raw_p, testable = {}, {}
     for m in metrics:
         # Only groups with enough rows, and enough support for this metric, are tested.
         testable[m] = [el & (_support(s, registry, m) >= min_group_size) for el, s in zip(eligible_all, group_series)]
+    raw = {m: [_rest_raw(s, registry, m, level, overall_series.sums, ok) for s, ok in zip(group_series, testable[m])]
+           for m in metrics}
+    for m in metrics:
         raw_p[m] = np.concatenate([np.where(ok, [r[3] for r in rows], np.nan)
                                    for rows, ok in zip(raw[m], testable[m])]) if group_series else np.array([])
     joint = [m for m in metrics if m in family]

@@ -23,14 +23,14 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from ._cells import (CellStats, LeafSums, PoissonReplicates, coarsen, group_sums, leaf_indicator, leaf_sums,
-                     rest_sums)
+from ._cells import (CellStats, LeafSums, PoissonReplicates, coarsen, dense_membership, group_sums,
+                     leaf_indicator, leaf_sums, pairs_on_grid, rest_sums, to_groups)
 
 __all__ = ["AdditiveTable", "BinaryTable", "CountTable", "SumTable", "Named"]
 
 Named = dict[str, np.ndarray]
 # Replicates per chunk are chosen so one chunk's numbers stay near this many (memory bound).
-_CHUNK_NUMBERS = 20_000_000
+_CHUNK_NUMBERS = 5_000_000
 
 
 class AdditiveTable(Protocol):
@@ -83,7 +83,12 @@ class BinaryTable:
 
     def replicates(self, *, count: int, seed: int) -> Iterator[_CellDraw]:
         coarse = self.coarse
-        width = max(len(coarse.count), coarse.n_leaves * coarse.n_scores, 1)  # numbers per replicate, roughly
+        # Numbers one replicate holds at once, roughly: weights and their products per cell, sums per leaf,
+        # and the (leaf, score) grids and leaf x leaf pairs where AUC is counted on them.
+        width = 4 * len(coarse.count) + 12 * coarse.n_leaves
+        if pairs_on_grid(coarse):
+            width += 3 * coarse.n_leaves * coarse.n_scores + coarse.n_leaves ** 2
+        width = max(width, 1)
         chunk = max(1, min(count, _CHUNK_NUMBERS // width))
         draws = PoissonReplicates(coarse, seed=seed)
         for start in range(0, count, chunk):
@@ -96,8 +101,10 @@ class BinaryTable:
 
 
 def _by_group(leaf_sums_: np.ndarray, leaf_group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``(replicates, leaves, k)`` summed into ``(replicates, groups, k)``."""
-    return np.einsum("lg,rlk->rgk", leaf_indicator(leaf_group, n_groups), leaf_sums_)
+    """``(replicates, leaves, k)`` summed into ``(replicates, groups, k)`` (sparse membership when large)."""
+    if dense_membership(len(leaf_group), n_groups):
+        return np.einsum("lg,rlk->rgk", leaf_indicator(leaf_group, n_groups), leaf_sums_)
+    return to_groups(leaf_sums_, leaf_group, n_groups, axis=1)
 
 
 @dataclass(frozen=True)

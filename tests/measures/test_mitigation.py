@@ -283,3 +283,124 @@ def test_a_multiclass_model_gets_a_note_that_fairlearn_has_no_mitigation_for_it(
     assert outcome.notes == (MULTICLASS_NOTE,)
     assert "fairlearn has no mitigation for multiclass models" in MULTICLASS_NOTE
     assert outcome.groups == ("narrow", "wide")
+
+
+# ------------------------------------------------------------------ precomputed scores, judged groups only
+
+
+def _binary_rows(sizes: dict[str, int], seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two features and a label that depends on them and (by its base rate) on the group."""
+    rng = np.random.default_rng(seed)
+    group = np.concatenate([[g] * n for g, n in sizes.items()])
+    rng.shuffle(group)
+    frame = pd.DataFrame({"x1": rng.normal(size=len(group)), "x2": rng.normal(size=len(group)), "group": group})
+    shift = pd.Series(group).map({g: 0.8 * i for i, g in enumerate(sizes)}).to_numpy()
+    y = (frame.x1 + 0.5 * frame.x2 + shift + rng.normal(size=len(group)) > 1.0).astype(int).to_numpy()
+    return frame, y
+
+
+class _CountingLogistic:
+    """A fitted logistic regression that counts the rows it scores."""
+
+    def __init__(self, inner):
+        self.inner, self.scored = inner, 0
+        self.classes_ = inner.classes_
+
+    def predict_proba(self, X):
+        self.scored += len(X)
+        return self.inner.predict_proba(X)
+
+    def predict(self, X):
+        self.scored += len(X)
+        return self.inner.predict(X)
+
+
+@pytest.fixture(scope="module")
+def logistic():
+    from sklearn.linear_model import LogisticRegression
+
+    from audit.inputs._model import FittedModel
+
+    sizes = {"a": 1500, "b": 900, "c": 4, "d": 7}
+    train, y_train = _binary_rows(sizes, seed=3)
+    test, y_test = _binary_rows(sizes, seed=4)
+    features = ("x1", "x2")
+    inner = LogisticRegression().fit(train[list(features)], y_train)
+    model = FittedModel(estimator=_CountingLogistic(inner), source="trained", type_name="LogisticRegression",
+                        features=features, positive_column=1, positive_class=1, path=None, sha256=None, params={})
+    return model, inner, test, y_test
+
+
+def _direct_threshold_optimizer(inner, X_fit, y_fit, a_fit, X_out, a_out, *, constraints, tol, seed):
+    """fairlearn's ThresholdOptimizer as its documentation shows it: prefit on the model, fed the features."""
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    to = ThresholdOptimizer(estimator=inner, constraints=constraints, prefit=True, predict_method="predict_proba",
+                            tol=tol)
+    to.fit(X_fit, y_fit, sensitive_features=a_fit)
+    return np.asarray(to.predict(X_out, sensitive_features=a_out, random_state=seed))
+
+
+def test_threshold_optimizer_on_the_audit_scores_equals_fairlearn_on_the_features_and_scores_no_row(logistic):
+    model, inner, test, y = logistic
+    X = test[["x1", "x2"]]
+    scores = inner.predict_proba(X)[:, 1]
+    yhat = (scores >= 0.5).astype(int)
+    model.estimator.scored = 0
+    outcome, fitted = mitigate(model, frame=test, y=y, yhat=yhat, sensitive=test["group"], attribute="group",
+                               methods=["threshold_optimizer_dp", "threshold_optimizer_eo"], tolerances=[0.0, 0.05],
+                               eps=[0.01], held_out=0.5, seed=11, scores=scores, min_group_size=30)
+    assert model.estimator.scored == 0  # every fit and every evaluation used the scores given
+    # The same rows by hand: the judged groups a and b, the seeded split, fairlearn fed the model and features.
+    keep = test["group"].isin(["a", "b"]).to_numpy()
+    Xk, yk, ak, yhatk = X[keep].reset_index(drop=True), y[keep], test["group"].to_numpy()[keep], yhat[keep]
+    fit, out = split_fit_held_out(yk, ak, held_out=0.5, seed=11)
+    assert (outcome.fit_rows, outcome.held_out_rows) == (len(fit), len(out))
+    expected = {("unmitigated", None): yhatk[out]}
+    for constraints, method, tol in [("demographic_parity", "threshold_optimizer_dp", 0.0),
+                                     ("demographic_parity", "threshold_optimizer_dp", 0.05),
+                                     ("equalized_odds", "threshold_optimizer_eo", None)]:
+        expected[(method, tol)] = _direct_threshold_optimizer(
+            inner, Xk.iloc[fit], yk[fit], ak[fit], Xk.iloc[out], ak[out], constraints=constraints,
+            tol=tol or None, seed=11)
+    assert [(p.method, p.tolerance) for p in outcome.points] == list(expected)
+    for p, pred in zip(outcome.points, expected.values()):
+        assert p.accuracy == accuracy_score(yk[out], pred)
+        assert p.selection_rate == np.mean(pred)
+        assert p.demographic_parity_difference == demographic_parity_difference(yk[out], pred,
+                                                                                sensitive_features=ak[out])
+        assert p.equalized_odds_difference == equalized_odds_difference(yk[out], pred, sensitive_features=ak[out])
+    # The saved model predicts from features, with the fitted thresholds: the strict point's predictions.
+    saved = fitted["threshold_optimizer_dp"].predict(Xk.iloc[out], sensitive_features=ak[out], random_state=11)
+    np.testing.assert_array_equal(saved, expected[("threshold_optimizer_dp", 0.0)])
+
+
+def test_groups_under_min_group_size_are_left_out_and_counted(logistic):
+    from audit.findings._document import mitigation_section
+
+    model, inner, test, y = logistic
+    scores = inner.predict_proba(test[["x1", "x2"]])[:, 1]
+    yhat = (scores >= 0.5).astype(int)
+    kwargs = dict(frame=test, y=y, yhat=yhat, sensitive=test["group"], attribute="group",
+                  methods=["threshold_optimizer_eo"], tolerances=[0.0], eps=[0.01], held_out=0.5, seed=2,
+                  scores=scores)
+    judged, _ = mitigate(model, min_group_size=30, **kwargs)
+    assert judged.groups == ("a", "b") and [(g.group, g.rows) for g in judged.left_out] == [("c", 4), ("d", 7)]
+    assert judged.fit_rows + judged.held_out_rows == 2400
+    assert any("2 group(s) of group with fewer than min_group_size 30 evaluation rows (11 rows in all: c (4), d (7))"
+               in n for n in judged.notes)
+    # Counted in, the tiny groups decide the equalized odds difference; judged out, the groups of 900 and 1500 do.
+    every, _ = mitigate(model, min_group_size=1, **{**kwargs, "methods": []})
+    assert every.left_out == () and every.groups == ("a", "b", "c", "d")
+    a = test["group"].to_numpy()
+    _, out = split_fit_held_out(y, a, held_out=0.5, seed=2)
+    counted_in = equalized_odds_difference(y[out], yhat[out], sensitive_features=a[out])
+    assert every.points[0].equalized_odds_difference == counted_in > 0.5
+    assert all(p.equalized_odds_difference < 0.2 for p in judged.points)
+    section = mitigation_section(judged, saved=None)
+    assert section["left_out"] == [{"group": "c", "rows": 4}, {"group": "d", "rows": 7}]
+    assert section["min_group_size"] == 30
+    # Fewer than two judged groups: no points, and a note that says why.
+    alone, fitted = mitigate(model, min_group_size=1000, **kwargs)
+    assert alone.points == () and fitted == {} and alone.groups == ("a",)
+    assert any("Fewer than two groups of group have min_group_size 1000" in n for n in alone.notes)
