@@ -22,11 +22,10 @@ import numpy as np
 from ..inputs._groups import GroupIndex
 from ._evaluate import _stat, benjamini_hochberg
 from ._metrics import Registry
+from ._tasks import _BLOCK, _block_weights
 
 __all__ = ["PairedRows", "PairedDifference", "PairedComparison", "paired_compare", "delong_paired",
            "mcnemar_exact"]
-
-_BLOCK = 1024
 
 
 @dataclass(frozen=True)
@@ -137,9 +136,9 @@ def _leaf_sums(rows: PairedRows, *, replicates: int, seed: int) -> tuple[np.ndar
     exact = np.zeros((rows.n_leaves, k2))
     np.add.at(exact, rows.leaf, values)
     reps = np.zeros((replicates, rows.n_leaves * k2))
-    for block, start in enumerate(range(0, n, _BLOCK)):
+    for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
-        w = np.random.default_rng([seed, block]).poisson(1.0, size=(replicates, _BLOCK))[:, : stop - start]
+        w = _block_weights(seed=seed, start=start, n=stop - start, replicates=replicates)
         cols = (rows.leaf[start:stop, None].astype(np.int64) * k2 + np.arange(k2)[None, :]).ravel()
         design = sparse.csr_matrix((values[start:stop].ravel(), (np.repeat(np.arange(stop - start), k2), cols)),
                                    shape=(stop - start, rows.n_leaves * k2))
