@@ -17,6 +17,7 @@ from .report._mlflow import MlflowRun, MlflowSettings, default_tracking_uri, log
 from ._names import FORMATS, report_folder_name
 from .report import atomic_write_text, render_hf_card, render_html, render_junit, render_markdown, render_mct
 from .inputs._io import ReportSet, check_writable_folder
+from .inputs._predictions import PREDICTIONS_NAME
 from .report._pdf import CHROMIUM_ENV, find_chromium, html_to_pdf
 
 __all__ = ["AuditResult", "Written", "MlflowSettings", "FORMATS", "report_folder_name", "PDF_NAME"]
@@ -89,6 +90,9 @@ class AuditResult:
         The findings document (design §4); treat as read-only.
     model_bytes : bytes or None
         The trained model as ``.skops`` bytes, when the audit trained it.
+    predictions_bytes : bytes or None
+        ``predictions.parquet`` (row key, sensitive labels, target, prediction, score of every evaluation
+        row), hashed in the manifest's ``audit.predictions``; None when not kept.
     model : object
         The fitted model (for further analysis in Python); not serialised.
     template : str or None
@@ -111,6 +115,8 @@ class AuditResult:
 
     document: dict[str, Any]
     model_bytes: bytes | None = None
+    #: ``predictions.parquet``: every evaluation row's outputs (``report.predictions``), or None.
+    predictions_bytes: bytes | None = field(default=None, repr=False)
     model: Any = field(default=None, repr=False, compare=False)
     template: str | None = None
     mitigated_models: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
@@ -242,6 +248,9 @@ class AuditResult:
             if self.model_bytes is not None:
                 run.write("model.skops", self.model_bytes)
                 names["model"] = "model.skops"
+            if self.predictions_bytes is not None:
+                run.write(PREDICTIONS_NAME, self.predictions_bytes)
+                names["predictions"] = PREDICTIONS_NAME
             for name, data in self.mitigated_models.items():
                 run.write(name, data)
                 names[name] = name
@@ -256,7 +265,7 @@ class AuditResult:
                     self.to_pdf(run.path(PDF_NAME), chromium=binary)
                     run.add(PDF_NAME)
                     names["pdf"] = PDF_NAME
-            shown = run.publish(adopt=[*FORMATS.values(), "model.skops", PDF_NAME])
+            shown = run.publish(adopt=[*FORMATS.values(), "model.skops", PDF_NAME, PREDICTIONS_NAME])
         except BaseException:
             run.discard()
             raise

@@ -6,6 +6,7 @@ applies to; what differs by task lives in the task's adapter (:mod:`audit.statis
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,8 @@ from .inputs._groups import GroupIndex, LeafCoder
 from .measures._highlights import worst_groups
 from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass, import_dask, local_pass
 from .measures._mitigation import mitigate, saved_model
-from .inputs._model import FittedModel, obtain_model
+from .inputs._model import FittedModel, Predictions, obtain_model
+from .inputs._predictions import PREDICTIONS_NAME, row_outputs_bytes
 from .findings._policy import apply_policy, load_findings
 from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
@@ -148,10 +150,12 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                                             severity=step.severity(cfg), message=step.not_applicable(dataset.task)))
     notes.extend(ctx.notes)
     notes.extend(_uncomputed_metrics(ctx))
+    predictions_bytes = _predictions(ctx, notes)
     document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
-                         model_sha=model_sha, steps=notes)
+                         model_sha=model_sha, steps=notes, predictions=predictions_bytes)
     document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
-    return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
+    return AuditResult(document=document, model_bytes=model_bytes, predictions_bytes=predictions_bytes,
+                       model=model, template=_template(cfg),
                        inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,
                        pdf=cfg.report.pdf, mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
 
@@ -225,12 +229,17 @@ def _pass(ctx: _Context) -> None:
                             source=dataset.test.name, target=dataset.target, positive_label=dataset.positive_label,
                             negative_label=dataset.negative_label, seed=cfg.seed,
                             sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS),
-                            replicates=cfg.bootstrap.replicates)
+                            replicates=cfg.bootstrap.replicates,
+                            # Row outputs: for predictions.parquet and the champion's side of a challenger's pairs.
+                            keep_rows=ctx.engine == "local" and (cfg.report.predictions or cfg.challenger is not None),
+                            id_column=cfg.data.id)
     # Predictions made elsewhere are read from their columns, beside the features; slices may name other columns.
     outputs = [] if not ctx.predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores)
                                                    if c]
     slice_columns = chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else []
-    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns]))
+    ids = [cfg.data.id] if cfg.data.id else []
+    needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns,
+                                 *ids]))
     if ctx.engine == "dask":
         ctx.done, ctx.cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
                                           scheduler=ctx.scheduler, workers=cfg.dask.workers,
@@ -447,29 +456,27 @@ def _challenger_step(ctx: _Context) -> None:
                                                  say=ctx.say)
     task = adapter(dataset.task)
     registry = ctx.evaluation.registry
-    order = ctx.done.coder.leaf_order()
     outputs = [c for m in (ctx.model, challenger) if m.source == "predictions"
                for c in (m.estimator.predictions, m.estimator.scores) if c]
     needed = list(dict.fromkeys([*ctx.model.features, *challenger.features, *cfg.data.sensitive, dataset.target,
                                  *outputs]))
     labelling = LabelSettings(target=dataset.target, source=dataset.test.name, positive_label=dataset.positive_label,
                               negative_label=dataset.negative_label, seed=cfg.seed, replicates=0)
-    leaves, ys, va, vb, sa, sb = [], [], [], [], [], []
+    # The champion's outputs were kept in the pass; only the challenger scores the rows (in the same order).
+    kept = ctx.done.rows
+    assert kept is not None and ctx.done.row_leaf is not None
+    champion = Predictions(score=kept.score, label=kept.prediction, probabilistic=kept.probabilistic)
+    vb, sb = [], []
     for frame, y in evaluation_batches(dataset, columns=needed, labels=lambda column: task.labels(column, labelling)):
-        leaf, _ = ctx.done.coder.encode(frame)
-        leaves.append(order[leaf])
-        ys.append(y)
-        pa = task.predict(ctx.model, frame, dataset.test.name)
         pb = task.predict(challenger, frame, dataset.test.name)
-        va.append(task.row_values(y=y, predictions=pa, registry=registry))
         vb.append(task.row_values(y=y, predictions=pb, registry=registry))
-        sa.append(np.asarray(pa.score, dtype=float))
         sb.append(np.asarray(pb.score, dtype=float))
     binary = dataset.task == "binary"
-    rows = PairedRows(leaf=np.concatenate(leaves), champion=np.vstack(va), challenger=np.vstack(vb),
-                      unpack=task.row_unpack(registry), n_leaves=ctx.done.coder.n_leaves,
-                      y=np.concatenate(ys).astype(int) if binary else None,
-                      scores=(np.concatenate(sa), np.concatenate(sb)) if binary else None)
+    rows = PairedRows(leaf=ctx.done.row_leaf, champion=task.row_values(y=kept.y, predictions=champion,
+                                                                       registry=registry),
+                      challenger=np.vstack(vb), unpack=task.row_unpack(registry), n_leaves=ctx.done.coder.n_leaves,
+                      y=np.asarray(kept.y).astype(int) if binary else None,
+                      scores=(np.asarray(kept.score, dtype=float), np.concatenate(sb)) if binary else None)
     metrics = list(dict.fromkeys([*ctx.selection.performance, *(m for m in spec.margin if m in registry.metrics)]))
     fairness = list(dict.fromkeys([*ctx.selection.fairness, *(m for m in spec.margin if m in registry.fairness)]))
     ctx.say("comparing champion and challenger row by row")
@@ -572,8 +579,20 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+def _predictions(ctx: _Context, notes: list[dict[str, str]]) -> bytes | None:
+    """``predictions.parquet`` of the audit (``report.predictions``), or None with a note saying why not."""
+    if not ctx.cfg.report.predictions:
+        return None
+    if ctx.done is None or ctx.done.rows is None:
+        notes.append({"step": "predictions", "status": "skipped",
+                      "note": f"{PREDICTIONS_NAME} was not written: the dask engine does not gather row-level "
+                              "outputs; later audits compare with this one as independent samples."})
+        return None
+    return row_outputs_bytes(ctx.done.rows)
+
+
 def _document(ctx: _Context, *, created: str, duration: float, model_bytes: bytes | None, model_sha: str | None,
-              steps: list[dict[str, str]]) -> dict[str, Any]:
+              steps: list[dict[str, str]], predictions: bytes | None = None) -> dict[str, Any]:
     """The findings document of the audit: manifest, model, data, every section the steps filled."""
     cfg, dataset, model, evaluation, done = ctx.cfg, ctx.dataset, ctx.model, ctx.evaluation, ctx.done
     assert evaluation is not None and done is not None and ctx.bias is not None
@@ -588,6 +607,10 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
                              engine=None if cluster is None else {"name": "dask", "scheduler": cluster.scheduler,
                                                                   "workers": cluster.workers,
                                                                   "partitions": cluster.partitions})
+    if predictions is not None:  # the row-level outputs, so later audits can pair rows with this one
+        audit_meta["predictions"] = {
+            "file": PREDICTIONS_NAME, "sha256": hashlib.sha256(predictions).hexdigest(), "rows": len(done.rows),
+            "key": cfg.data.id, "columns": list(done.rows.to_frame().columns)}
     model_meta = {
         "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),

@@ -362,6 +362,8 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     _require_columns(test, "data.target", [data.target])
     _require_columns(test, "data.sensitive", data.sensitive)
     _require_columns(test, "data.bins", list(data.bins))
+    if data.id is not None:
+        _require_columns(test, "data.id", [data.id])
     for column in data.bins:
         if column not in data.sensitive:
             raise AuditError(f"`data.bins` must only name columns of `data.sensitive`; got {column!r}. "

@@ -63,6 +63,9 @@ class DataConfig(_Strict):
     encoding: str = "utf-8"
     #: Strings read as missing values in CSV files, beyond pandas' defaults ("", "NA", "NaN", "null", ...).
     na_values: list[str] = Field(default_factory=list)
+    #: A column that identifies each evaluation row: keys the rows of ``predictions.parquet`` so that later
+    #: audits pair by it (without one, rows are keyed by position and pair only on the same data file).
+    id: str | None = Field(default=None, description="Column that identifies each evaluation row.")
 
     @field_validator("separator")
     @classmethod
@@ -424,6 +427,10 @@ class ReportConfig(_Strict):
     pdf: Bool = False
     #: How people oversee the system's decisions (EU AI Act Art. 14); shown on the card and in its checklist.
     human_oversight: str | None = None
+    #: Write predictions.parquet: every evaluation row's key, sensitive labels, target, prediction and score,
+    #: so later audits (``audit compare``) can pair rows. It holds row-level sensitive data: switch it off
+    #: where the report folder must not.
+    predictions: Bool = True
 
 
 class Ll144Config(_Strict):

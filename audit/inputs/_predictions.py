@@ -1,0 +1,122 @@
+"""Row-level outputs of an audited model: what ``predictions.parquet`` holds, so later audits can pair rows.
+
+An audit keeps, for every evaluation row, its key, its sensitive labels (as the groups name them), the target
+(the task's values: 0/1, class text, numbers), the model's prediction and its score. Written beside
+``findings.json`` (compressed Parquet, hashed in the manifest), they let ``audit compare`` and a champion
+against challenger audit compare two models on the same rows instead of as independent samples.
+
+Rows are keyed by a configured ``data.id`` column, or by their position in the evaluation data together with
+the data file's SHA-256 (positions only pair when the data is the same file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import AuditError
+
+__all__ = ["RowOutputs", "PREDICTIONS_NAME", "ROW_COLUMN", "row_outputs_bytes", "read_row_outputs"]
+
+#: File name of the row-level outputs in a report folder.
+PREDICTIONS_NAME = "predictions.parquet"
+#: Key column when rows are keyed by position.
+ROW_COLUMN = "row"
+_TARGET, _PREDICTION, _SCORE = "target", "prediction", "score"
+_GROUP_PREFIX = "group:"
+
+
+@dataclass(frozen=True)
+class RowOutputs:
+    """One model's outputs on every evaluation row, in the data's order.
+
+    Attributes
+    ----------
+    key : ndarray
+        The ``data.id`` value of each row, or its position (0, 1, ...) when ``key_column`` is None.
+    key_column : str or None
+        The configured ``data.id`` column, or None for row positions.
+    labels : DataFrame
+        Each row's label of every sensitive attribute (bins applied), as the groups name them.
+    y, prediction, score : ndarray
+        The target and the model's prediction in the task's values, and the score (binary: the positive
+        class's; multiclass: the predicted class's confidence; regression: the prediction).
+    probabilistic : bool
+        Whether the scores are probabilities.
+    """
+
+    key: np.ndarray
+    key_column: str | None
+    labels: pd.DataFrame
+    y: np.ndarray
+    prediction: np.ndarray
+    score: np.ndarray
+    probabilistic: bool
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The outputs as a table: key, target, prediction, score, then ``group:<attribute>`` columns."""
+        frame = pd.DataFrame({self.key_column or ROW_COLUMN: self.key, _TARGET: self.y,
+                              _PREDICTION: self.prediction, _SCORE: np.asarray(self.score, dtype=np.float64)})
+        for name in self.labels.columns:
+            frame[_GROUP_PREFIX + name] = pd.Categorical(self.labels[name].astype(str))
+        return frame
+
+    def take(self, rows: np.ndarray) -> "RowOutputs":
+        """The outputs of ``rows`` (positions), in that order."""
+        return RowOutputs(key=self.key[rows], key_column=self.key_column,
+                          labels=self.labels.iloc[rows].reset_index(drop=True), y=self.y[rows],
+                          prediction=self.prediction[rows], score=self.score[rows],
+                          probabilistic=self.probabilistic)
+
+
+def row_outputs_bytes(outputs: RowOutputs) -> bytes:
+    """``outputs`` as compressed Parquet bytes (zstd), the same bytes for the same outputs."""
+    buffer = io.BytesIO()
+    outputs.to_frame().to_parquet(buffer, index=False, compression="zstd")
+    return buffer.getvalue()
+
+
+def read_row_outputs(path: str | Path, *, sha256: str | None, key_column: str | None,
+                     probabilistic: bool) -> RowOutputs:
+    """Read a ``predictions.parquet`` an audit wrote, checking it against the SHA-256 of its manifest.
+
+    ``key_column`` is the manifest's ``data.id`` column (None: rows keyed by position).
+
+    Raises
+    ------
+    AuditError
+        The file is missing, altered since the audit (its SHA-256 differs), or not an audit's outputs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AuditError(f"{path} does not exist: the audit's row-level outputs were not found beside its "
+                         "findings.json.")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256:
+        raise AuditError(f"{path} has SHA-256 {digest[:12]}…, not the {sha256[:12]}… its findings.json records: "
+                         "the file was changed after the audit. Re-run the audit to pair its rows.")
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise AuditError(f"{path} could not be read as Parquet ({str(exc).splitlines()[0]}).") from None
+    fixed = [c for c in (_TARGET, _PREDICTION, _SCORE) if c not in frame.columns]
+    if fixed or len(frame.columns) < 4:
+        raise AuditError(f"{path} is not an audit's row-level outputs: it needs a key column and the columns "
+                         f"{_TARGET}, {_PREDICTION}, {_SCORE}; missing {', '.join(fixed) or 'the key'}.")
+    key = key_column or ROW_COLUMN
+    if frame.columns[0] != key:
+        raise AuditError(f"{path} is keyed by {frame.columns[0]!r}, not by {key!r} as its findings.json says.")
+    groups = [c for c in frame.columns if c.startswith(_GROUP_PREFIX)]
+    labels = pd.DataFrame({c[len(_GROUP_PREFIX):]: frame[c].astype(str).to_numpy(dtype=object) for c in groups})
+    return RowOutputs(key=frame[key].to_numpy(), key_column=key_column,
+                      labels=labels, y=frame[_TARGET].to_numpy(), prediction=frame[_PREDICTION].to_numpy(),
+                      score=frame[_SCORE].to_numpy(dtype=np.float64), probabilistic=probabilistic)
