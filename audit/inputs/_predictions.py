@@ -120,3 +120,69 @@ def read_row_outputs(path: str | Path, *, sha256: str | None, key_column: str | 
     return RowOutputs(key=frame[key].to_numpy(), key_column=key_column,
                       labels=labels, y=frame[_TARGET].to_numpy(), prediction=frame[_PREDICTION].to_numpy(),
                       score=frame[_SCORE].to_numpy(dtype=np.float64), probabilistic=probabilistic)
+
+
+@dataclass(frozen=True)
+class RowPairing:
+    """Two audits' row-level outputs matched row by row, or why they could not be.
+
+    ``old`` and ``new`` hold the matched rows in the same order (None when not paired); ``how`` says how
+    the rows were matched, or why they were not.
+    """
+
+    old: RowOutputs | None
+    new: RowOutputs | None
+    how: str
+
+    @property
+    def paired(self) -> bool:
+        return self.old is not None
+
+
+def _outputs_of(doc: dict, path: Path) -> RowOutputs | str:
+    meta = (doc.get("audit") or {}).get("predictions")
+    if not meta:
+        return f"{path.name} records no {PREDICTIONS_NAME} (an older audit, one on the dask engine, or " \
+               "`report.predictions: false`)"
+    return read_row_outputs(path.parent / meta["file"], sha256=meta["sha256"], key_column=meta["key"],
+                            probabilistic=bool((doc.get("model") or {}).get("probabilistic")))
+
+
+def pair_documents(old: dict, new: dict, *, old_path: str | Path, new_path: str | Path) -> RowPairing:
+    """Match the evaluation rows of two findings documents through their ``predictions.parquet``.
+
+    Rows keyed by position pair when both audits evaluated the same data (equal SHA-256 of every file);
+    rows keyed by a ``data.id`` column pair on the keys both hold. The targets of matched rows must agree.
+    """
+    a, b = _outputs_of(old, Path(old_path)), _outputs_of(new, Path(new_path))
+    for side in (a, b):
+        if isinstance(side, str):
+            return RowPairing(old=None, new=None, how=side)
+    assert isinstance(a, RowOutputs) and isinstance(b, RowOutputs)
+    if a.key_column != b.key_column:
+        return RowPairing(old=None, new=None, how=f"the rows are keyed differently ({a.key_column or 'position'} "
+                                                  f"against {b.key_column or 'position'})")
+    if a.key_column is None:
+        sha = [((d.get("audit") or {}).get("data") or {}).get("test", {}).get("sha256") for d in (old, new)]
+        if not sha[0] or sha[0] != sha[1] or len(a) != len(b):
+            return RowPairing(old=None, new=None, how="the audits evaluated different data (the SHA-256 of their "
+                                                      "evaluation files differ) and their rows have no `data.id`")
+        ia = ib = np.arange(len(a))
+        how = f"the same {len(a):,} evaluation rows (same data SHA-256), matched by position"
+    else:
+        ka, kb = pd.Index(a.key), pd.Index(b.key)
+        if not ka.is_unique or not kb.is_unique:
+            return RowPairing(old=None, new=None, how=f"`data.id` column {a.key_column!r} repeats values")
+        common = ka.intersection(kb, sort=False)
+        if len(common) == 0:
+            return RowPairing(old=None, new=None, how=f"no `data.id` value ({a.key_column!r}) is in both audits")
+        ia, ib = ka.get_indexer(common), kb.get_indexer(common)
+        how = (f"{len(common):,} evaluation rows matched by `data.id` column {a.key_column!r} (of {len(a):,} and "
+               f"{len(b):,})")
+    pa, pb = a.take(ia), b.take(ib)
+    differ = int((pd.Series(pa.y).astype(str).to_numpy() != pd.Series(pb.y).astype(str).to_numpy()).sum())
+    if differ:
+        return RowPairing(old=None, new=None, how=f"the target differs on {differ:,} of the matched rows")
+    if list(pa.labels.columns) != list(pb.labels.columns):
+        return RowPairing(old=None, new=None, how="the audits have different sensitive attributes")
+    return RowPairing(old=pa, new=pb, how=how)

@@ -14,8 +14,9 @@ The test treats the two runs as independent samples, which is right when they ev
 data (this quarter's rows against last quarter's). When both evaluate the same test file (equal
 SHA-256) with different models, the two estimates share their rows and are positively correlated,
 so the variance of the difference is smaller than the sum used here: the test is conservative
-(it can miss a real change, it does not invent one). A paired test would need both models'
-predictions row by row, which findings documents do not hold. Changes without intervals (no
+(it can miss a real change, it does not invent one). When both audits wrote their row-level outputs
+(``predictions.parquet``) for the same rows, the caller pairs them (``paired=``) and each change is
+tested on the paired rows instead: McNemar, DeLong or the paired bootstrap. Changes without intervals (no
 bootstrap replicates), undefined values, and groups under ``min_group_size`` in either run are
 reported with ``significant: null`` and never count as significant; so are changes whose intervals have zero
 width in both runs.
@@ -32,15 +33,24 @@ from scipy import stats
 
 from .._errors import AuditError
 from ..statistics._evaluate import benjamini_hochberg
+from ..statistics._paired import PairedComparison
 from ._significance import significantly_better, significantly_worse
 
-__all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION", "task_of", "check_same_task"]
+__all__ = ["Change", "StatusFlip", "Comparison", "compare", "METHOD", "ASSUMPTION", "PAIRED_METHOD", "task_of",
+           "check_same_task"]
 
 METHOD = ("two-sided z-test on the difference, standard errors from each run's bootstrap interval, "
           "Benjamini-Hochberg adjusted across every tested change")
 ASSUMPTION = ("The runs are treated as independent samples. When both evaluate the same test data, the "
               "estimates are positively correlated and the test is conservative; a paired test would need "
               "both models' row-level predictions, which findings documents do not hold.")
+
+PAIRED_METHOD = ("paired on the same evaluation rows (both audits' predictions.parquet): McNemar's exact test for "
+                 "rates whose denominator does not depend on the model, DeLong's test for ROC AUC, a bootstrap with "
+                 "shared row weights otherwise; Benjamini-Hochberg adjusted across every tested change")
+PAIRED_ASSUMPTION = ("Both audits scored the same rows, so each change is tested on the rows' paired outputs; a "
+                     "change the paired comparison could not test falls back to the independent z-test (its "
+                     "`test` says which).")
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,11 @@ class Change:
     significant: bool | None
     effect: str
     note: str | None
+    #: "independent z-test", or the paired test (``mcnemar``, ``delong``, ``paired bootstrap``).
+    test: str = "independent z-test"
+    #: The paired interval of the change (None when the rows were not paired).
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
 
     @property
     def regression(self) -> bool:
@@ -124,6 +139,9 @@ class Comparison:
     new_groups: dict[str, list[str]]
     vanished_groups: dict[str, list[str]]
     drift: dict[str, Any]
+    #: How the rows were paired, or why they were not (None: pairing was not tried).
+    pairing: str | None = None
+    paired: bool = False
 
     @property
     def regressions(self) -> tuple[Change, ...]:
@@ -145,8 +163,11 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline, "current": self.current,
-            "method": {"test": METHOD, "alpha": self.alpha, "assumption": ASSUMPTION,
-                       "same_test_data": self.same_test_data, "same_model": self.same_model},
+            "method": {"test": PAIRED_METHOD if self.paired else METHOD, "alpha": self.alpha,
+                       "assumption": PAIRED_ASSUMPTION if self.paired else ASSUMPTION,
+                       "same_test_data": self.same_test_data, "same_model": self.same_model,
+                       "paired": self.paired,
+                       **({} if self.pairing is None else {"pairing": self.pairing})},
             "summary": self.summary(),
             "metrics": [c.to_dict() for c in self.metrics],
             "fairness": [c.to_dict() for c in self.fairness],
@@ -270,8 +291,24 @@ def _identity(doc: dict[str, Any]) -> dict[str, Any]:
             "model_sha256": a.get("model_sha256"), "test_sha256": a.get("data", {}).get("test", {}).get("sha256")}
 
 
+def _use_paired(raw: list[tuple[dict[str, Any], float]],
+                paired: PairedComparison) -> list[tuple[dict[str, Any], float]]:
+    """Each change the paired comparison tested gets its paired p-value, test and interval."""
+    found = {(d.metric, d.grouping, d.group): d for d in paired.differences if d.p_value is not None}
+    out = []
+    for fields, p in raw:
+        d = found.get((fields["metric"], fields["attribute"], fields["group"]))
+        if d is None or fields["change"] is None:
+            out.append((fields, p))
+            continue
+        out.append(({**fields, "test": d.test, "change_ci_low": d.ci_low, "change_ci_high": d.ci_high,
+                     "note": None}, float(d.p_value)))
+    return out
+
+
 def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, old_source: str = "baseline",
-            new_source: str = "current") -> Comparison:
+            new_source: str = "current", paired: PairedComparison | None = None,
+            pairing: str | None = None) -> Comparison:
     """Compare two findings documents.
 
     Parameters
@@ -282,6 +319,11 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, ol
         Significance level for the Benjamini-Hochberg adjusted p-values (see the module docstring).
     old_source, new_source : str
         What to call the documents in error messages (their file names).
+    paired : PairedComparison, optional
+        Both audits' outputs compared on the same rows (:func:`audit.statistics._paired.paired_outputs`):
+        the changes it tested take its p-values (McNemar, DeLong or the paired bootstrap) and intervals.
+    pairing : str, optional
+        How the rows were matched, or why they could not be; shown in ``method.pairing``.
 
     Returns
     -------
@@ -335,6 +377,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, ol
                 raw.append(_raw_change(kind="fairness", metric=metric, attribute=attribute, group=None,
                                        direction="lower" if kind == "difference" else "higher", old=before,
                                        new=entry, z_old=z_old, z_new=z_new, eligible=True))
+    if paired is not None:
+        raw = _use_paired(raw, paired)
     adjusted = benjamini_hochberg(np.array([p for _, p in raw], dtype=float))
     changes = []
     for (fields, p), q in zip(raw, adjusted):
@@ -363,4 +407,4 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, alpha: float = 0.05, ol
         metrics=tuple(changes[:n_metrics]), fairness=tuple(changes[n_metrics:]), flipped_checks=tuple(flips),
         new_groups={a: gs for a, gs in new_groups.items() if gs},
         vanished_groups={a: gs for a, gs in vanished.items() if gs},
-        drift=_drift_summary(old, new))
+        drift=_drift_summary(old, new), pairing=pairing, paired=paired is not None)

@@ -20,12 +20,13 @@ from typing import Callable
 import numpy as np
 
 from ..inputs._groups import GroupIndex
+from ..inputs._predictions import RowOutputs
 from ._evaluate import _stat, benjamini_hochberg
 from ._metrics import Registry
 from ._tasks import _BLOCK, _block_weights
 
 __all__ = ["PairedRows", "PairedDifference", "PairedComparison", "paired_compare", "delong_paired",
-           "mcnemar_exact"]
+           "mcnemar_exact", "paired_outputs"]
 
 
 @dataclass(frozen=True)
@@ -325,3 +326,43 @@ def paired_compare(rows: PairedRows, groups: GroupIndex, *, registry: Registry, 
     out = [replace(x, p_adjusted=_num(a)) for x, a in zip(out, adjusted)]
     return PairedComparison(differences=tuple(out), level=level, replicates=replicates, rows=int(len(rows.leaf)),
                             min_group_size=min_group_size)
+
+
+def paired_outputs(champion: RowOutputs, challenger: RowOutputs, *, task: str, intersections: int,
+                   min_group_size: int, metrics: list[str], fairness: list[str], replicates: int, level: float,
+                   seed: int) -> PairedComparison:
+    """:func:`paired_compare` of two audits' row-level outputs on the same rows (matched, in one order).
+
+    The groups are rebuilt from the rows' stored sensitive labels; metrics and fairness measures the task's
+    registry does not hold are left out.
+    """
+    from ..inputs._groups import build_groups
+    from ..inputs._model import Predictions
+    from ._tasks import LabelSettings, adapter
+
+    labels = challenger.labels.reset_index(drop=True)
+    groups = build_groups(labels, sensitive=list(labels.columns), bins={}, intersections=intersections,
+                          source="predictions.parquet")
+    n_leaves = len(groups.leaf_levels)
+    groups = groups.judged(np.bincount(groups.row_leaf, minlength=n_leaves), min_group_size=min_group_size)
+    t = adapter(task)
+    a = Predictions(score=champion.score, label=champion.prediction, probabilistic=champion.probabilistic)
+    b = Predictions(score=challenger.score, label=challenger.prediction, probabilistic=challenger.probabilistic)
+    settings = LabelSettings(target="target", source="predictions.parquet", positive_label=1, negative_label=0,
+                             seed=seed, replicates=0)
+    both = np.concatenate([np.asarray(champion.y), np.asarray(challenger.y)])
+    part = t.tally(leaf=np.concatenate([groups.row_leaf, groups.row_leaf]), y=both,
+                   predictions=Predictions(score=np.concatenate([a.score, b.score]),
+                                           label=np.concatenate([np.asarray(a.label), np.asarray(b.label)]),
+                                           probabilistic=a.probabilistic), n_leaves=n_leaves, start=0,
+                   settings=settings)
+    _, registry = t.table(part)  # both models' classes (multiclass) in one registry
+    binary = task == "binary"
+    rows = PairedRows(leaf=groups.row_leaf, champion=t.row_values(y=champion.y, predictions=a, registry=registry),
+                      challenger=t.row_values(y=challenger.y, predictions=b, registry=registry),
+                      unpack=t.row_unpack(registry), n_leaves=n_leaves,
+                      y=np.asarray(champion.y).astype(int) if binary else None,
+                      scores=(np.asarray(a.score, dtype=float), np.asarray(b.score, dtype=float)) if binary else None)
+    return paired_compare(rows, groups, registry=registry, metrics=[m for m in metrics if m in registry.metrics],
+                          fairness=[f for f in fairness if f in registry.fairness], replicates=replicates,
+                          level=level, seed=seed, min_group_size=min_group_size)
