@@ -40,7 +40,7 @@ from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, Predictions, obtain_model
 from .inputs._predictions import PREDICTIONS_NAME, row_outputs_bytes
-from .findings._policy import apply_policy, load_findings
+from .findings._policy import paired_documents, apply_policy, load_findings
 from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
 from ._result import AuditResult
@@ -119,6 +119,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     """
     started = time.perf_counter()
     baseline_source = "baseline" if baseline is None or isinstance(baseline, dict) else Path(baseline).name
+    baseline_path = None if baseline is None or isinstance(baseline, dict) else Path(baseline)
     if baseline is not None and not isinstance(baseline, dict):
         baseline = load_findings(baseline)  # read first: a bad baseline fails before the long run
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -153,7 +154,12 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     predictions_bytes = _predictions(ctx, notes)
     document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
                          model_sha=model_sha, steps=notes, predictions=predictions_bytes)
-    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source)
+    paired = pairing = None
+    if baseline is not None and baseline_path is not None:  # the baseline's rows pair with this audit's
+        paired, pairing = paired_documents(baseline, document, old_path=baseline_path,
+                                           new_rows=ctx.done.rows if ctx.done is not None else None)
+    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source,
+                            paired=paired, pairing=pairing)
     return AuditResult(document=document, model_bytes=model_bytes, predictions_bytes=predictions_bytes,
                        model=model, template=_template(cfg),
                        inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,

@@ -179,6 +179,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     alpha = args.alpha
     if alpha is None:
         alpha = new["audit"].get("config", {}).get("gate", {}).get("alpha", 0.05)
+    from .findings._policy import paired_documents
+
     paired, pairing = paired_documents(old, new, old_path=args.old, new_path=args.new)
     comparison = compare(old, new, alpha=alpha, old_source=args.old.name, new_source=args.new.name, paired=paired,
                          pairing=pairing).to_dict()
@@ -196,28 +198,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 print(f"  wrote {path}")
     regressions = comparison["summary"]["significant_regressions"]
     return EXIT_GATE_FAILED if regressions and args.fail_on == "significant_regression" else EXIT_OK
-
-
-def paired_documents(old: dict, new: dict, *, old_path: Path, new_path: Path) -> tuple[Any, str]:
-    """Both audits' row-level outputs compared on their shared rows, or None, and how the rows were matched
-    (or why they could not be)."""
-    from .inputs._predictions import pair_documents
-    from .measures._compare import task_of
-    from .statistics._paired import paired_outputs
-
-    pairing = pair_documents(old, new, old_path=old_path, new_path=new_path)
-    if not pairing.paired:
-        return None, f"not paired: {pairing.how}; each change is tested as between independent samples"
-    assert pairing.old is not None and pairing.new is not None
-    data, boot = new["data"], new["audit"].get("bootstrap", {})
-    metrics = [m for m in new["metrics"]["overall"] if m in old["metrics"]["overall"]]
-    fairness = list(dict.fromkeys(m for a in new["fairness"]["by_attribute"].values() for m in a))
-    paired = paired_outputs(pairing.old, pairing.new, task=task_of(new), intersections=data.get("intersections", 2),
-                            min_group_size=max(data.get("min_group_size", 30),
-                                               old["data"].get("min_group_size", 30)),
-                            metrics=metrics, fairness=fairness, replicates=boot.get("replicates", 200) or 200,
-                            level=boot.get("level", 0.95), seed=new["audit"].get("seed", 0))
-    return paired, f"paired: {pairing.how}"
 
 
 def _cmd_init(args: argparse.Namespace) -> int:

@@ -123,3 +123,17 @@ def test_a_changed_predictions_file_is_refused(audits, tmp_path):
         pair_documents(old, new, old_path=audits / "out" / "old" / "findings.json", new_path=copy / "findings.json")
     code = main(["compare", str(audits / "out" / "old" / "findings.json"), str(copy / "findings.json"), "--quiet"])
     assert code == 2
+
+
+def test_run_with_a_baseline_pairs_with_the_rows_in_memory(audits):
+    cfg = {"name": "again", "data": {"test": "scored.csv", "target": "income", "positive_label": 1,
+                                     "sensitive": ["sex", "race"], "intersections": 2},
+           "model": {"predictions": {"predictions": "b_label", "scores": "b_score"}},
+           "bootstrap": {"replicates": 100},
+           "checks": {"explainability": {"method": "none"}, "bias": {"proxies": False, "distributions": False}}}
+    doc = audit.run(audit.config_from_dict(cfg, source="t", base_dir=str(audits)),
+                    baseline=audits / "out" / "old" / "findings.json").document
+    method = doc["comparison"]["method"]
+    assert method["paired"] is True and "6,000" in method["pairing"]
+    acc = next(c for c in doc["comparison"]["metrics"] if c["metric"] == "accuracy" and c["attribute"] is None)
+    assert acc["test"] == "mcnemar"

@@ -28,12 +28,14 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..measures._compare import Comparison, compare
+from ..inputs._predictions import RowOutputs, pair_documents
+from ..measures._compare import Comparison, compare, task_of
+from ..statistics._paired import PairedComparison, paired_outputs
 from ..settings._config import GateConfig
 from .._errors import AuditError
 from ..checks._finding import Finding, Threshold, fmt, judge, undecided
 
-__all__ = ["apply_policy", "load_findings"]
+__all__ = ["apply_policy", "load_findings", "paired_documents"]
 
 _STATUSES = ("pass", "fail", "warn", "insufficient_data", "error")
 
@@ -102,7 +104,8 @@ def _describe(i: int, exc: Any) -> str:
 
 
 def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict[str, Any] | None = None,
-                 today: date | None = None, baseline_source: str = "baseline") -> dict[str, Any]:
+                 today: date | None = None, baseline_source: str = "baseline",
+                 paired: PairedComparison | None = None, pairing: str | None = None) -> dict[str, Any]:
     """The document with the gate policy applied: severities, comparison, exceptions, verdict.
 
     A document with the default policy and no baseline is returned unchanged (no ``policy`` key).
@@ -119,6 +122,9 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
         The date exceptions expire against (default: today in UTC).
     baseline_source : str
         The baseline's file name, for messages.
+    paired, pairing : optional
+        The baseline's and this audit's outputs compared on their shared rows, and how the rows were
+        matched (:func:`paired_documents`); passed to :func:`~audit.measures._compare.compare`.
 
     Examples
     --------
@@ -141,7 +147,8 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     comparison = None
     if baseline is not None:
         doc["findings"] = findings  # flips are judged on the statuses after severity overrides
-        comparison = compare(baseline, doc, alpha=policy.alpha, old_source=baseline_source)
+        comparison = compare(baseline, doc, alpha=policy.alpha, old_source=baseline_source, paired=paired,
+                             pairing=pairing)
         counted = policy.fail_on != "any_fail"
         findings += [_override(f, policy.severity["baseline_regression"])
                      if "baseline_regression" in policy.severity else f
@@ -198,3 +205,22 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
     doc["summary"] = {s: sum(f["status"] == s for f in findings) for s in _STATUSES}
     doc["gate"] = "fail" if blocking else "inconclusive" if held_up else "pass"
     return doc
+
+
+def paired_documents(old: dict[str, Any], new: dict[str, Any], *, old_path: str | Path, new_path: str | Path | None = None,
+                     new_rows: RowOutputs | None = None) -> tuple[PairedComparison | None, str]:
+    """Both audits' row-level outputs compared on their shared rows, or None, and how the rows were matched
+    (or why they could not be)."""
+    pairing = pair_documents(old, new, old_path=old_path, new_path=new_path, new_rows=new_rows)
+    if not pairing.paired:
+        return None, f"not paired: {pairing.how}; each change is tested as between independent samples"
+    assert pairing.old is not None and pairing.new is not None
+    data, boot = new["data"], new["audit"].get("bootstrap", {})
+    metrics = [m for m in new["metrics"]["overall"] if m in old["metrics"]["overall"]]
+    fairness = list(dict.fromkeys(m for a in new["fairness"]["by_attribute"].values() for m in a))
+    paired = paired_outputs(pairing.old, pairing.new, task=task_of(new), intersections=data.get("intersections", 2),
+                            min_group_size=max(data.get("min_group_size", 30),
+                                               old["data"].get("min_group_size", 30)),
+                            metrics=metrics, fairness=fairness, replicates=boot.get("replicates", 200) or 200,
+                            level=boot.get("level", 0.95), seed=new["audit"].get("seed", 0))
+    return paired, f"paired: {pairing.how}"

@@ -148,13 +148,22 @@ def _outputs_of(doc: dict, path: Path) -> RowOutputs | str:
                             probabilistic=bool((doc.get("model") or {}).get("probabilistic")))
 
 
-def pair_documents(old: dict, new: dict, *, old_path: str | Path, new_path: str | Path) -> RowPairing:
+def pair_documents(old: dict, new: dict, *, old_path: str | Path, new_path: str | Path | None = None,
+                   new_rows: RowOutputs | None = None) -> RowPairing:
     """Match the evaluation rows of two findings documents through their ``predictions.parquet``.
 
-    Rows keyed by position pair when both audits evaluated the same data (equal SHA-256 of every file);
-    rows keyed by a ``data.id`` column pair on the keys both hold. The targets of matched rows must agree.
+    ``new_rows`` are the new audit's outputs when they are still in memory (``audit run --baseline``);
+    otherwise they are read beside ``new_path``. Rows keyed by position pair when both audits evaluated the
+    same data (equal SHA-256 of every file); rows keyed by a ``data.id`` column pair on the keys both hold.
+    The targets of matched rows must agree.
     """
-    a, b = _outputs_of(old, Path(old_path)), _outputs_of(new, Path(new_path))
+    a = _outputs_of(old, Path(old_path))
+    if new_rows is not None:
+        b: RowOutputs | str = new_rows
+    elif new_path is None:
+        b = "this audit kept no row-level outputs (the dask engine does not gather them)"
+    else:
+        b = _outputs_of(new, Path(new_path))
     for side in (a, b):
         if isinstance(side, str):
             return RowPairing(old=None, new=None, how=side)
