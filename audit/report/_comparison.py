@@ -45,7 +45,7 @@ def render_comparison_text(comparison: dict[str, Any], *, sensitive: list[str], 
            f"{c['current']['name']} of {c['current']['created']} (gate {c['current']['gate']})",
            f"{'Same' if m['same_test_data'] else 'Different'} evaluation data, "
            f"{'same' if m['same_model'] else 'different'} model. Significant: Benjamini-Hochberg adjusted p < "
-           f"{m['alpha']} ({m['test']}).",
+           f"{m['alpha']} ({m['test']})." + (f" Rows {m['pairing']}." if m.get("pairing") else ""),
            f"{s['significant_regressions']} significant regressions, {s['significant_improvements']} significant "
            f"improvements ({s['tested']} of {s['compared']} changes tested); {s['flipped_checks']} checks changed "
            f"status; {s['new_groups']} new and {s['vanished_groups']} vanished groups.", "", "Overall metrics"]
