@@ -58,7 +58,11 @@
     function show() {
       panels.forEach(function (p) { p.hidden = select.value !== "*" && p.getAttribute("data-value") !== select.value; });
     }
-    select.parentNode.hidden = false;
+    // The picker's box (<p class="pick">) is hidden in the page so that a reader without the script sees
+    // every panel and no dead control; un-hide the box and the label inside it.
+    var box = select.closest(".pick") || select.parentElement;
+    box.hidden = false;
+    select.parentElement.hidden = false;
     select.addEventListener("change", show);
     show();
   });
