@@ -177,13 +177,18 @@ def _max_t_draws(prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple 
             live = se > 0
             if not live.any():
                 continue
-            zg = rng.standard_normal((rows, len(se_g))) * se_g
+            zg = rng.standard_normal((rows, len(se_g)))
+            zg *= se_g
+            # The same arithmetic as |z_i - z_j| / se_ij, in place: one (rows, pairs) array, not four.
             if pairs is not None:
                 i, j = pairs
-                stat = np.abs(zg[:, i[live]] - zg[:, j[live]]) / se[live]
+                stat = zg[:, i[live]]
+                stat -= zg[:, j[live]]
             else:
-                stat = np.abs(zg[:, live]) / se[live]
-            block = np.maximum(block, stat.max(axis=1))
+                stat = zg[:, live]
+            np.abs(stat, out=stat)
+            stat /= se[live]
+            np.maximum(block, stat.max(axis=1), out=block)
         out[start:start + rows] = block
     return out
 
