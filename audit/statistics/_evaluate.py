@@ -534,6 +534,18 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
     >>> ev.overall["accuracy"].value, [e.value for e in ev.by_grouping[0].metrics["accuracy"]]
     (0.75, [1.0, 0.5])
     """
+    from threadpoolctl import threadpool_limits
+
+    # The engine's matrix products are small (leaves x scores, groups x leaves) and many: BLAS threads only
+    # spin waiting for work there (several times the CPU of one thread on a shared machine, for the same
+    # results), so they run on one thread; the caller's limit is restored afterwards.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _evaluate(table, groups, registry=registry, replicates=replicates, level=level, seed=seed,
+                         min_group_size=min_group_size, family=family)
+
+
+def _evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, replicates: int, level: float,
+              seed: int, min_group_size: int, family: tuple[str, ...]) -> Evaluation:
     specs = [(np.zeros(table.n_leaves, dtype=np.int64), 1)] + [(g.leaf_group, len(g.groups)) for g in groups.groupings]
     series = _series(table, registry, specs, replicates=replicates, seed=seed)
     overall_series, group_series = series[0], series[1:]

@@ -89,14 +89,25 @@ def auc_score_interval(auc: np.ndarray, positives: np.ndarray, negatives: np.nda
         return lo, hi
     z = _z(level)
     theta = np.linspace(0.0, 1.0, 10_001)[:, None]
-    star = (m[ok] + n[ok]) / 2 - 1
-    var = theta * (1 - theta) / (m[ok] * n[ok]) * (1 + (star - 1) * ((1 - theta) / (2 - theta) + theta / (1 + theta)))
-    inside = np.abs(a[ok] - theta) <= z * np.sqrt(np.maximum(var, 0.0)) + 1e-12
-    inside |= np.abs(theta - a[ok]) <= 0.5e-4  # the estimate itself always belongs
-    grid = np.broadcast_to(theta, inside.shape)
-    lo[ok] = np.where(inside, grid, np.inf).min(axis=0)
-    hi[ok] = np.where(inside, grid, -np.inf).max(axis=0)
+    a_ok, m_ok, n_ok = a[ok], m[ok], n[ok]
+    lo_ok, hi_ok = np.empty(len(a_ok)), np.empty(len(a_ok))
+    # Groups a block at a time: the grid is 10,001 x groups, 0.4 GiB per array for 6,000 groups at once.
+    for start in range(0, len(a_ok), _AUC_GRID_GROUPS):
+        part = slice(start, start + _AUC_GRID_GROUPS)
+        star = (m_ok[part] + n_ok[part]) / 2 - 1
+        var = theta * (1 - theta) / (m_ok[part] * n_ok[part]) * (1 + (star - 1) * ((1 - theta) / (2 - theta)
+                                                                                  + theta / (1 + theta)))
+        inside = np.abs(a_ok[part] - theta) <= z * np.sqrt(np.maximum(var, 0.0)) + 1e-12
+        inside |= np.abs(theta - a_ok[part]) <= 0.5e-4  # the estimate itself always belongs
+        grid = np.broadcast_to(theta, inside.shape)
+        lo_ok[part] = np.where(inside, grid, np.inf).min(axis=0)
+        hi_ok[part] = np.where(inside, grid, -np.inf).max(axis=0)
+    lo[ok], hi[ok] = lo_ok, hi_ok
     return lo, hi
+
+
+#: Groups whose AUC score intervals are solved on the grid at once (10,001 x 64 numbers per array).
+_AUC_GRID_GROUPS = 64
 
 
 def fisher_two_sided(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray) -> np.ndarray:
@@ -177,13 +188,18 @@ def _max_t_draws(prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple 
             live = se > 0
             if not live.any():
                 continue
-            zg = rng.standard_normal((rows, len(se_g))) * se_g
+            zg = rng.standard_normal((rows, len(se_g)))
+            zg *= se_g
+            # The same arithmetic as |z_i - z_j| / se_ij, in place: one (rows, pairs) array, not four.
             if pairs is not None:
                 i, j = pairs
-                stat = np.abs(zg[:, i[live]] - zg[:, j[live]]) / se[live]
+                stat = zg[:, i[live]]
+                stat -= zg[:, j[live]]
             else:
-                stat = np.abs(zg[:, live]) / se[live]
-            block = np.maximum(block, stat.max(axis=1))
+                stat = zg[:, live]
+            np.abs(stat, out=stat)
+            stat /= se[live]
+            np.maximum(block, stat.max(axis=1), out=block)
         out[start:start + rows] = block
     return out
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 
 from audit.findings._document import load_schema
-from audit.report import render_html
+from audit.report import render_html, render_markdown
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "findings_small.json"
 
@@ -27,5 +27,9 @@ def test_the_card_summarises_small_intersections_and_findings_json_holds_their_c
     assert f"1,840 intersectional groups under {mgs} rows" in html
     assert "counts in\nfindings.json" in html or "counts in findings.json" in html
     assert "F&amp;z0005" not in html  # the groups are not listed one by one
+    summary = render_markdown(doc)
+    assert f"\n1,840 intersectional groups under {mgs} rows: counts in findings.json.\n" in summary
+    assert "F&z0005" not in summary
     del doc["data"]["small_intersections"]
     assert "intersectional groups under" not in render_html(doc)
+    assert "intersectional groups under" not in render_markdown(doc)
