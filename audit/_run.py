@@ -22,7 +22,9 @@ from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_ass
 from .settings._config import AuditConfig, config_from_dict, load_config
 from .measures._curves import Curves, curves
 from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
-from .settings._boundary import check_run, check_task
+from .settings._boundary import check_reference_groups, check_run, check_task, check_threshold, favorable_side
+from .statistics._metrics import with_favorable
+from .measures._threshold import DecisionRule, threshold_for_rate
 from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import LabelSettings, adapter
@@ -135,8 +137,14 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     check_task(cfg, dataset.task)
     if baseline is not None:  # a baseline of another task is refused before the long run
         check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
+    favorable_is_positive = favorable_side(cfg, task=dataset.task, source=dataset.test.name,
+                                           positive_label=dataset.positive_label,
+                                           negative_label=dataset.negative_label)
+    check_threshold(cfg, task=dataset.task, trained_rows=dataset.train is not None or cfg.data.train is not None)
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
-    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
+    model, rule = _decision_rule(cfg, dataset, model)
+    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler,
+                   favorable_is_positive=favorable_is_positive, rule=rule)
     notes = []
     for step in STEPS:
         if dataset.task in step.tasks:
@@ -187,6 +195,10 @@ class _Context:
     regulatory: Regulatory | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     notes: list[dict[str, str]] = field(default_factory=list)
+    #: Whether the positive label is the favourable outcome (`data.favorable_label`).
+    favorable_is_positive: bool = True
+    #: The decision rule (`model.threshold`), before the selection rate on the evaluation rows is known.
+    rule: DecisionRule | None = None
 
     @property
     def predictions_only(self) -> bool:
@@ -248,6 +260,8 @@ def _pass(ctx: _Context) -> None:
                                                                     min_group_size=cfg.data.min_group_size)
     _check_evaluated(ctx)
     table, registry = task.table(done.part)
+    if dataset.task == "binary":
+        registry = with_favorable(registry, favorable_is_positive=ctx.favorable_is_positive)
     ctx.table = table
     ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
     ctx.selection = selected_metrics(cfg, registry)
@@ -548,7 +562,42 @@ def _regulatory_step(ctx: _Context) -> None:
         bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
                    "missingness": chk.bias.missingness},
         explained=ctx.explanation is not None, drift=ctx.drift is not None,
-        reference_shares=bool(chk.bias.reference_shares))
+        reference_shares=bool(chk.bias.reference_shares), favorable_label=_plain(_favorable_label(ctx)),
+        favorable_is_positive=ctx.favorable_is_positive)
+
+
+def _favorable_label(ctx: _Context) -> Any:
+    return ctx.dataset.positive_label if ctx.favorable_is_positive else (
+        ctx.dataset.negative_label if ctx.dataset.negative_label is not None else ctx.cfg.data.favorable_label)
+
+
+def _decision_rule(cfg: AuditConfig, dataset: Dataset, model: FittedModel) -> tuple[FittedModel, DecisionRule | None]:
+    """The model with its decision rule applied (``model.threshold``), and the rule; a rate-based cutoff is
+    chosen on the training rows (never the evaluation rows)."""
+    if dataset.task != "binary":
+        return model, None
+    threshold = None if cfg.model is None else cfg.model.threshold
+    if threshold is None:
+        return model, DecisionRule(threshold=None, source="predict", target_rate=None, train_rate=None,
+                                   train_rows=None, selection_rate=None)
+    if isinstance(threshold, (int, float)):
+        return replace(model, threshold=float(threshold)), DecisionRule(
+            threshold=float(threshold), source="model.threshold", target_rate=None, train_rate=None,
+            train_rows=None, selection_rate=None)
+    if dataset.train is not None and dataset.train.frame is not None:
+        train = dataset.train
+    else:
+        train = read_table(cfg, field="data.train", spec=cfg.data.train)
+    missing = [f for f in model.features if f not in train.columns]
+    if missing:
+        raise AuditError(f"`model.threshold.selection_rate` is chosen on `data.train` {train.name}, which lacks "
+                         f"the model's column(s) {', '.join(map(repr, missing))}.")
+    scores = np.asarray(adapter("binary").predict(model, train.frame, f"`data.train` {train.name}").score,
+                        dtype=np.float64)
+    cutoff = threshold_for_rate(scores, selection_rate=threshold.selection_rate)
+    return replace(model, threshold=cutoff), DecisionRule(
+        threshold=cutoff, source="model.threshold.selection_rate", target_rate=threshold.selection_rate,
+        train_rate=float(np.mean(scores >= cutoff)), train_rows=len(scores), selection_rate=None)
 
 
 _CURVES: dict[str, Callable[[_Context], None]] = {"binary": _binary_curves, "multiclass": _confusion_step,
@@ -594,6 +643,8 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
         "negative_label": _plain(dataset.negative_label), "probabilistic": done.probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
         "sha256": model_sha,
+        "favorable_label": _plain(_favorable_label(ctx)) if dataset.task == "binary" else None,
+        "decision": _decision(ctx.rule, evaluation),
     }
     data_meta = {
         "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
@@ -619,6 +670,17 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
                               (n["note"] for n in steps if n["step"] == "explainability"), None),
                           findings=ctx.findings, gate=gate(ctx.findings), regulatory=ctx.regulatory,
                           slices=ctx.slices, mitigation=ctx.mitigation, extras=ctx.extras, steps=steps)
+
+
+def _decision(rule: DecisionRule | None, evaluation: Evaluation) -> dict[str, Any] | None:
+    """The decision rule and the share of evaluation rows it selects (binary audits; None otherwise)."""
+    if rule is None:
+        return None
+    rate = evaluation.overall["selection_rate"]
+    return {"threshold": rule.threshold, "source": rule.source, "target_rate": rule.target_rate,
+            "train_rate": rule.train_rate, "train_rows": rule.train_rows,
+            "selection_rate": {"value": rate.value, "ci_low": rate.ci_low, "ci_high": rate.ci_high},
+            "positive_predictions": None if rate.value is None else int(round(rate.value * evaluation.n))}
 
 
 def _template(cfg: AuditConfig) -> str | None:
