@@ -21,7 +21,7 @@ from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_ass
                     representation_tests)
 from .settings._config import AuditConfig, config_from_dict, load_config
 from .measures._curves import Curves, curves
-from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
+from .inputs._data import Dataset, evaluation_batches, frame_table, load_dataset, read_table
 from .settings._boundary import check_reference_groups, check_run, check_task, check_threshold, favorable_side
 from .statistics._metrics import with_favorable
 from .measures._threshold import DecisionRule, threshold_for_rate
@@ -49,7 +49,7 @@ from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 from .statistics._paired import PairedRows, paired_compare
 
-__all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
+__all__ = ["run", "audit", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
 
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
@@ -75,7 +75,8 @@ def _as_config(config: AuditConfig | str | Path | dict[str, Any]) -> AuditConfig
     return load_config(config)
 
 
-def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, seed: int | None = None,
+def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, data: Any = None,
+        train: Any = None, seed: int | None = None,
         progress: Callable[[str], None] | None = None, engine: Literal["local", "dask"] | None = None,
         scheduler: str | None = None, baseline: dict[str, Any] | str | Path | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
@@ -87,6 +88,10 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     model : object, optional
         A fitted model with ``predict`` (and ``predict_proba`` for classifier scores), audited as it is;
         the config then has no ``model`` section.
+    data : pandas.DataFrame, optional
+        The evaluation rows, in place of ``data.test`` (which a mapping config may then leave out).
+    train : pandas.DataFrame, optional
+        Training rows, in place of ``data.train``.
     seed : int, optional
         Overrides ``seed`` of the config.
     progress : callable, optional
@@ -122,6 +127,13 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     if baseline is not None and not isinstance(baseline, dict):
         baseline = load_findings(baseline)  # read first: a bad baseline fails before the long run
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    frames = {field: frame_table(frame, name=f"the DataFrame passed as `{arg}`")
+              for field, arg, frame in (("data.test", "data", data), ("data.train", "train", train))
+              if frame is not None}
+    if frames and isinstance(config, dict):  # the DataFrame stands for the file a config would name
+        config = {**config, "data": {**{k: "<DataFrame>" for k in ("test",) if "data.test" in frames},
+                                     **({"train": "<DataFrame>"} if "data.train" in frames else {}),
+                                     **config.get("data", {})}}
     cfg = _as_config(config)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
@@ -133,7 +145,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     given = model
 
     say("loading data")
-    dataset = load_dataset(cfg, lazy=engine == "dask")
+    dataset = load_dataset(cfg, lazy=engine == "dask" and "data.test" not in frames, frames=frames)
     check_task(cfg, dataset.task)
     if baseline is not None:  # a baseline of another task is refused before the long run
         check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
@@ -162,6 +174,65 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     return AuditResult(document=document, model_bytes=model_bytes, model=model, template=_template(cfg),
                        inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,
                        pdf=cfg.report.pdf, mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
+
+
+def audit(model: Any, X: Any, y: Any, *, sensitive_features: Any, config: dict[str, Any] | None = None,
+          name: str = "audit", positive_label: Any = None, seed: int | None = None) -> AuditResult:
+    """Audit a fitted model on the rows a scikit-learn or fairlearn user holds: ``X``, ``y`` and the
+    sensitive features, with the config optional.
+
+    Parameters
+    ----------
+    model : object
+        A fitted model with ``predict`` (and ``predict_proba`` for scores).
+    X : pandas.DataFrame
+        The evaluation features, named as the model was fitted.
+    y : pandas.Series or array
+        The true labels (or values) of the rows of ``X``.
+    sensitive_features : pandas.Series or DataFrame
+        One column per sensitive attribute, row for row with ``X`` (as fairlearn's ``sensitive_features``);
+        they are audited, never given to the model unless they are columns of ``X``.
+    config : mapping, optional
+        Any part of an ``audit.yaml`` (``checks``, ``bootstrap``, ``data.min_group_size``, ...); the data
+        section's ``test``, ``target`` and ``sensitive`` are filled in. Default: every default.
+    name : str
+        The audit's name (report folder).
+    positive_label : optional
+        The positive label of a binary target (needed unless it is 0/1 or boolean).
+    seed : int, optional
+        Overrides ``seed``.
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    >>> result = audit.audit(clf, X_test, y_test, sensitive_features=A_test)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        raise AuditError(f"`X` must be a pandas DataFrame with named columns; got {type(X).__name__}.")
+    sensitive = sensitive_features.to_frame() if isinstance(sensitive_features, pd.Series) else \
+        pd.DataFrame(sensitive_features)
+    if len(sensitive) != len(X) or len(y) != len(X):
+        raise AuditError(f"`X`, `y` and `sensitive_features` must hold the same rows; got {len(X)}, {len(y)} and "
+                         f"{len(sensitive)}.")
+    sensitive.columns = [str(c) if c is not None else "sensitive" for c in sensitive.columns]
+    target = next(t for t in ("y", "target", "_y") if t not in X.columns and t not in sensitive.columns)
+    extra = sensitive[[c for c in sensitive.columns if c not in X.columns]].reset_index(drop=True)
+    frame = pd.concat([X.reset_index(drop=True), extra], axis=1)
+    frame[target] = np.asarray(y)
+    raw = dict(config or {})
+    raw.setdefault("name", name)
+    section = dict(raw.get("data", {}))
+    section.update(target=target, sensitive=list(sensitive.columns))
+    section.setdefault("features", [str(c) for c in X.columns])
+    if positive_label is not None:
+        section["positive_label"] = positive_label
+    raw["data"] = section
+    return run(raw, model=model, data=frame, seed=seed)
 
 
 @dataclass
