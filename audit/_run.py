@@ -339,7 +339,10 @@ def _pass(ctx: _Context) -> None:
     # The group-gap check is one Benjamini-Hochberg family across its metrics.
     ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
                               level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size,
-                              family=tuple(ctx.selection.group_gaps))
+                              family=tuple(ctx.selection.group_gaps),
+                              reference_groups=check_reference_groups(
+                                  cfg, {g.name: g.groups for g in ctx.groups.groupings if len(g.attributes) == 1},
+                                  source=dataset.test.name))
 
 
 #: Metrics of probabilities: undefined for scores that are not probabilities.

@@ -84,6 +84,11 @@ def fairness_section(evaluation: Evaluation, selected: list[str]) -> dict[str, A
                  "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason,
                  "parity_p_value": getattr(fv, "parity_p_value", None)}
         out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = entry
+    references = {gm.grouping: {"reference": gm.reference_group, "by_group": {
+        g: {m: vars(rows[i]) for m, rows in gm.versus_reference.items()} for i, g in enumerate(gm.groups)}}
+        for gm in evaluation.by_grouping if gm.versus_reference is not None}
+    if references:  # `data.reference_groups`: every group against the chosen one, beside the max-min gaps
+        out["reference_groups"] = references
     return out
 
 
