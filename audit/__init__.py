@@ -17,16 +17,16 @@ from ._errors import AuditError
 if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use (see __getattr__)
     from .settings._config import AuditConfig, config_from_dict, load_config
     from ._result import AuditResult, Written
-    from ._run import run
+    from ._run import audit, run
 
 # The public API by the module that defines it. They are imported on first access so that `import audit`
 # (and with it `audit --help`, `audit validate`, `audit init`) does not load scipy.stats, scikit-learn's
 # estimators or shap, which only an audit run needs.
-_LAZY = {"run": "._run", "AuditResult": "._result", "Written": "._result", "AuditConfig": ".settings._config",
+_LAZY = {"run": "._run", "audit": "._run", "AuditResult": "._result", "Written": "._result", "AuditConfig": ".settings._config",
          "load_config": ".settings._config",
          "config_from_dict": ".settings._config"}
 
-__all__ = ["run", "AuditResult", "Written", "AuditConfig", "AuditError", "load_config", "config_from_dict",
+__all__ = ["run", "audit", "AuditResult", "Written", "AuditConfig", "AuditError", "load_config", "config_from_dict",
            "__version__"]
 
 

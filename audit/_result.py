@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -326,5 +328,27 @@ class AuditResult:
             return log_audit(self.document, files=chosen, tracking_uri=tracking_uri, experiment=experiment,
                              run_name=run_name)
 
+    def __repr__(self) -> str:
+        """A few lines: name, gate, the findings' counts and the key numbers; never the whole document."""
+        doc = self.document
+        counts = ", ".join(f"{n} {s}" for s, n in doc.get("summary", {}).items() if n)
+        data, model = doc.get("data", {}), doc.get("model", {})
+        lines = [f"AuditResult({self.name!r}: gate {self.gate}; {counts or 'no findings'})",
+                 f"  {model.get('task', '?')} model {model.get('type', '?')} on {data.get('rows', '?')} evaluation rows"]
+        failed = [f for f in self.findings if f.get("status") in ("fail", "error")]
+        lines += [f"  {f['status']}: {f['message'][:117] + '...' if len(f['message']) > 120 else f['message']}"
+                  for f in failed[:3]]
+        if len(failed) > 3:
+            lines.append(f"  ... and {len(failed) - 3} more; the card (to_html) and findings.json hold them all")
+        return "\n".join(lines)
+
+    #: Height of the card's frame in a notebook, in pixels; the card scrolls inside it.
+    NOTEBOOK_HEIGHT = 720
+
     def _repr_html_(self) -> str:
-        return render_html(self.document, template=self.template)
+        """The model card in a notebook, isolated in an ``<iframe srcdoc>``: its global styles (and its
+        Content-Security-Policy) then apply to the card alone, never to the notebook's other outputs."""
+        page = render_html(self.document, template=self.template)
+        return (f'<iframe title="Model card: {html.escape(str(self.name), quote=True)}" '
+                f'srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
+                f'style="width: 100%; height: {self.NOTEBOOK_HEIGHT}px; border: 1px solid #ccc;"></iframe>')

@@ -22,8 +22,10 @@ from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_ass
                     representation_tests)
 from .settings._config import AuditConfig, config_from_dict, load_config
 from .measures._curves import Curves, curves
-from .inputs._data import Dataset, evaluation_batches, load_dataset, read_table
-from .settings._boundary import check_run, check_task
+from .inputs._data import Dataset, evaluation_batches, frame_table, load_dataset, read_table
+from .settings._boundary import check_reference_groups, check_run, check_task, check_threshold, favorable_side
+from .statistics._metrics import with_favorable
+from .measures._threshold import DecisionRule, threshold_for_rate
 from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import LabelSettings, adapter
@@ -49,7 +51,7 @@ from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 from .statistics._paired import PairedRows, paired_compare
 
-__all__ = ["run", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
+__all__ = ["run", "audit", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
 
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
@@ -75,7 +77,8 @@ def _as_config(config: AuditConfig | str | Path | dict[str, Any]) -> AuditConfig
     return load_config(config)
 
 
-def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, seed: int | None = None,
+def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, data: Any = None,
+        train: Any = None, seed: int | None = None,
         progress: Callable[[str], None] | None = None, engine: Literal["local", "dask"] | None = None,
         scheduler: str | None = None, baseline: dict[str, Any] | str | Path | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
@@ -87,6 +90,10 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     model : object, optional
         A fitted model with ``predict`` (and ``predict_proba`` for classifier scores), audited as it is;
         the config then has no ``model`` section.
+    data : pandas.DataFrame, optional
+        The evaluation rows, in place of ``data.test`` (which a mapping config may then leave out).
+    train : pandas.DataFrame, optional
+        Training rows, in place of ``data.train``.
     seed : int, optional
         Overrides ``seed`` of the config.
     progress : callable, optional
@@ -123,6 +130,13 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     if baseline is not None and not isinstance(baseline, dict):
         baseline = load_findings(baseline)  # read first: a bad baseline fails before the long run
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    frames = {field: frame_table(frame, name=f"the DataFrame passed as `{arg}`")
+              for field, arg, frame in (("data.test", "data", data), ("data.train", "train", train))
+              if frame is not None}
+    if frames and isinstance(config, dict):  # the DataFrame stands for the file a config would name
+        config = {**config, "data": {**{k: "<DataFrame>" for k in ("test",) if "data.test" in frames},
+                                     **({"train": "<DataFrame>"} if "data.train" in frames else {}),
+                                     **config.get("data", {})}}
     cfg = _as_config(config)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
@@ -134,12 +148,18 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     given = model
 
     say("loading data")
-    dataset = load_dataset(cfg, lazy=engine == "dask")
+    dataset = load_dataset(cfg, lazy=engine == "dask" and "data.test" not in frames, frames=frames)
     check_task(cfg, dataset.task)
     if baseline is not None:  # a baseline of another task is refused before the long run
         check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
+    favorable_is_positive = favorable_side(cfg, task=dataset.task, source=dataset.test.name,
+                                           positive_label=dataset.positive_label,
+                                           negative_label=dataset.negative_label)
+    check_threshold(cfg, task=dataset.task, trained_rows=dataset.train is not None or cfg.data.train is not None)
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
-    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler)
+    model, rule = _decision_rule(cfg, dataset, model)
+    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler,
+                   favorable_is_positive=favorable_is_positive, rule=rule)
     notes = []
     for step in STEPS:
         if dataset.task in step.tasks:
@@ -164,6 +184,65 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                        model=model, template=_template(cfg),
                        inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,
                        pdf=cfg.report.pdf, mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
+
+
+def audit(model: Any, X: Any, y: Any, *, sensitive_features: Any, config: dict[str, Any] | None = None,
+          name: str = "audit", positive_label: Any = None, seed: int | None = None) -> AuditResult:
+    """Audit a fitted model on the rows a scikit-learn or fairlearn user holds: ``X``, ``y`` and the
+    sensitive features, with the config optional.
+
+    Parameters
+    ----------
+    model : object
+        A fitted model with ``predict`` (and ``predict_proba`` for scores).
+    X : pandas.DataFrame
+        The evaluation features, named as the model was fitted.
+    y : pandas.Series or array
+        The true labels (or values) of the rows of ``X``.
+    sensitive_features : pandas.Series or DataFrame
+        One column per sensitive attribute, row for row with ``X`` (as fairlearn's ``sensitive_features``);
+        they are audited, never given to the model unless they are columns of ``X``.
+    config : mapping, optional
+        Any part of an ``audit.yaml`` (``checks``, ``bootstrap``, ``data.min_group_size``, ...); the data
+        section's ``test``, ``target`` and ``sensitive`` are filled in. Default: every default.
+    name : str
+        The audit's name (report folder).
+    positive_label : optional
+        The positive label of a binary target (needed unless it is 0/1 or boolean).
+    seed : int, optional
+        Overrides ``seed``.
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    >>> result = audit.audit(clf, X_test, y_test, sensitive_features=A_test)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        raise AuditError(f"`X` must be a pandas DataFrame with named columns; got {type(X).__name__}.")
+    sensitive = sensitive_features.to_frame() if isinstance(sensitive_features, pd.Series) else \
+        pd.DataFrame(sensitive_features)
+    if len(sensitive) != len(X) or len(y) != len(X):
+        raise AuditError(f"`X`, `y` and `sensitive_features` must hold the same rows; got {len(X)}, {len(y)} and "
+                         f"{len(sensitive)}.")
+    sensitive.columns = [str(c) if c is not None else "sensitive" for c in sensitive.columns]
+    target = next(t for t in ("y", "target", "_y") if t not in X.columns and t not in sensitive.columns)
+    extra = sensitive[[c for c in sensitive.columns if c not in X.columns]].reset_index(drop=True)
+    frame = pd.concat([X.reset_index(drop=True), extra], axis=1)
+    frame[target] = np.asarray(y)
+    raw = dict(config or {})
+    raw.setdefault("name", name)
+    section = dict(raw.get("data", {}))
+    section.update(target=target, sensitive=list(sensitive.columns))
+    section.setdefault("features", [str(c) for c in X.columns])
+    if positive_label is not None:
+        section["positive_label"] = positive_label
+    raw["data"] = section
+    return run(raw, model=model, data=frame, seed=seed)
 
 
 @dataclass
@@ -197,6 +276,10 @@ class _Context:
     regulatory: Regulatory | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     notes: list[dict[str, str]] = field(default_factory=list)
+    #: Whether the positive label is the favourable outcome (`data.favorable_label`).
+    favorable_is_positive: bool = True
+    #: The decision rule (`model.threshold`), before the selection rate on the evaluation rows is known.
+    rule: DecisionRule | None = None
 
     @property
     def predictions_only(self) -> bool:
@@ -263,13 +346,18 @@ def _pass(ctx: _Context) -> None:
                                                                     min_group_size=cfg.data.min_group_size)
     _check_evaluated(ctx)
     table, registry = task.table(done.part)
+    if dataset.task == "binary":
+        registry = with_favorable(registry, favorable_is_positive=ctx.favorable_is_positive)
     ctx.table = table
     ctx.say(f"group statistics ({cfg.bootstrap.replicates} bootstrap replicates)")
     ctx.selection = selected_metrics(cfg, registry)
     # The group-gap check is one Benjamini-Hochberg family across its metrics.
     ctx.evaluation = evaluate(table, ctx.groups, registry=registry, replicates=cfg.bootstrap.replicates,
                               level=cfg.bootstrap.level, seed=cfg.seed, min_group_size=cfg.data.min_group_size,
-                              family=tuple(ctx.selection.group_gaps))
+                              family=tuple(ctx.selection.group_gaps),
+                              reference_groups=check_reference_groups(
+                                  cfg, {g.name: g.groups for g in ctx.groups.groupings if len(g.attributes) == 1},
+                                  source=dataset.test.name))
 
 
 #: Metrics of probabilities: undefined for scores that are not probabilities.
@@ -561,7 +649,42 @@ def _regulatory_step(ctx: _Context) -> None:
         bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
                    "missingness": chk.bias.missingness},
         explained=ctx.explanation is not None, drift=ctx.drift is not None,
-        reference_shares=bool(chk.bias.reference_shares))
+        reference_shares=bool(chk.bias.reference_shares), favorable_label=_plain(_favorable_label(ctx)),
+        favorable_is_positive=ctx.favorable_is_positive)
+
+
+def _favorable_label(ctx: _Context) -> Any:
+    return ctx.dataset.positive_label if ctx.favorable_is_positive else (
+        ctx.dataset.negative_label if ctx.dataset.negative_label is not None else ctx.cfg.data.favorable_label)
+
+
+def _decision_rule(cfg: AuditConfig, dataset: Dataset, model: FittedModel) -> tuple[FittedModel, DecisionRule | None]:
+    """The model with its decision rule applied (``model.threshold``), and the rule; a rate-based cutoff is
+    chosen on the training rows (never the evaluation rows)."""
+    if dataset.task != "binary":
+        return model, None
+    threshold = None if cfg.model is None else cfg.model.threshold
+    if threshold is None:
+        return model, DecisionRule(threshold=None, source="predict", target_rate=None, train_rate=None,
+                                   train_rows=None, selection_rate=None)
+    if isinstance(threshold, (int, float)):
+        return replace(model, threshold=float(threshold)), DecisionRule(
+            threshold=float(threshold), source="model.threshold", target_rate=None, train_rate=None,
+            train_rows=None, selection_rate=None)
+    if dataset.train is not None and dataset.train.frame is not None:
+        train = dataset.train
+    else:
+        train = read_table(cfg, field="data.train", spec=cfg.data.train)
+    missing = [f for f in model.features if f not in train.columns]
+    if missing:
+        raise AuditError(f"`model.threshold.selection_rate` is chosen on `data.train` {train.name}, which lacks "
+                         f"the model's column(s) {', '.join(map(repr, missing))}.")
+    scores = np.asarray(adapter("binary").predict(model, train.frame, f"`data.train` {train.name}").score,
+                        dtype=np.float64)
+    cutoff = threshold_for_rate(scores, selection_rate=threshold.selection_rate)
+    return replace(model, threshold=cutoff), DecisionRule(
+        threshold=cutoff, source="model.threshold.selection_rate", target_rate=threshold.selection_rate,
+        train_rate=float(np.mean(scores >= cutoff)), train_rows=len(scores), selection_rate=None)
 
 
 _CURVES: dict[str, Callable[[_Context], None]] = {"binary": _binary_curves, "multiclass": _confusion_step,
@@ -623,6 +746,8 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
         "negative_label": _plain(dataset.negative_label), "probabilistic": done.probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
         "sha256": model_sha,
+        "favorable_label": _plain(_favorable_label(ctx)) if dataset.task == "binary" else None,
+        "decision": _decision(ctx.rule, evaluation),
     }
     data_meta = {
         "target": dataset.target, "rows": evaluation.n, "positives": evaluation.positives,
@@ -648,6 +773,17 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
                               (n["note"] for n in steps if n["step"] == "explainability"), None),
                           findings=ctx.findings, gate=gate(ctx.findings), regulatory=ctx.regulatory,
                           slices=ctx.slices, mitigation=ctx.mitigation, extras=ctx.extras, steps=steps)
+
+
+def _decision(rule: DecisionRule | None, evaluation: Evaluation) -> dict[str, Any] | None:
+    """The decision rule and the share of evaluation rows it selects (binary audits; None otherwise)."""
+    if rule is None:
+        return None
+    rate = evaluation.overall["selection_rate"]
+    return {"threshold": rule.threshold, "source": rule.source, "target_rate": rule.target_rate,
+            "train_rate": rule.train_rate, "train_rows": rule.train_rows,
+            "selection_rate": {"value": rate.value, "ci_low": rate.ci_low, "ci_high": rate.ci_high},
+            "positive_predictions": None if rate.value is None else int(round(rate.value * evaluation.n))}
 
 
 def _template(cfg: AuditConfig) -> str | None:

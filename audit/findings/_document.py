@@ -84,6 +84,11 @@ def fairness_section(evaluation: Evaluation, selected: list[str]) -> dict[str, A
                  "n_groups": fv.n_groups, "excluded_groups": list(fv.excluded_groups), "reason": fv.reason,
                  "parity_p_value": getattr(fv, "parity_p_value", None)}
         out["by_attribute"].setdefault(fv.grouping, {})[fv.metric] = entry
+    references = {gm.grouping: {"reference": gm.reference_group, "by_group": {
+        g: {m: vars(rows[i]) for m, rows in gm.versus_reference.items()} for i, g in enumerate(gm.groups)}}
+        for gm in evaluation.by_grouping if gm.versus_reference is not None}
+    if references:  # `data.reference_groups`: every group against the chosen one, beside the max-min gaps
+        out["reference_groups"] = references
     return out
 
 
@@ -272,15 +277,23 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
     }
 
 
+def _plain_label(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def _regulatory(reg: Regulatory | None) -> dict[str, Any] | None:
     if reg is None:
         return None
     ll = reg.ll144
     return {
         "disclaimer": DISCLAIMER,
+        "favorable": {"label": _plain_label(reg.favorable_label), "is_positive_label": reg.favorable_is_positive},
         "nyc_ll144": {
             "sex": ll.sex, "race": ll.race, "min_share": ll.min_share, "rows": ll.rows,
-            "selection": "predicted positive label",
+            "selection": ("predicted positive label" if reg.favorable_is_positive
+                          else "predicted negative label (the favourable outcome)"),
             "tables": [{"category_type": t.category_type, "grouping": t.grouping,
                         "highest_category": t.highest_category, "highest_rate": t.highest_rate,
                         "rows": [{"category": r.category, "n": r.n, "share": r.share,

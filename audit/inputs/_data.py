@@ -346,8 +346,22 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
     return y, positive, (others[0] if others else negative)
 
 
+def frame_table(frame: pd.DataFrame, *, name: str) -> Table:
+    """A DataFrame held in Python as a table; its SHA-256 is of pandas' row hashes (index left out)."""
+    import hashlib
+
+    if not isinstance(frame, pd.DataFrame):
+        raise AuditError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}.")
+    if frame.empty:
+        raise AuditError(f"{name} holds no rows; an audit needs data.")
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    return Table(frame=frame, name=name, files=(), sha256=(digest,), columns=tuple(frame.columns))
+
+
 def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None = None,
-                 lazy: bool = False) -> Dataset:
+                 lazy: bool = False, frames: dict[str, Table] | None = None) -> Dataset:
     """Read the tables of ``config.data`` and check targets, features and sensitive columns.
 
     When there is no ``data.train`` but the model must be trained, the test file
@@ -357,8 +371,12 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     """
     data = config.data
     batch = data.batch_rows
-    test = read_table(config, field="data.test", spec=data.test) if batch is None and not lazy else \
-        open_table(config, field="data.test", spec=data.test)
+    frames = frames or {}
+    if "data.test" in frames:  # a DataFrame passed to audit.run replaces `data.test`, in memory
+        test, batch, lazy = frames["data.test"], None, False
+    else:
+        test = read_table(config, field="data.test", spec=data.test) if batch is None and not lazy else \
+            open_table(config, field="data.test", spec=data.test)
     _require_columns(test, "data.target", [data.target])
     _require_columns(test, "data.sensitive", data.sensitive)
     _require_columns(test, "data.bins", list(data.bins))
@@ -393,7 +411,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
             iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))[data.target]
         task = infer_task(column, positive_label=data.positive_label)
     if task != "binary":
-        return _task_dataset(config, test, tuple(features), task)
+        return _task_dataset(config, test, tuple(features), task, frames)
     if test.frame is not None:
         y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
                                                    positive=data.positive_label)
@@ -406,8 +424,8 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     y_train = None
     split = False
     if config.model is not None and config.model.train is not None:
-        if data.train is not None:
-            train = read_table(config, field="data.train", spec=data.train)
+        if "data.train" in frames or data.train is not None:
+            train = frames.get("data.train") or read_table(config, field="data.train", spec=data.train)
             _require_columns(train, "data.train", [data.target, *features])
             y_train, _, _ = binary_labels(train.frame[data.target], target=data.target, source=train.name,
                                           positive=positive, negative=negative)
@@ -468,7 +486,8 @@ def _split(test: Table, y: np.ndarray, *, test_size: float, seed: int,
     return train, part, y[idx_train], y[idx_test]
 
 
-def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], task: str) -> Dataset:
+def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], task: str,
+                  frames: dict[str, Table] | None = None) -> Dataset:
     """Evaluation (and training) data of a multiclass or regression audit: targets as they are."""
     data = config.data
     if test.frame is None and config.model is not None and config.model.train is not None and data.train is None:
@@ -492,11 +511,12 @@ def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], t
             return numbers.to_numpy(dtype=np.float64)
         return column.to_numpy()
 
+    frames = frames or {}
     y_test = target(test) if test.frame is not None else None
     train, y_train, split = None, None, False
     if config.model is not None and config.model.train is not None:
-        if data.train is not None:
-            train = read_table(config, field="data.train", spec=data.train)
+        if "data.train" in frames or data.train is not None:
+            train = frames.get("data.train") or read_table(config, field="data.train", spec=data.train)
             _require_columns(train, "data.train", [data.target, *features])
             y_train = target(train)
         else:

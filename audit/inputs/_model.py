@@ -40,6 +40,9 @@ class FittedModel:
     path: str | None
     sha256: str | None
     params: dict[str, Any]
+    #: The decision rule of a binary model: positive when ``score >= threshold`` (``model.threshold``); None
+    #: for the model's own ``predict``.
+    threshold: float | None = None
 
     @property
     def described(self) -> str:
@@ -342,7 +345,10 @@ def predict(model: FittedModel, frame: pd.DataFrame, *, source: str = "the evalu
 
     est = model.estimator
     if isinstance(est, ColumnPredictions):
-        return _column_predictions(est, frame, model.positive_class, negative=est.negative, source=source)
+        return _decided(_column_predictions(est, frame, model.positive_class, negative=est.negative, source=source),
+                        model.threshold)
+    if model.threshold is not None:
+        return _decided(_scores_only(model, frame, source=source), model.threshold)
     X = _categoricals_as_text(frame, model.features)
     # A degenerate model's arithmetic warns (NaN, overflow); its outputs are checked and reported below instead.
     def quiet() -> Any:
@@ -373,6 +379,34 @@ def predict(model: FittedModel, frame: pd.DataFrame, *, source: str = "the evalu
         check_labels(predicted, allowed=classes, model=model, source=source)
     label = (predicted == model.positive_class).astype(np.int8)
     return Predictions(score=score, label=label, probabilistic=probabilistic)
+
+
+def _decided(predictions: Predictions, threshold: float | None) -> Predictions:
+    """The predictions with labels from the decision rule ``score >= threshold`` (as they are without one)."""
+    if threshold is None:
+        return predictions
+    label = (np.asarray(predictions.score, dtype=np.float64) >= threshold).astype(np.int8)
+    return Predictions(score=predictions.score, label=label, probabilistic=predictions.probabilistic)
+
+
+def _scores_only(model: FittedModel, frame: pd.DataFrame, *, source: str) -> Predictions:
+    """Positive-class scores of a model (probabilities, else decision-function values); labels left to the
+    threshold, so ``predict`` is not asked."""
+    est = model.estimator
+    X = _categoricals_as_text(frame, model.features)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if hasattr(est, "predict_proba"):
+            proba = np.asarray(est.predict_proba(X))
+            check_scores(proba, model=model, source=source, probabilities=True)
+            score = proba[:, model.positive_column].astype(np.float64)
+            return Predictions(score=score, label=np.zeros(len(score), dtype=np.int8), probabilistic=True)
+        if not hasattr(est, "decision_function"):
+            raise AuditError(f"`model.threshold` needs the model's scores, and the model ({model.described}) has "
+                             "neither `predict_proba` nor `decision_function`; remove the threshold.")
+        raw = np.asarray(est.decision_function(X), dtype=np.float64)
+    check_scores(raw, model=model, source=source, probabilities=False)
+    score = raw if model.positive_column == 1 else -raw
+    return Predictions(score=score, label=np.zeros(len(score), dtype=np.int8), probabilistic=False)
 
 
 def predict_values(model: FittedModel, frame: pd.DataFrame, *, source: str,

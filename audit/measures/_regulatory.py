@@ -1,6 +1,8 @@
 """Regulatory views of an audit: NYC Local Law 144, the EU AI Act documentation checklist, the EEOC four-fifths rule.
 
-Every number here is read from the :class:`~audit.statistics._evaluate.Evaluation` the audit already computed (selection
+"Selection" is the favourable outcome (``data.favorable_label``, by default the positive label): for a risk
+score, where the positive prediction is the harm, the rates are of the negative prediction, so the group named
+disadvantaged is the one that receives the benefit least. Every number here is read from the :class:`~audit.statistics._evaluate.Evaluation` the audit already computed (selection
 rates and row counts by group, the demographic parity ratio); nothing goes back to the rows. Impact ratios of
 every view come from one function, :func:`impact_ratios`. These views are aids for a compliance file, not legal
 advice: the owner and their counsel decide what a rule requires of their system.
@@ -13,6 +15,7 @@ from typing import Sequence
 
 from .._errors import AuditError
 from ..statistics._evaluate import Evaluation, GroupingMetrics
+from ..statistics._metrics import favorable_rate_metric
 from ..inputs._groups import MISSING, split_key
 
 __all__ = ["DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
@@ -148,6 +151,9 @@ class Regulatory:
     ll144: Ll144
     four_fifths: tuple[FourFifthsVerdict, ...]
     eu_ai_act: tuple[ChecklistItem, ...]
+    #: The favourable outcome whose rate every view compares, and whether it is the positive label.
+    favorable_label: object = None
+    favorable_is_positive: bool = True
 
 
 def ll144_attributes(*, sensitive: Sequence[str], sex: str | None, race: str | None) -> tuple[str | None, str | None]:
@@ -169,8 +175,9 @@ def ll144_attributes(*, sensitive: Sequence[str], sex: str | None, race: str | N
     return sex or by_name(_SEX_NAMES), race or by_name(_RACE_NAMES)
 
 
-def _ll144_table(gm: GroupingMetrics, category_type: str, total: int, min_share: float) -> Ll144Table:
-    rates = gm.metrics["selection_rate"]
+def _ll144_table(gm: GroupingMetrics, category_type: str, total: int, min_share: float,
+                 rate_metric: str) -> Ll144Table:
+    rates = gm.metrics[rate_metric]
     unknown = [any(part == MISSING for part in split_key(g)) if len(gm.attributes) > 1 else g == MISSING
                for g in gm.groups]
     shares = [n / total if total else 0.0 for n in gm.n]
@@ -189,24 +196,26 @@ def _ll144(evaluation: Evaluation, *, sensitive: Sequence[str], sex: str | None,
            min_share: float) -> Ll144:
     sex, race = ll144_attributes(sensitive=sensitive, sex=sex, race=race)
     by_attrs = {frozenset(gm.attributes): gm for gm in evaluation.by_grouping}
+    rate = favorable_rate_metric(evaluation.registry)
     tables, notes = [], []
     for kind, attribute in (("sex", sex), ("race", race)):
         if attribute is None:
             notes.append(f"No sensitive attribute stands for {kind}: name it with `regulatory.ll144.{kind}`.")
         else:
-            tables.append(_ll144_table(by_attrs[frozenset([attribute])], kind, evaluation.n, min_share))
+            tables.append(_ll144_table(by_attrs[frozenset([attribute])], kind, evaluation.n, min_share, rate))
     if sex is not None and race is not None:
         both = by_attrs.get(frozenset([sex, race]))
         if both is None:
             notes.append("Intersectional categories (sex and race/ethnicity) need `data.intersections` of 2 or more.")
         else:
-            tables.append(_ll144_table(both, "sex&race", evaluation.n, min_share))
+            tables.append(_ll144_table(both, "sex&race", evaluation.n, min_share, rate))
     return Ll144(sex=sex, race=race, min_share=min_share, rows=evaluation.n, tables=tuple(tables),
                  notes=tuple(notes))
 
 
 def _four_fifths(evaluation: Evaluation) -> tuple[FourFifthsVerdict, ...]:
     by_name = {gm.grouping: gm for gm in evaluation.by_grouping}
+    rate = favorable_rate_metric(evaluation.registry)
     out = []
     for fv in evaluation.fairness:
         if fv.metric != "demographic_parity_ratio":
@@ -214,7 +223,7 @@ def _four_fifths(evaluation: Evaluation) -> tuple[FourFifthsVerdict, ...]:
         gm = by_name[fv.grouping]
         # The same groups as the demographic parity ratio: enough rows, not named in its exclusions.
         included = [ok and g not in fv.excluded_groups for g, ok in zip(gm.groups, gm.eligible)]
-        ir = impact_ratios(groups=gm.groups, rates=[e.value for e in gm.metrics["selection_rate"]], included=included)
+        ir = impact_ratios(groups=gm.groups, rates=[e.value for e in gm.metrics[rate]], included=included)
         below = tuple(g for g, r in zip(gm.groups, ir.ratios) if r is not None and r < FOUR_FIFTHS)
         verdict = "insufficient_data" if fv.value is None else ("pass" if fv.value >= FOUR_FIFTHS else "fail")
         out.append(FourFifthsVerdict(grouping=fv.grouping, intersection=len(gm.attributes) > 1, impact_ratio=fv.value,
@@ -284,7 +293,8 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
 
 def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: str | None, race: str | None,
                      min_share: float, report: dict[str, object], bias_done: dict[str, bool], explained: bool,
-                     drift: bool, reference_shares: bool) -> Regulatory:
+                     drift: bool, reference_shares: bool, favorable_label: object = None,
+                     favorable_is_positive: bool = True) -> Regulatory:
     """All three views from the audit's statistics.
 
     Parameters
@@ -303,9 +313,15 @@ def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: s
         Which data bias analyses ran (``representation``, ``proxies``, ``missingness``).
     explained, drift, reference_shares : bool
         Whether explanations, drift and a representation test against reference shares are in the audit.
+    favorable_label : object
+        The favourable outcome (``data.favorable_label``, else the positive label), for the document.
+    favorable_is_positive : bool
+        Whether it is the positive label. The rates compared are those of ``evaluation``'s registry
+        (:func:`~audit.statistics._metrics.with_favorable` gave it the favourable rate).
     """
     return Regulatory(
         ll144=_ll144(evaluation, sensitive=sensitive, sex=sex, race=race, min_share=min_share),
         four_fifths=_four_fifths(evaluation),
         eu_ai_act=_eu_ai_act(report=report, bias_done=bias_done, explained=explained, drift=drift,
-                             reference_shares=reference_shares))
+                             reference_shares=reference_shares),
+        favorable_label=favorable_label, favorable_is_positive=favorable_is_positive)

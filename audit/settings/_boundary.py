@@ -102,3 +102,82 @@ def check_task(cfg: AuditConfig, task: str) -> None:
                                  f"measures; got {name!r}. Known: {', '.join(judged)}.")
     if cfg.mitigation.enabled:
         cfg.mitigation.methods_for(task)
+
+
+# --- Harm direction, reference groups and the decision rule (binary audits) ---
+
+def favorable_side(cfg: AuditConfig, *, task: str, source: str, positive_label: object,
+                   negative_label: object) -> bool:
+    """Whether the favourable outcome (``data.favorable_label``) is the positive label; True when it is unset.
+
+    Raises
+    ------
+    AuditError
+        ``favorable_label`` in a non-binary audit, or a value that is neither of the target's labels.
+
+    Examples
+    --------
+    >>> from audit.settings._config import config_from_dict
+    >>> cfg = config_from_dict({"name": "doc", "data": {"test": "t.csv", "target": "default", "sensitive": ["sex"],
+    ...                         "favorable_label": 0}, "model": {"train": {"estimator": "a.B"}}}, source="doc")
+    >>> favorable_side(cfg, task="binary", source="t.csv", positive_label=1, negative_label=0)
+    False
+    """
+    favorable = cfg.data.favorable_label
+    if favorable is None:
+        return True
+    if task != "binary":
+        raise AuditError(f"`data.favorable_label` applies to binary audits; remove it for this {task} audit.")
+
+    def same(label: object) -> bool:
+        return label is not None and (favorable == label or str(favorable) == str(label))
+
+    if same(positive_label):
+        return True
+    if same(negative_label) or negative_label is None:
+        return False
+    raise AuditError(f"`data.favorable_label` must be one of the labels of `data.target` {cfg.data.target!r} in "
+                     f"{source}; got {favorable!r}. Labels: {positive_label!r}, {negative_label!r}.")
+
+
+def check_reference_groups(cfg: AuditConfig, groups: dict[str, tuple[str, ...]], *, source: str) -> dict[str, str]:
+    """``data.reference_groups`` as group keys, each checked against the attribute's groups in the data.
+
+    ``groups`` maps each sensitive attribute to its group keys (bands for binned attributes).
+
+    Examples
+    --------
+    >>> from audit.settings._config import config_from_dict
+    >>> cfg = config_from_dict({"name": "doc", "data": {"test": "t.csv", "target": "y", "sensitive": ["race"],
+    ...                         "reference_groups": {"race": "White"}}, "model": {"train": {"estimator": "a.B"}}})
+    >>> check_reference_groups(cfg, {"race": ("Black", "White")}, source="t.csv")
+    {'race': 'White'}
+    """
+    out = {}
+    for attribute, value in cfg.data.reference_groups.items():
+        known = groups.get(attribute, ())
+        key = str(value)
+        if key not in known:
+            raise AuditError(f"`data.reference_groups.{attribute}` must name a group of {attribute!r} in {source}; "
+                             f"got {value!r}. Groups: {', '.join(known)}.")
+        out[attribute] = key
+    return out
+
+
+def check_threshold(cfg: AuditConfig, *, task: str, trained_rows: bool) -> None:
+    """Refuse a ``model.threshold`` the audit cannot apply: another task, labels without scores, or a rate
+    without training rows to choose it on (``trained_rows``: the audit holds training rows)."""
+    threshold = None if cfg.model is None else cfg.model.threshold
+    if threshold is None:
+        return
+    if task != "binary":
+        raise AuditError(f"`model.threshold` applies to binary audits (a cutoff of the positive-class score); "
+                         f"remove it for this {task} audit.")
+    predictions = cfg.model.predictions
+    if predictions is not None and predictions.scores is None:
+        raise AuditError("`model.threshold` needs scores: set `model.predictions.scores`, or remove the threshold "
+                         "to audit the predicted labels as they are.")
+    if not isinstance(threshold, (int, float)) and not trained_rows:
+        raise AuditError("`model.threshold.selection_rate` is chosen on the training rows, and this audit has "
+                         "none: set `data.train` (the evaluation rows are never used to choose it), or give a "
+                         "fixed cutoff as `model.threshold: 0.5`.")

@@ -66,6 +66,15 @@ class DataConfig(_Strict):
     #: A column that identifies each evaluation row: keys the rows of ``predictions.parquet`` so that later
     #: audits pair by it (without one, rows are keyed by position and pair only on the same data file).
     id: str | None = Field(default=None, description="Column that identifies each evaluation row.")
+    # --- Harm direction and reference groups (binary audits; see audit.settings._boundary.favorable_side) ---
+    #: The outcome that is a benefit to the person (a loan granted, "no default", "low risk"). Default: the
+    #: positive label. Selection rates of the regulatory views, the four-fifths rule and
+    #: `demographic_parity_ratio` are rates of this outcome, so the disadvantaged group is the one that gets it least.
+    favorable_label: Scalar | None = Field(
+        default=None, description="The target value that is the favourable outcome; default the positive label.")
+    #: The group every other group of an attribute is compared with ({race: White}): differences and ratios
+    #: of each group's rates against it, beside the largest-minus-smallest gaps.
+    reference_groups: dict[str, Scalar] = Field(default_factory=dict)
 
     @field_validator("separator")
     @classmethod
@@ -96,6 +105,16 @@ class DataConfig(_Strict):
                              f"not the outcome); got {value}. Remove {target!r} from it")
         return value
 
+    @field_validator("reference_groups")
+    @classmethod
+    def _reference_attributes(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        sensitive = info.data.get("sensitive") or []
+        unknown = [a for a in value if a not in sensitive]
+        if unknown:
+            raise ValueError(f"must name attributes of `data.sensitive` ({', '.join(sensitive)}); got "
+                             f"{', '.join(map(repr, unknown))}")
+        return value
+
     @field_validator("bins")
     @classmethod
     def _bins_increase(cls, bins: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -117,6 +136,12 @@ class PredictionsConfig(_Strict):
     scores: str | None = Field(default=None, description="Column of positive-class scores (binary only).")
 
 
+class ThresholdRateConfig(_Strict):
+    """A decision threshold chosen for a target rate of positive predictions on the training rows."""
+
+    selection_rate: Float = Field(gt=0, lt=1, description="Share of training rows to predict positive.")
+
+
 class ModelConfig(_Strict):
     """Where the model comes from: exactly one of ``load``, ``train`` and ``predictions``.
 
@@ -130,6 +155,24 @@ class ModelConfig(_Strict):
     trusted_types: list[str] = Field(default_factory=list)
     #: Tracking (and registry) URI for ``models:/`` and ``runs:/`` MLflow URIs, e.g. a local ``sqlite:///`` file.
     tracking_uri: str | None = None
+    # --- The decision rule (binary audits; see audit.settings._boundary.check_threshold) ---
+    #: A positive prediction is `score >= threshold`: a fixed cutoff of the positive-class score, or
+    #: `{selection_rate: r}`, the cutoff that predicts positive for a share r of the training rows. Unset: the
+    #: model's own `predict`.
+    threshold: Float | ThresholdRateConfig | None = Field(
+        default=None, description="Score cutoff (score >= threshold is positive), or {selection_rate: r} chosen "
+                                  "on the training rows.")
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold_shape(cls, value: Any) -> Any:
+        # One message for both shapes, rather than one per member of the union.
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and not number and not (isinstance(value, dict) and set(value) == {"selection_rate"}):
+            raise ValueError(f"must be a number (a score cutoff) or {{selection_rate: r}}; got {_describe(value)}")
+        if number and not math.isfinite(value):
+            raise ValueError(f"must be a finite number; got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelConfig":

@@ -64,6 +64,20 @@ class RestComparison:
 
 
 @dataclass(frozen=True)
+class ReferenceComparison:
+    """One group's metric against the reference group's (``data.reference_groups``): the difference
+    (group minus reference; 0 is parity) and the ratio (group over reference; 1 is parity), each with the
+    percentile interval of the same bootstrap replicates as every other interval, centred on the exact value."""
+
+    difference: float | None
+    difference_ci_low: float | None
+    difference_ci_high: float | None
+    ratio: float | None
+    ratio_ci_low: float | None
+    ratio_ci_high: float | None
+
+
+@dataclass(frozen=True)
 class GroupingMetrics:
     """Metrics of every group of one attribute or intersection."""
 
@@ -80,6 +94,9 @@ class GroupingMetrics:
     base_rate: tuple[Estimate, ...]
     base_rate_difference: Estimate
     base_rate_groups: tuple[str, str] | None
+    #: The reference group (``data.reference_groups``) and, by metric, every group against it.
+    reference_group: str | None = None
+    versus_reference: dict[str, tuple[ReferenceComparison, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -492,8 +509,32 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
     return out
 
 
+def _versus_reference(s: _Series, metrics: list[str], ref: int,
+                      level: float) -> dict[str, tuple[ReferenceComparison, ...]]:
+    """Every group's metric against group ``ref``: difference and ratio with shifted percentile intervals."""
+    out = {}
+    for m in metrics:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exact, coarse, reps = s.exact[m], s.coarse[m], s.reps[m]
+            diff, cdiff = exact - exact[ref], coarse - coarse[ref]
+            ratio = np.where(exact[ref] > 0, exact / np.where(exact[ref] > 0, exact[ref], 1), np.nan)
+            cratio = np.where(coarse[ref] > 0, coarse / np.where(coarse[ref] > 0, coarse[ref], 1), np.nan)
+            rreps = reps / reps[:, [ref]] if len(reps) else reps
+            dlo, dhi = _intervals(reps - reps[:, [ref]], level) if len(reps) else (diff * np.nan, diff * np.nan)
+            rlo, rhi = _intervals(np.where(np.isfinite(rreps), rreps, np.nan), level) if len(reps) \
+                else (diff * np.nan, diff * np.nan)
+            # Centred on the exact value: the difference shifted, the ratio scaled, by the coarse table's offset.
+            dshift, rscale = diff - cdiff, np.where(cratio > 0, ratio / np.where(cratio > 0, cratio, 1), np.nan)
+        out[m] = tuple(ReferenceComparison(
+            difference=_num(diff[g]), difference_ci_low=_num(dlo[g] + dshift[g]), difference_ci_high=_num(dhi[g] + dshift[g]),
+            ratio=_num(ratio[g]), ratio_ci_low=_num(rlo[g] * rscale[g]), ratio_ci_high=_num(rhi[g] * rscale[g]))
+            for g in range(len(exact)))
+    return out
+
+
 def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, replicates: int, level: float,
-             seed: int, min_group_size: int, family: tuple[str, ...] = ()) -> Evaluation:
+             seed: int, min_group_size: int, family: tuple[str, ...] = (),
+             reference_groups: dict[str, str] | None = None) -> Evaluation:
     """Every metric of ``registry`` overall and by group, fairness by grouping, each group against the rest.
 
     Parameters
@@ -583,13 +624,17 @@ def _evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, r
                                                            and adjusted[m][i][g] <= 1 - level))
                            for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in metrics}
         base_rate, base_estimate, pair = _outcome_gap(s, registry, grouping.groups, eligible, level)
+        ref = (reference_groups or {}).get(grouping.name) if len(grouping.attributes) == 1 else None
+        bases = list(dict.fromkeys(b for spec in registry.fairness.values() for b in spec.base))
+        versus_ref = None if ref is None else _versus_reference(s, bases, list(grouping.groups).index(ref), level)
         gm = GroupingMetrics(
             grouping=grouping.name, attributes=grouping.attributes, groups=grouping.groups,
             n=tuple(int(round(v)) for v in s.sums["n"]),
             positives=tuple(int(v) for v in s.sums["pos"]) if "pos" in s.sums else None,
             eligible=tuple(bool(e) for e in eligible),
             metrics={name: _estimates(s, registry, name, level) for name in metrics},
-            versus_rest=versus, base_rate=base_rate, base_rate_difference=base_estimate, base_rate_groups=pair)
+            versus_rest=versus, base_rate=base_rate, base_rate_difference=base_estimate, base_rate_groups=pair,
+            reference_group=ref, versus_reference=versus_ref)
         by_grouping.append(gm)
         fairness.extend(_fairness(gm, s, registry, eligible, min_group_size, level))
     sums = overall_series.sums

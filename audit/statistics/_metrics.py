@@ -23,6 +23,9 @@ __all__ = [
     "Registry",
     "BINARY",
     "BASE_RATE",
+    "FAVORABLE_RATE",
+    "with_favorable",
+    "favorable_rate_metric",
 ]
 
 Sums = Mapping[str, np.ndarray]
@@ -220,3 +223,41 @@ class Registry:
 BINARY = Registry(task="binary", metrics=METRICS, fairness=FAIRNESS_METRICS,
                   performance_defaults=DEFAULT_PERFORMANCE_METRICS, fairness_defaults=DEFAULT_FAIRNESS_METRICS,
                   outcome=BASE_RATE)
+
+
+# --- The direction of harm: which outcome is favourable ---
+
+#: The share of rows predicted the negative label, when that is the favourable outcome (``data.favorable_label``).
+FAVORABLE_RATE = MetricSpec("favorable_rate", "none", lambda s: _ratio(s["tn"] + s["fn"], s["n"]), "empty group",
+                            "Share of rows predicted the favourable outcome (the negative label).", _rows, "rows",
+                            lambda s: (s["tn"] + s["fn"], s["n"]))
+
+
+def with_favorable(registry: Registry, *, favorable_is_positive: bool) -> Registry:
+    """The binary registry with the favourable outcome's rate behind ``demographic_parity_ratio``.
+
+    When the positive label is favourable (the default) the registry is returned as it is. Otherwise it gains
+    ``favorable_rate`` (the share predicted negative) and ``demographic_parity_ratio`` becomes the smallest
+    favourable rate over the largest: the group named lowest is then the one that receives the benefit least,
+    as the four-fifths rule means it. ``demographic_parity_difference`` is the same either way.
+
+    Examples
+    --------
+    >>> with_favorable(BINARY, favorable_is_positive=False).fairness["demographic_parity_ratio"].base
+    ('favorable_rate',)
+    """
+    if favorable_is_positive:
+        return registry
+    fairness = dict(registry.fairness)
+    fairness["demographic_parity_ratio"] = FairnessSpec(
+        "demographic_parity_ratio", "ratio", ("favorable_rate",),
+        "Smallest rate of the favourable outcome (the negative label) over the largest (the four-fifths rule "
+        "compares it to 0.8).")
+    return Registry(task=registry.task, metrics={**registry.metrics, FAVORABLE_RATE.name: FAVORABLE_RATE},
+                    fairness=fairness, performance_defaults=registry.performance_defaults,
+                    fairness_defaults=registry.fairness_defaults, outcome=registry.outcome, classes=registry.classes)
+
+
+def favorable_rate_metric(registry: Registry) -> str:
+    """The metric that is the rate of the favourable outcome: ``favorable_rate`` or ``selection_rate``."""
+    return FAVORABLE_RATE.name if FAVORABLE_RATE.name in registry.metrics else "selection_rate"

@@ -459,10 +459,17 @@ def test_the_report_folder_is_the_results_name_and_a_bare_document_gives_its_own
 # ------------------------------------------------------------------------------------ 5. notebooks
 
 
-def test_repr_html_is_the_card(hostile, tmp_path):
-    html = hostile._repr_html_()
-    assert html == render_html(hostile.document)
-    assert hostile.to_html(tmp_path / "card.html").read_text(encoding="utf-8") == html
+def test_repr_html_is_the_card_in_a_frame(hostile, tmp_path):
+    import html as html_lib
+    import re
+
+    shown = hostile._repr_html_()
+    assert shown.startswith("<iframe ") and shown.endswith("</iframe>")
+    srcdoc = re.search(r'srcdoc="([^"]*)"', shown).group(1)
+    # The whole card, escaped into the attribute: nothing of it is markup of the notebook's page.
+    assert html_lib.unescape(srcdoc) == render_html(hostile.document)
+    assert "<script" not in shown.replace(srcdoc, "")
+    assert hostile.to_html(tmp_path / "card.html").read_text(encoding="utf-8") == html_lib.unescape(srcdoc)
 
 
 def test_a_user_template_extends_ours(hostile_dir, tmp_path):
