@@ -591,7 +591,8 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
     model_meta = {
         "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
-        "negative_label": _plain(dataset.negative_label), "probabilistic": done.probabilistic,
+        "negative_label": _plain(dataset.negative_label), "task_note": dataset.task_note,
+        "probabilistic": done.probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
         "sha256": model_sha,
     }
