@@ -52,12 +52,7 @@ def check_before_model(cfg: AuditConfig, dataset: Dataset) -> None:
     model = cfg.model
     if model is not None and model.train is not None:
         module = model.train.estimator.rpartition(".")[0]
-        # find_spec imports the parent packages only, not the estimator's module: validation stays light.
-        try:
-            found = bool(module) and importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not _module_exists(module):
             raise AuditError(f"`model.train.estimator` must be the import path of an installed estimator class "
                              f"such as 'sklearn.ensemble.HistGradientBoostingClassifier'; got "
                              f"{model.train.estimator!r}, whose module cannot be found.")
@@ -67,6 +62,28 @@ def check_before_model(cfg: AuditConfig, dataset: Dataset) -> None:
         uri = spec.startswith(("mlflow:", "models:/", "runs:/"))
         if not uri and not path.exists():
             raise AuditError(f"`model.load` must name an existing model file; got {spec!r} (looked for {path}).")
+
+
+def _module_exists(module: str) -> bool:
+    """Whether ``module`` (dotted) is installed, found on disk without importing it or its packages: importing
+    scikit-learn alone loads scipy.stats, which `audit validate` must stay free of."""
+    top, _, rest = module.partition(".")
+    try:
+        spec = importlib.util.find_spec(top) if top else None
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if not rest:
+        return True
+    parts = rest.split(".")
+    for location in spec.submodule_search_locations or ():
+        base = Path(location).joinpath(*parts[:-1])
+        last = parts[-1]
+        if (base / last / "__init__.py").is_file() or (base / f"{last}.py").is_file() \
+                or any(base.glob(f"{last}.*.so")) or any(base.glob(f"{last}.*.pyd")):
+            return True
+    return False
 
 
 def validate(path: str | Path) -> Validated:
