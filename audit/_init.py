@@ -35,8 +35,8 @@ __all__ = ["Sensitive", "Proposal", "propose", "render_config", "write_config"]
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome", "income", "default", "risk", "churn", "response",
                  "approved", "approval", "result", "two_year_recid", "is_recid", "readmitted", "pass", "first_pf",
                  "credit_risk", "bad", "fraud")
-_POSITIVE_VALUES = (">50k", "yes", "y", "true", "1", "good", "approved", "positive", "pass", "passed",
-                    "accepted", "default", "churn", "fraud", "bad", "readmitted", "<30")
+_POSITIVE_VALUES = ("<30", ">50k", "yes", "y", "true", "1", "good", "approved", "positive", "pass", "passed",
+                    "accepted", "default", "churn", "fraud", "bad", "readmitted")
 _SENSITIVE_NAMES = {
     "sex": "sex", "gender": "gender", "race": "race", "ethnicity": "ethnicity", "ethnic": "ethnicity",
     "age": "age", "religion": "religion", "religious": "religion", "marital": "marital status",
@@ -53,7 +53,7 @@ _SENSITIVE_VALUES = {
                        "married-civ-spouse", "married-spouse-absent", "married-af-spouse"},
     "religion": {"christian", "muslim", "jewish", "hindu", "buddhist", "atheist", "catholic", "protestant"},
 }
-_ID_NAMES = {"id", "uuid", "index", "row", "rowid", "unnamed"}
+_ID_NAMES = {"id", "uuid", "index", "row", "rowid", "unnamed", "nbr"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ class Proposal:
     sensitive: tuple[Sensitive, ...]
     excluded: tuple[str, ...]
     columns: tuple[str, ...]
+    #: Why each column of ``excluded`` is left out (an identifier, a date, a twin of the target).
+    excluded_reasons: tuple[str, ...] = ()
 
 
 def _tokens(name: str) -> list[str]:
@@ -168,14 +170,21 @@ def _target(frame: pd.DataFrame, chosen: str | None) -> tuple[str, str]:
         if chosen not in frame.columns:
             raise AuditError(f"--target must name a column of the data; got {chosen!r}. Columns: "
                              f"{', '.join(map(str, frame.columns))}.")
-        if not _is_binary(frame[chosen]):
-            raise AuditError(f"--target {chosen!r} has {frame[chosen].nunique()} distinct values; the audit needs a "
-                             "binary target (two values).")
+        n = frame[chosen].nunique()
+        if not 2 <= n <= 20:
+            raise AuditError(f"--target {chosen!r} has {n} distinct values; `audit init` writes a classification "
+                             "audit, of a target of 2 to 20 values (one of them audited against the rest).")
         return chosen, "chosen with --target"
+    # A column named like a label wins, in the order of _TARGET_NAMES ("readmitted" before a medication
+    # flag); it may have more than two values (`readmitted`: NO, >30, <30), then one is audited against the rest.
+    named = [(rank, str(c)) for c in frame.columns for rank, name in enumerate(_TARGET_NAMES)
+             if (name in _tokens(str(c)) or str(c).lower() == name) and 2 <= frame[c].nunique() <= 20]
+    if named:
+        column = min(named)[1]
+        n = frame[column].nunique()
+        return column, ("two values and a name like a label" if n == 2 else
+                        f"{n} values and a name like a label: one value is audited against the rest")
     binary = [c for c in frame.columns if _is_binary(frame[c])]
-    for c in binary:
-        if any(t in _TARGET_NAMES for t in _tokens(str(c))) or str(c).lower() in _TARGET_NAMES:
-            return str(c), "two values and a name like a label"
     candidates = [c for c in binary if not any(t in _SENSITIVE_NAMES for t in _tokens(str(c)))
                   and not (_values(frame[c]) & _SENSITIVE_VALUES["sex"])]
     if not candidates:
@@ -186,27 +195,66 @@ def _target(frame: pd.DataFrame, chosen: str | None) -> tuple[str, str]:
 
 def _positive(column: pd.Series) -> tuple[str | int | float | bool | None, str]:
     values = list(column.dropna().unique())
+    rest = (f"; the other {len(values) - 1} values are the negative class (one class against the rest)"
+            if len(values) > 2 else "")
     if pd.api.types.is_bool_dtype(column) or set(values) <= {0, 1}:
         return None, "0/1 or boolean target: 1 (true) is the positive class"
-    for v in values:
-        if str(v).strip().lower().rstrip(".") in _POSITIVE_VALUES:
-            return _plain(v), "a value that usually means the positive outcome"
+    for wanted in _POSITIVE_VALUES:  # in order of preference: "<30" before "yes"
+        for v in values:
+            if str(v).strip().lower().rstrip(".") == wanted:
+                return _plain(v), f"a value that usually means the positive outcome{rest}"
     counts = column.value_counts()
-    return _plain(counts.index[-1]), "the rarer value (no value looked positive): check it"
+    return _plain(counts.index[-1]), f"the rarer value (no value looked positive): check it{rest}"
 
 
 def _plain(v: object) -> str | int | float | bool:
     return v.item() if hasattr(v, "item") else v  # type: ignore[return-value]
 
 
-def _id_like(frame: pd.DataFrame) -> list[str]:
-    out = []
+_ID_SUFFIXES = ("nbr", "number", "num", "no", "id", "key", "code")
+_DATE_NAMES = {"date", "time", "timestamp", "datetime", "dob", "year", "month", "day"}
+
+
+def _id_like(frame: pd.DataFrame) -> dict[str, str]:
+    """Identifier and date columns, each with why it is left out of the features."""
+    out = {}
     for col in frame.columns:
         s = frame[col]
-        named = bool(set(_tokens(str(col))) & _ID_NAMES) and not str(col).lower().startswith("paid")
-        unique_ints = pd.api.types.is_integer_dtype(s) and s.is_unique and len(s) > 50
-        if named or unique_ints:
-            out.append(str(col))
+        tokens = _tokens(str(col))
+        named = bool(set(tokens) & _ID_NAMES) and not str(col).lower().startswith("paid")
+        ints = pd.api.types.is_integer_dtype(s)
+        distinct = s.nunique() / max(len(s), 1)
+        if named and (str(col).lower() in _ID_NAMES or tokens[0] == "unnamed" or distinct > 0.5):
+            # A coded category named like one (`admission_type_id`: 8 codes) is not an identifier.
+            out[str(col)] = "an identifier (its name)"
+        elif ints and s.is_unique and len(s) > 50:
+            out[str(col)] = "an identifier (a different integer in every row)"
+        elif ints and tokens and tokens[-1] in _ID_SUFFIXES and distinct > 0.5 and len(s) > 50:
+            out[str(col)] = f"an identifier (its name, and {distinct:.0%} of its values are distinct)"
+        elif set(tokens) & _DATE_NAMES and not (ints and s.nunique() <= 20):
+            out[str(col)] = "a date or time (ties the model to when a row was recorded)"
+        elif not pd.api.types.is_numeric_dtype(s) and distinct > 0.9 and len(s) > 50:
+            out[str(col)] = "an identifier (a different text in almost every row)"
+    return out
+
+
+def _twins(frame: pd.DataFrame, target: str, columns: list[str]) -> dict[str, str]:
+    """Columns that alone predict the target almost perfectly (a recoding of it, or recorded after it)."""
+    from .inputs._data import is_numeric_feature
+
+    y = frame[target].astype(str)
+    out = {}
+    for col in columns:
+        s = frame[col]
+        if is_numeric_feature(s) and s.nunique() > 20:
+            continue  # a continuous column is judged by the leakage check of the audit itself
+        text = s.astype(object).where(s.notna(), "<missing>").map(str)
+        # Accuracy of predicting the target by the column's most common target value per value.
+        majority = pd.crosstab(text, y).max(axis=1).sum() / len(y)
+        base = y.value_counts(normalize=True).iloc[0]
+        if text.nunique() <= 50 and base < 0.99 and majority >= 0.99:
+            out[str(col)] = (f"a twin of the target (alone it gives the target in {majority:.1%} of rows, against "
+                             f"{base:.1%} for the commonest value)")
     return out
 
 
@@ -234,15 +282,18 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
     if frame.empty:
         raise AuditError(f"{test} holds no rows; `audit init` needs data to look at.")
     frame.columns = [str(c) for c in frame.columns]
-    excluded = _id_like(frame)
-    column, target_reason = _target(frame.drop(columns=[c for c in excluded if c != target]), target)
+    dropped = {c: why for c, why in _id_like(frame).items() if c != target}
+    column, target_reason = _target(frame.drop(columns=list(dropped)), target)
     positive, positive_reason = _positive(frame[column])
-    sensitive = _sensitive(frame.drop(columns=excluded), column)
+    dropped.update(_twins(frame, column, [c for c in frame.columns if c != column and c not in dropped]))
+    excluded = tuple(dropped)
+    sensitive = _sensitive(frame.drop(columns=list(excluded)), column)
     stem = re.sub(r"(\.csv|\.gz|\.parquet|\.pq|\.tsv|\.txt)+$", "", test.name, flags=re.I)
     name = re.sub(r"[^a-z0-9]+", "-", re.sub(r"[_-]?test[_-]?", "", stem, flags=re.I).lower()).strip("-") or "audit"
     return Proposal(test=test, train=train, name=name, rows_read=len(frame), target=column,
                     target_reason=target_reason, positive_label=positive, positive_reason=positive_reason,
-                    sensitive=tuple(sensitive), excluded=tuple(excluded), columns=tuple(frame.columns))
+                    sensitive=tuple(sensitive), excluded=excluded, excluded_reasons=tuple(dropped.values()),
+                    columns=tuple(frame.columns))
 
 
 def _q(value: object) -> str:
@@ -260,7 +311,7 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
     lines = [f"# Starter audit written by `audit init` from {p.test.name} ({p.rows_read:,} rows looked at).",
              "# Every choice below is a guess: read the comments, then `audit validate` and `audit run` this file.",
              f"name: {_q(p.name)}",
-             "task: binary",
+             "task: binary          # a positive label against the rest of the target's values",
              "seed: 0",
              "data:",
              f"  test: {rel(p.test)}   # evaluation data; paths are relative to this file"]
@@ -275,8 +326,12 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
     else:
         lines.append(f"  positive_label: {_q(p.positive_label)}   # {p.positive_reason}")
     if p.excluded:
-        kept = [c for c in p.columns if c not in p.excluded and c != p.target]
-        lines.append(f"  # left out as identifiers: {', '.join(p.excluded)}")
+        sensitive = {s.column for s in p.sensitive}
+        # Sensitive columns are never features unless asked: an explicit list would otherwise train on them.
+        kept = [c for c in p.columns if c not in p.excluded and c != p.target and c not in sensitive]
+        lines.append("  # Left out of the features (check each; put a column back in the list to use it):")
+        lines += [f"  #   {c}: {why}" for c, why in zip(p.excluded, p.excluded_reasons or ("",) * len(p.excluded))]
+        lines.append("  # The sensitive columns below are not features either (list one here to train on it).")
         lines.append(f"  features: [{', '.join(_q(c) for c in kept)}]")
     else:
         lines.append("  features: all   # every column but the target; sensitive ones are left out unless listed")

@@ -42,6 +42,7 @@ from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, Predictions, obtain_model
 from .inputs._predictions import PREDICTIONS_NAME, row_outputs_bytes
+from .inputs._validate import check_before_model
 from .findings._policy import paired_documents, apply_policy, load_findings
 from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
@@ -49,6 +50,7 @@ from ._result import AuditResult
 from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
+from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
 __all__ = ["run", "audit", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
@@ -149,7 +151,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
 
     say("loading data")
     dataset = load_dataset(cfg, lazy=engine == "dask" and "data.test" not in frames, frames=frames)
-    check_task(cfg, dataset.task)
+    check_before_model(cfg, dataset)  # what `audit validate` checks: a bad config fails before any training
     if baseline is not None:  # a baseline of another task is refused before the long run
         check_same_task(baseline, dataset.task, old_source=baseline_source, new_source=f"this audit ({cfg.name})")
     favorable_is_positive = favorable_side(cfg, task=dataset.task, source=dataset.test.name,
@@ -516,6 +518,8 @@ def _checks_step(ctx: _Context) -> None:
     ctx.findings += guarded("bias", "bias", chk.bias.severity,
                             lambda: checks.check_bias(evaluation=evaluation, bias=bias, config=metrics.bias_config,
                                                       min_group_size=mgs))
+    if chk.leakage.enabled:
+        ctx.findings += guarded("leakage", "bias", chk.leakage.severity, lambda: _leakage(ctx))
     if ctx.drift is not None:
         drift = ctx.drift
         ctx.findings += guarded("drift", "drift", chk.drift.severity,
@@ -526,6 +530,16 @@ def _checks_step(ctx: _Context) -> None:
                                 lambda: checks.check_explainability(explanation=explanation,
                                                                     sensitive=tuple(cfg.data.sensitive),
                                                                     config=chk.explainability))
+
+
+def _leakage(ctx: _Context) -> list[Finding]:
+    """The leakage check, on the seeded sample of evaluation rows (all of them up to PROXY_SAMPLE_ROWS)."""
+    assert ctx.done is not None and ctx.evaluation is not None
+    sample, cfg = ctx.done.sample, ctx.cfg
+    associations = feature_associations(sample.frame, sample.y, features=ctx.model.features, task=ctx.dataset.task,
+                                        min_category_rows=cfg.data.min_group_size)
+    return checks.check_leakage(associations=associations, overall=ctx.evaluation.overall, task=ctx.dataset.task,
+                                config=cfg.checks.leakage, rows=len(sample.frame))
 
 
 def _challenger_step(ctx: _Context) -> None:
@@ -743,7 +757,8 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
     model_meta = {
         "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),
-        "negative_label": _plain(dataset.negative_label), "probabilistic": done.probabilistic,
+        "negative_label": _plain(dataset.negative_label), "task_note": dataset.task_note,
+        "probabilistic": done.probabilistic,
         "file": "model.skops" if model_bytes is not None else (Path(model.path).name if model.path else None),
         "sha256": model_sha,
         "favorable_label": _plain(_favorable_label(ctx)) if dataset.task == "binary" else None,

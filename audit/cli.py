@@ -31,10 +31,22 @@ def _formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("rai-audit")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="audit", description="Responsible-AI audit of a classification model.",
+    parser = argparse.ArgumentParser(prog="audit", description="Responsible-AI audit of a model (binary or multiclass "
+                                     "classification, or regression) by subgroup: performance, fairness, data bias, "
+                                     "explainability.",
                                      epilog="Exit codes: 0 pass, 1 a blocking check failed, 2 bad input, "
                                             "3 internal error.")
+    parser.add_argument("--version", action="version", version=f"audit (rai-audit) {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="run an audit and write its reports")
     p_run.add_argument("config", type=Path, help="the audit.yaml")
@@ -151,17 +163,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .settings._config import load_config
-    from .inputs._data import load_dataset
-    from .inputs._groups import build_groups
+    from .inputs._validate import validate
 
     for config in args.config:
-        cfg = load_config(config)
-        dataset = load_dataset(cfg)
-        groups = build_groups(dataset.test.frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
-                              intersections=cfg.data.intersections, source=dataset.test.name)
-        print(f"{config}: valid. {len(dataset.test.frame)} evaluation rows, {len(dataset.features)} features, "
-              f"{len(groups.groupings)} groupings; reports go to reports/{report_folder_name(cfg.name)}/.")
+        checked = validate(config)
+        print(f"{config}: valid. {checked.rows} evaluation rows, {checked.features} features, "
+              f"{checked.groupings} groupings; reports go to reports/{report_folder_name(checked.name)}/."
+              + (f" {checked.note}" if checked.note else ""))
     return EXIT_OK
 
 

@@ -226,3 +226,68 @@ def test_the_command_line_takes_its_settings_from_the_result_not_the_document(tm
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["from-the-result"]
     assert json.loads((tmp_path / "out/from-the-result/findings.json").read_text())["audit"]["name"] == "pdf-card"
     assert "model_card.pdf skipped: no Chromium found" in capsys.readouterr().err
+
+
+READMISSION = ROOT / "examples" / "readmission"
+
+
+def _readmission(tmp_path: Path, **data) -> dict:
+    raw = yaml.safe_load((READMISSION / "audit.yaml").read_text(encoding="utf-8"))
+    for key in ("train", "test", "reference"):
+        raw["data"][key] = str(READMISSION / raw["data"][key])
+    raw["data"].update(data)
+    return raw
+
+
+def test_validate_refuses_a_metric_the_task_has_not_and_run_refuses_it_before_training(tmp_path, capsys):
+    # The readmission audit is multiclass: `roc_auc` of a binary model is not one of its metrics.
+    raw = _readmission(tmp_path)
+    raw["checks"]["performance"]["min"] = {"roc_auc": 0.7}
+    config = _write(tmp_path, raw)
+    assert main(["validate", str(config)]) == 2
+    expected = "audit: error: `checks.performance` must name multiclass metrics; got 'roc_auc'. Known: accuracy, "
+    assert capsys.readouterr().err.startswith(expected)
+    import audit
+
+    steps: list[str] = []
+    with pytest.raises(audit.AuditError, match="`checks.performance` must name multiclass metrics; got 'roc_auc'"):
+        audit.run(config, progress=steps.append)
+    assert steps == ["loading data"]  # nothing trained
+    assert main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out" / "readmission").exists()
+
+
+def test_validate_reads_the_reference_header_and_the_model_source(tmp_path, capsys):
+    raw = _readmission(tmp_path)
+    raw["model"] = {"train": {"estimator": "sklearn.ensembel.RandomForestClassifier"}}
+    assert main(["validate", str(_write(tmp_path, raw))]) == 2
+    assert "whose module cannot be found" in capsys.readouterr().err
+    raw = _readmission(tmp_path, reference=str(READMISSION / "data" / "train.csv.gz"), features=["no_such"])
+    assert main(["validate", str(_write(tmp_path, raw))]) == 2
+    assert "`data.features` must name a column of test.csv.gz; got 'no_such'" in capsys.readouterr().err
+
+
+def test_validate_says_when_a_positive_label_audits_one_class_against_the_rest(tmp_path, capsys):
+    raw = _readmission(tmp_path, positive_label="<30")
+    del raw["task"]
+    raw["checks"]["performance"] = {"min": {"accuracy": 0.6}}
+    raw["checks"]["fairness"] = {"max": {"equalized_odds_difference": 0.2}}
+    assert main(["validate", str(_write(tmp_path, raw))]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    test = pd.read_csv(READMISSION / "data" / "test.csv.gz")
+    assert f"valid. {len(test)} evaluation rows" in out
+    assert "One class against the rest: the target 'readmitted' holds 3 values; this binary audit reads '<30'" in out
+
+
+def test_version_and_help_say_what_is_audited(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"audit (rai-audit) {metadata.version('rai-audit')}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(binary or multiclass classification, or regression)" in help_text
+    assert "audit of a classification model" not in help_text

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from audit import load_config
-from audit._init import propose
+from audit._init import propose, write_config
+from conftest import ADULT, ROOT
 from audit.cli import main
 from helpers import ADULT_DATA, adult_rows
 
@@ -96,3 +97,34 @@ def test_folder_without_data_is_a_clear_error(tmp_path, capsys):
     pd.DataFrame({"a": [1, 2, 3], "b": [1.5, 2.5, 3.5]}).to_csv(tmp_path / "x.csv", index=False)
     assert main(["init", str(tmp_path / "x.csv")]) == 2
     assert "no column with exactly two values" in capsys.readouterr().err
+
+
+def test_init_on_the_readmission_data_picks_readmitted_and_keeps_sensitive_and_identifier_columns_out(tmp_path):
+    """Rows of the UCI Diabetes 130-US hospitals file as published (tests/data/SOURCE.md): a patient number,
+    a medication flag of two values, and the three-valued target `readmitted`."""
+    import yaml
+
+    frame = pd.read_csv(ROOT / "tests" / "data" / "diabetes_sample.csv.gz")
+    frame.to_csv(tmp_path / "diabetic_data.csv", index=False)
+    out, proposal = write_config(tmp_path / "diabetic_data.csv")
+    assert (proposal.target, proposal.positive_label) == ("readmitted", "<30")
+    text = out.read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    features = raw["data"]["features"]
+    assert set(raw["data"]["sensitive"]) == {"race", "gender", "age"}
+    assert not set(features) & set(raw["data"]["sensitive"])  # never trains on a sensitive column
+    assert "patient_nbr" not in features and "encounter_id" not in features
+    assert "diabetesMed" in features and "admission_type_id" in features  # a coded category is not an id
+    assert "#   patient_nbr: an identifier (its name)" in text
+    assert "positive_label: \"<30\"   # a value that usually means the positive outcome; the other 2 values" in text
+    assert main(["validate", str(out)]) == 0
+
+
+def test_init_drops_a_twin_of_the_target_and_says_why(tmp_path):
+    frame = pd.read_csv(ADULT / "data" / "adult_test.csv.gz", nrows=3000)
+    frame["income_band"] = frame["income"].map({">50K": "high", "<=50K": "low"})
+    frame.to_csv(tmp_path / "people.csv", index=False)
+    out, proposal = write_config(tmp_path / "people.csv")
+    assert proposal.excluded == ("income_band",)
+    assert "#   income_band: a twin of the target (alone it gives the target in 100.0% of rows" in \
+        out.read_text(encoding="utf-8")

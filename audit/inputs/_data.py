@@ -19,7 +19,7 @@ import pandas as pd
 from ..settings._config import AuditConfig
 from .._errors import AuditError
 
-__all__ = ["ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+__all__ = ["Rest", "one_vs_rest_note", "ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
@@ -309,6 +309,37 @@ class Dataset:
     batch_rows: int | None = None
     #: "binary", "multiclass" or "regression" (``task`` of the config, or inferred from the target).
     task: str = "binary"
+    #: How the target was read when it is not as it stands (one class against the rest); None otherwise.
+    task_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Rest:
+    """The negative class of a binary audit of one class against the rest: every target value but ``positive``.
+
+    A target of three or more values with a ``data.positive_label`` is audited as the positive label against
+    all the others (fairlearn's readmission case study: readmitted within 30 days or not). ``others`` are the
+    other values of the evaluation data, for messages and notes.
+    """
+
+    positive: object
+    others: tuple[object, ...]
+
+    def __str__(self) -> str:
+        return f"not {self.positive}"
+
+
+def one_vs_rest_note(target: str, rest: Rest) -> str:
+    """The task note of a one-against-the-rest audit, for the card and the findings."""
+    others = ", ".join(repr(_scalar(v)) for v in rest.others)
+    return (f"One class against the rest: the target {target!r} holds {len(rest.others) + 1} values; this binary "
+            f"audit reads {_scalar(rest.positive)!r} (`data.positive_label`) as the positive class and every other "
+            f"value ({others}) as the negative class. For an audit of every class, remove `data.positive_label` "
+            "(or set `task: multiclass`).")
+
+
+def _scalar(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value
 
 
 def binary_labels(column: pd.Series, *, target: str, source: str, positive: object,
@@ -316,18 +347,26 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
     """0/1 labels of a target column, and the positive and negative label values.
 
     ``positive`` None infers 1 (or True) for a 0/1 or boolean target; a known
-    ``negative`` (from an earlier batch) makes any third value an error.
+    ``negative`` (from an earlier batch) makes any third value an error, unless it is a :class:`Rest`
+    (one class against the rest). A whole column of three or more values with a ``positive`` label is
+    audited as that label against the rest: the negative label returned is then a :class:`Rest`.
     """
     if column.isna().any():
         raise AuditError(f"`data.target` column {target!r} of {source} has {int(column.isna().sum())} "
                          "missing values; drop those rows or fill them before the audit.")
     values = list(pd.unique(column))
+    if isinstance(negative, Rest):
+        y = (column.eq(negative.positive) | column.astype(str).eq(str(negative.positive))).to_numpy(dtype=np.int8)
+        return y, positive, negative
     # Labels met in earlier batches count too (both are known once a negative has been seen).
     known = [v for v in (positive, negative) if v is not None] if negative is not None else []
-    if len(set(map(str, values)) | set(map(str, known))) > 2:
+    many = len(set(map(str, values)) | set(map(str, known))) > 2
+    if many and (positive is None or negative is not None):
         shown = ", ".join(repr(v) for v in dict.fromkeys([*known, *values]))
+        how = (" Set `data.positive_label` to one of them to audit that class against the rest, or remove "
+               "`task: binary` for a multiclass audit." if positive is None else "")
         raise AuditError(f"`data.target` column {target!r} of {source} must hold two classes for a binary "
-                         f"audit; got {shown}.")
+                         f"audit; got {shown}.{how}")
     if positive is None:
         if set(values) <= {0, 1} or set(values) <= {False, True}:
             positive = True if column.dtype == bool else 1
@@ -343,6 +382,8 @@ def binary_labels(column: pd.Series, *, target: str, source: str, positive: obje
     positive = matches[0] if matches else positive
     others = [v for v in values if str(v) != str(positive)]
     y = column.eq(positive).to_numpy(dtype=np.int8)
+    if many:
+        return y, positive, Rest(positive=positive, others=tuple(sorted(others, key=str)))
     return y, positive, (others[0] if others else negative)
 
 
@@ -439,7 +480,8 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
             split = True
     return Dataset(test=test, train=train, target=data.target, positive_label=positive,
                    negative_label=negative, features=tuple(features), y_test=y_test, y_train=y_train,
-                   train_is_split=split, batch_rows=None if lazy else batch)
+                   train_is_split=split, batch_rows=None if lazy else batch,
+                   task_note=one_vs_rest_note(data.target, negative) if isinstance(negative, Rest) else None)
 
 
 #: Integer targets with at most this many distinct values are classes; more make a regression.
@@ -494,8 +536,10 @@ def _task_dataset(config: AuditConfig, test: Table, features: tuple[str, ...], t
         raise AuditError(f"`data.batch_rows` and the dask engine read `data.test` in parts, so it cannot also be "
                          f"split to train the model: give `data.train` for this {task} audit.")
     if data.positive_label is not None:
+        how = (" or remove `task` (or set `task: binary`) to audit that class against the rest"
+               if task == "multiclass" else "")
         raise AuditError(f"`data.positive_label` applies to binary audits; remove it for this {task} audit "
-                         f"(`task: {task}`).")
+                         f"(`task: {task}`){how}.")
 
     def target(table: Table) -> np.ndarray:
         assert table.frame is not None

@@ -36,7 +36,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from .._errors import AuditError
-from ..inputs._model import FittedModel, _categoricals_as_text
+from ..inputs._model import FittedModel, _categoricals_as_text, dense_clone
 from ..settings._config import MitigationConfig
 
 __all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "ScoreColumn", "RescaledTarget",
@@ -459,7 +459,8 @@ def _training_rows(model: FittedModel, train: tuple[pd.DataFrame, np.ndarray, pd
         rows = np.sort(np.random.default_rng(seed).choice(len(frame), fit_rows, replace=False))
         frame, y, a = frame.iloc[rows].reset_index(drop=True), y[rows], a.iloc[rows].reset_index(drop=True)
     # Preprocess once; the reduction refits only the final estimator, with sample weights.
-    pre = clone(model.estimator.named_steps["preprocess"])
+    # fairlearn's reductions take dense input only: a linear model's sparse one-hot output is densified.
+    pre = dense_clone(model.estimator.named_steps["preprocess"])
     X = pre.fit_transform(_categoricals_as_text(frame, model.features))
     return frame, y, a, pre, X
 

@@ -360,6 +360,23 @@ class SlicesConfig(_Strict):
         return self.check_metric(self.metric or "error_rate", task)
 
 
+class LeakageConfig(_Strict):
+    """Signs that the target leaked into the features: a feature that alone predicts it almost perfectly
+    (measured on the evaluation rows: binary ROC AUC of the feature alone, multiclass Cramér's V, regression
+    R²), or a near-perfect model. Each is a finding naming the column; neither stops the audit."""
+
+    enabled: Bool = True
+    #: Highest association of one feature with the target before it is called a likely leak, per task metric.
+    max: dict[Literal["single_feature_roc_auc", "single_feature_cramers_v", "single_feature_r2"], Float] = Field(
+        default_factory=lambda: {"single_feature_roc_auc": 0.95, "single_feature_cramers_v": 0.9,
+                                 "single_feature_r2": 0.9})
+    #: A model whose roc_auc (binary), accuracy (multiclass) or r2_score (regression) is shown beyond this.
+    max_model_score: Float = Field(default=0.99, gt=0, le=1)
+    #: Fewest evaluation rows the associations are measured on (fewer: not judged).
+    min_rows: Int = Field(default=100, ge=10)
+    severity: Severity = "warn"
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -368,6 +385,7 @@ class ChecksConfig(_Strict):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
     slices: SlicesConfig = Field(default_factory=SlicesConfig)
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
 
 
 class MitigationConfig(_Strict):
@@ -509,7 +527,7 @@ GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", 
                "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
                "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
                "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression",
-               "constant_predictions", "challenger")
+               "constant_predictions", "challenger", "leakage")
 
 
 def _gate_check(name: str) -> str:

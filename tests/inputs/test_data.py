@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from audit import AuditError, config_from_dict
-from audit.inputs._data import load_dataset, sha256_file
+from audit.inputs._data import Rest, load_dataset, sha256_file
 from helpers import adult_rows
 
 ROWS = 2000
@@ -140,15 +140,33 @@ def test_a_text_target_without_positive_label_asks_for_one(tmp_path, adult_slice
     assert "'<=50K'" in message and "'>50K'" in message
 
 
-def test_a_target_with_three_classes_is_rejected(tmp_path, adult_slice):
+def test_a_binary_target_with_three_classes_and_no_positive_label_says_how_to_audit_it(tmp_path, adult_slice):
     frame = adult_slice.copy()
     frame.loc[frame.index[:5], "income"] = "unknown"
     frame.to_csv(tmp_path / "three.csv", index=False)
-    message = _error(_config(tmp_path, "three.csv"))
+    message = _error(_config(tmp_path, "three.csv", positive_label=None).model_copy(update={"task": "binary"}))
     assert message.startswith("`data.target` column 'income' of three.csv must hold two classes for a binary audit; "
                               "got ")
     for value in ("'unknown'", "'<=50K'", "'>50K'"):
         assert value in message
+    assert message.endswith("Set `data.positive_label` to one of them to audit that class against the rest, or "
+                            "remove `task: binary` for a multiclass audit.")
+
+
+def test_a_positive_label_of_a_three_valued_target_is_audited_against_the_rest(tmp_path, adult_slice):
+    frame = adult_slice.copy()
+    frame.loc[frame.index[:5], "income"] = "unknown"
+    frame.to_csv(tmp_path / "three.csv", index=False)
+    ds = load_dataset(_config(tmp_path, "three.csv"))
+    assert ds.task == "binary" and ds.positive_label == ">50K"
+    assert isinstance(ds.negative_label, Rest) and ds.negative_label.others == ("<=50K", "unknown")
+    np.testing.assert_array_equal(ds.y_test, (frame["income"] == ">50K").to_numpy(dtype=np.int8))
+    assert ds.task_note.startswith("One class against the rest: the target 'income' holds 3 values; this binary "
+                                   "audit reads '>50K' (`data.positive_label`) as the positive class and every "
+                                   "other value ('<=50K', 'unknown') as the negative class.")
+    # A two-valued target is what it always was: no note.
+    adult_slice.to_csv(tmp_path / "two.csv", index=False)
+    assert load_dataset(_config(tmp_path, "two.csv")).task_note is None
 
 
 def test_a_third_class_only_in_the_train_file_is_rejected(tmp_path, adult_slice):

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 import audit
 from audit import AuditError, config_from_dict
 from audit.inputs._data import load_dataset, sha256_file
-from audit.inputs._model import load_model, predict, to_skops_bytes, train_model
+from audit.inputs._model import _categoricals_as_text, load_model, predict, to_skops_bytes, train_model
 from helpers import adult_rows
 
 ROWS = 3000
@@ -336,7 +336,12 @@ def test_predictions_of_a_trained_gradient_boosting_pipeline(hgb):
     _, ds, model = hgb
     assert model.source == "trained" and model.type_name == "sklearn.ensemble.HistGradientBoostingClassifier"
     assert isinstance(model.estimator[-1], HistGradientBoostingClassifier)
-    assert model.estimator[-1].random_state == 0 and model.params == {"max_iter": 30, "random_state": 0}
+    frame = ds.train.frame
+    categorical = [f for f in ds.features if not pd.api.types.is_numeric_dtype(frame[f])]
+    numeric = [f for f in ds.features if f not in categorical]
+    assert model.estimator[-1].random_state == 0 and model.params == {
+        "max_iter": 30, "random_state": 0,
+        "categorical_features": list(range(len(numeric), len(ds.features)))}
     assert model.features == ds.features and not set(SENSITIVE) & set(model.features)
     preds = predict(model, ds.test.frame)
     assert preds.probabilistic
@@ -466,3 +471,32 @@ def test_predictions_columns_hold_the_targets_labels(values, negative, refused):
     else:
         with pytest.raises(AuditError, match=f"predicted {refused} "):
             _column_predictions(est, frame, ">50K", negative=negative, source="t.csv")
+
+
+def test_gradient_boosting_splits_on_categories_natively_and_linear_models_take_sparse_one_hot(hgb, adult_files):
+    """HistGradientBoosting gets one ordinal column per categorical feature and is told which they are;
+    a linear model gets the sparse one-hot matrix, equal to scikit-learn's dense one-hot encoding."""
+    from scipy import sparse
+    from sklearn.preprocessing import OneHotEncoder
+
+    _, ds, model = hgb
+    frame = _categoricals_as_text(ds.test.frame, ds.features)
+    categorical = [f for f in ds.features if not pd.api.types.is_numeric_dtype(ds.test.frame[f])]
+    numeric = [f for f in ds.features if f not in categorical]
+    pre, final = model.estimator[0], model.estimator[-1]
+    assert list(pre.get_feature_names_out()) == numeric + categorical  # one column per feature, not per code
+    np.testing.assert_array_equal(final.is_categorical_, [False] * len(numeric) + [True] * len(categorical))
+    codes = pre.transform(frame)[:, len(numeric):]
+    for j, column in enumerate(categorical):  # codes number the training data's values in sorted order
+        known = sorted(ds.train.frame[column].dropna().astype(str).unique())
+        seen = frame[column].isin(known).to_numpy()
+        np.testing.assert_array_equal(codes[seen, j], [known.index(v) for v in frame[column][seen]])
+
+    cfg = _config(adult_files, {"train": {"estimator": "sklearn.linear_model.LogisticRegression",
+                                          "params": {"max_iter": 300}}})
+    linear = train_model(cfg, ds)
+    X = linear.estimator[0].transform(frame)
+    assert sparse.issparse(X)
+    train_text = _categoricals_as_text(ds.train.frame, ds.features)[categorical].fillna("missing")
+    reference = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(train_text)
+    np.testing.assert_array_equal(X.toarray()[:, len(numeric):], reference.transform(frame[categorical].fillna("missing")))

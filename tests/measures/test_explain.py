@@ -10,7 +10,7 @@ from audit import config_from_dict
 from audit.inputs._data import load_dataset
 from audit.measures._explain import _shap_values, _split, explain, flip_test, fold_columns, stratified_rows
 from audit.inputs._groups import build_groups
-from audit.inputs._model import _categoricals_as_text, train_model
+from audit.inputs._model import _categoricals_as_text, dense, train_model
 from conftest import adult_config
 
 
@@ -34,7 +34,7 @@ def test_tree_shap_folded_values_add_up_to_the_raw_output(adult_model):
     _, dataset, model = adult_model
     X = _categoricals_as_text(dataset.test.frame.head(500), model.features)
     pre, final = _split(model)
-    Xt = np.asarray(pre.transform(X), dtype=float)
+    Xt = dense(pre.transform(X))
     values = _shap_values(final, Xt, "tree", 1, seed=0)
     source = fold_columns(list(pre.get_feature_names_out()), model.features)
     folded = np.zeros((len(Xt), len(model.features)))
@@ -176,7 +176,7 @@ def test_lightgbm_inside_the_pipeline_gets_tree_shap_that_adds_up(tmp_path):
     assert ex.method == "tree" and {i.feature for i in ex.importances} == set(FEATURES)
     pre, final = _split(model)
     X = _categoricals_as_text(dataset.test.frame.head(300), model.features)
-    Xt = np.asarray(pre.transform(X), dtype=float)
+    Xt = dense(pre.transform(X))
     values = _shap_values(final, Xt, "tree", 1, seed=0)
     import shap
 
@@ -318,7 +318,7 @@ def test_multiclass_shap_per_class_adds_up_and_importance_is_the_mean_over_class
     assert ex.measure == f"mean over classes of mean |SHAP| ({unit})"
     X = _categoricals_as_text(frame, model.features)
     pre, final = _split(model)
-    Xt = np.asarray(pre.transform(X), dtype=float)
+    Xt = dense(pre.transform(X))
     if kind == "tree":
         explainer = shap.TreeExplainer(final)
         values = explainer.shap_values(Xt, check_additivity=False)
