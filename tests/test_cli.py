@@ -207,7 +207,7 @@ def test_no_history_writes_no_history_through_either_door(tmp_path):
     assert code == 1
     assert _tree(tmp_path / "api") == _tree(tmp_path / "cli") == {
         "diabetes-progression", "diabetes-progression/findings.json", "diabetes-progression/summary.md",
-        "diabetes-progression/model.skops"}
+        "diabetes-progression/model.skops", "diabetes-progression/predictions.parquet"}
 
 
 def test_the_command_line_takes_its_settings_from_the_result_not_the_document(tmp_path, monkeypatch, capsys):

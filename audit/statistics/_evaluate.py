@@ -558,6 +558,8 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
     family : tuple of str
         Metrics whose group-versus-rest tests form one Benjamini-Hochberg family (the group-gap check's:
         one check, one family); every other metric is its own family.
+    reference_groups : dict, optional
+        The reference group of single attributes (``data.reference_groups``): every group against it.
 
     Examples
     --------
@@ -582,11 +584,12 @@ def evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, re
     # results), so they run on one thread; the caller's limit is restored afterwards.
     with threadpool_limits(limits=1, user_api="blas"):
         return _evaluate(table, groups, registry=registry, replicates=replicates, level=level, seed=seed,
-                         min_group_size=min_group_size, family=family)
+                         min_group_size=min_group_size, family=family, reference_groups=reference_groups)
 
 
 def _evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, replicates: int, level: float,
-              seed: int, min_group_size: int, family: tuple[str, ...]) -> Evaluation:
+              seed: int, min_group_size: int, family: tuple[str, ...],
+              reference_groups: dict[str, str] | None) -> Evaluation:
     specs = [(np.zeros(table.n_leaves, dtype=np.int64), 1)] + [(g.leaf_group, len(g.groups)) for g in groups.groupings]
     series = _series(table, registry, specs, replicates=replicates, seed=seed)
     overall_series, group_series = series[0], series[1:]

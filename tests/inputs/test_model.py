@@ -316,10 +316,11 @@ def test_a_missing_model_file_is_named(adult_files):
     ({"train": {"estimator": "sklearn.linear_model.NoSuchModel"}},
      "`model.train.estimator` must name an estimator class with `fit`; got 'sklearn.linear_model.NoSuchModel'."),
     ({"train": {"estimator": "nosuchpackage.Model"}},
-     "`model.train.estimator` names module 'nosuchpackage', which cannot be imported"),
+     "`model.train.estimator` must be the import path of an installed estimator class such as "
+     "'sklearn.ensemble.HistGradientBoostingClassifier'; got 'nosuchpackage.Model', whose module cannot be found."),
     ({"train": {"estimator": "LogisticRegression"}},
-     "`model.train.estimator` must be an import path such as 'sklearn.ensemble.HistGradientBoostingClassifier'; "
-     "got 'LogisticRegression'."),
+     "`model.train.estimator` must be the import path of an installed estimator class such as "
+     "'sklearn.ensemble.HistGradientBoostingClassifier'; got 'LogisticRegression'"),
     ({"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"depth": 3}}},
      "`model.train.params` must be parameters of sklearn.linear_model.LogisticRegression; "),
 ])

@@ -35,7 +35,7 @@ def _mct_schema() -> dict:
 
 
 def test_adult_audit_exports_every_document(written):
-    assert set(written) == {*FORMATS, "model"}
+    assert set(written) == {*FORMATS, "model", "predictions"}
     names = {p.name for p in written.values()}
     assert {"model_card.html", "findings.json", "junit.xml", "summary.md", "model_card_toolkit.json",
             "README.md"} <= names

@@ -387,13 +387,14 @@ def test_write_puts_chosen_formats_in_the_sanitised_folder_readable_by_all(hosti
     written = hostile.write(tmp_path / "out", formats=("html", "json"))
     folder = tmp_path / "out" / HOSTILE_FOLDER
     assert written.folder == folder and written.skipped == () and written.mlflow is None
-    assert written.files == {"model": folder / "model.skops", "html": folder / "model_card.html",
-                             "json": folder / "findings.json"}
+    assert written.files == {"model": folder / "model.skops", "predictions": folder / "predictions.parquet",
+                             "html": folder / "model_card.html", "json": folder / "findings.json"}
     assert written.index == folder / "index.html" and written.history.parent == folder / "history"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [HOSTILE_FOLDER]
     assert [p.name for p in _shown(folder)] == ["findings.json", "history", "index.html", "model.skops",
-                                                          "model_card.html"]
-    assert sorted(p.name for p in written.history.iterdir()) == ["findings.json", "model.skops", "model_card.html"]
+                                                          "model_card.html", "predictions.parquet"]
+    assert sorted(p.name for p in written.history.iterdir()) == ["findings.json", "model.skops", "model_card.html",
+                                                                  "predictions.parquet"]
     for path in [*written.files.values(), written.index]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
     assert written["html"].read_bytes() == render_html(hostile.document).encode("utf-8")
@@ -406,7 +407,8 @@ def test_write_of_every_format_matches_the_renderers(hostile, tmp_path, umask_02
     folder = tmp_path / HOSTILE_FOLDER
     assert written.history is None and written.index is None
     assert [p.name for p in _shown(folder)] == ["README.md", "findings.json", "junit.xml", "model.skops",
-                                                          "model_card.html", "model_card_toolkit.json", "summary.md"]
+                                                          "model_card.html", "model_card_toolkit.json", "predictions.parquet",
+                                                          "summary.md"]
     assert written["md"].read_text(encoding="utf-8") == render_markdown(hostile.document)
     assert written["mct"].read_text(encoding="utf-8") == render_mct(hostile.document)
     assert written["hf"].read_text(encoding="utf-8") == render_hf_card(hostile.document)
@@ -439,7 +441,7 @@ def test_write_with_pdf_but_no_chromium_says_why_instead_of_raising(hostile, tmp
     configured = dataclasses.replace(hostile, pdf=True)  # as `report.pdf: true` makes it
     for result, asked in ((hostile, {"pdf": True}), (configured, {})):
         written = result.write(tmp_path / "out", formats=("json",), history=False, **asked)
-        assert written.pdf is None and "pdf" not in written and set(written.files) == {"model", "json"}
+        assert written.pdf is None and "pdf" not in written and set(written.files) == {"model", "predictions", "json"}
         (note,) = written.skipped
         assert "model_card.pdf skipped: no Chromium found" in note and "AUDIT_CHROMIUM" in note
     assert configured.write(tmp_path / "out", formats=("json",), history=False, pdf=False).skipped == ()
