@@ -43,3 +43,25 @@ def exports_audit():
     raw["model"] = {"train": {"estimator": "sklearn.tree.DecisionTreeClassifier",
                               "params": {"max_depth": 8, "random_state": 0}}}
     return audit.run(raw)
+
+
+def scored_by_two_classifiers(folder: Path) -> pd.DataFrame:
+    """6,000 Adult test rows with the predictions of two real classifiers fitted on the other Adult test rows
+    (``a_*``: logistic regression, ``b_*``: a depth-6 tree; ``income`` as 0/1), written to ``folder/scored.csv``."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    numeric = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+    d = adult_rows("test")
+    y = (d["income"] == ">50K").to_numpy(int)
+    fit = np.arange(len(d)) >= 6000
+    x = d[numeric].to_numpy(float)
+    a = LogisticRegression(max_iter=2000).fit(x[fit], y[fit])
+    b = DecisionTreeClassifier(max_depth=6, random_state=0).fit(x[fit], y[fit])
+    rows = d[~fit].copy()
+    rows["a_score"], rows["b_score"] = a.predict_proba(x[~fit])[:, 1], b.predict_proba(x[~fit])[:, 1]
+    rows["a_label"], rows["b_label"] = (rows["a_score"] >= 0.5).astype(int), (rows["b_score"] >= 0.5).astype(int)
+    rows["income"] = (rows["income"] == ">50K").astype(int)
+    rows.to_csv(folder / "scored.csv", index=False)
+    return rows

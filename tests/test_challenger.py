@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 from sklearn.linear_model import LogisticRegression
-from sklearn.tree import DecisionTreeClassifier
 
 import audit
+from helpers import scored_by_two_classifiers
 from audit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,18 +23,8 @@ NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-we
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory) -> Path:
     """6,000 Adult test rows with the predictions of two real classifiers fitted on other Adult rows."""
-    d = pd.read_csv(ROOT / "examples" / "adult" / "data" / "adult_test.csv.gz")
-    y = (d["income"] == ">50K").to_numpy(int)
-    fit = np.arange(len(d)) >= 6000
-    x = d[NUMERIC].to_numpy(float)
-    a = LogisticRegression(max_iter=2000).fit(x[fit], y[fit])
-    b = DecisionTreeClassifier(max_depth=6, random_state=0).fit(x[fit], y[fit])
-    rows = d[~fit].copy()
-    rows["a_score"], rows["b_score"] = a.predict_proba(x[~fit])[:, 1], b.predict_proba(x[~fit])[:, 1]
-    rows["a_label"], rows["b_label"] = (rows["a_score"] >= 0.5).astype(int), (rows["b_score"] >= 0.5).astype(int)
-    rows["income"] = (rows["income"] == ">50K").astype(int)
     folder = tmp_path_factory.mktemp("challenger")
-    rows.to_csv(folder / "scored.csv", index=False)
+    scored_by_two_classifiers(folder)
     return folder
 
 

@@ -37,7 +37,7 @@ def test_bundled_example_writes_the_full_report_and_exits_1(bundled_adult):
     folder = proc.folder
     assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
                                                    "model_card_toolkit.json", "README.md", "model.skops",
-                                                   "history", "index.html"}
+                                                   "predictions.parquet", "history", "index.html"}
     doc = json.loads((folder / "findings.json").read_text())
     assert doc["gate"] == "fail"
     failed = {(f["check"], f["attribute"]) for f in doc["findings"] if f["status"] == "fail"}
@@ -68,7 +68,7 @@ def test_missed_threshold_exits_1_and_still_writes_every_file(tmp_path):
     folder = tmp_path / "out/adult-test"
     assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {"model_card.html", "findings.json", "junit.xml", "summary.md",
                                                    "model_card_toolkit.json", "README.md", "model.skops",
-                                                   "history", "index.html"}
+                                                   "predictions.parquet", "history", "index.html"}
     doc = json.loads((folder / "findings.json").read_text())
     roc = next(f for f in doc["findings"] if f["threshold"] and f["threshold"]["metric"] == "roc_auc")
     assert roc["status"] == "fail" and "shown beyond roc_auc ≥ 0.99" in roc["message"]
@@ -108,7 +108,8 @@ def test_format_option_limits_the_outputs(tmp_path):
     code = main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "only"), "--format", "json", "--quiet",
                  "--no-history"])
     assert code == 1  # the four-fifths rule fails for sex on Adult
-    assert {p.name for p in (tmp_path / "only/adult-test").iterdir() if not p.name.startswith(".")} == {"findings.json", "model.skops"}
+    assert {p.name for p in (tmp_path / "only/adult-test").iterdir() if not p.name.startswith(".")} == {"findings.json", "model.skops",
+                                                                                                "predictions.parquet"}
 
 
 def test_unknown_format_is_a_usage_error(tmp_path, capsys):

@@ -144,6 +144,8 @@ def _outputs_of(doc: dict, path: Path) -> RowOutputs | str:
     if not meta:
         return f"{path.name} records no {PREDICTIONS_NAME} (an older audit, one on the dask engine, or " \
                "`report.predictions: false`)"
+    if not (path.parent / meta["file"]).is_file():  # a findings.json copied alone (a CI artifact, say)
+        return f"{meta['file']} is not beside {path} (copy it with findings.json to pair the rows)"
     return read_row_outputs(path.parent / meta["file"], sha256=meta["sha256"], key_column=meta["key"],
                             probabilistic=bool((doc.get("model") or {}).get("probabilistic")))
 
