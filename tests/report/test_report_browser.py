@@ -138,6 +138,37 @@ def test_a_table_sorts_on_click(bundled_adult, browser):
     assert _problems(browser) == []
 
 
+def test_each_picker_shows_the_panels_of_each_attribute_picked(bundled_adult, browser):
+    # What a person does: pick an attribute in each picker; what they see: its panels shown, the others hidden.
+    browser.open((bundled_adult.folder / "model_card.html").as_uri())
+    seen = browser.evaluate("""(() => {
+      const out = [];
+      document.querySelectorAll('select.picker').forEach(select => {
+        const box = select.closest('.pick');
+        const panels = Array.from(document.querySelectorAll('[data-pick="' + select.dataset.for + '"]'));
+        const picks = [];
+        Array.from(select.options).map(o => o.value).filter(v => v !== '*').forEach(value => {
+          select.value = value;
+          select.dispatchEvent(new Event('change'));
+          picks.push({value: value,
+                      shown: panels.filter(p => !p.hidden && p.offsetHeight > 0).map(p => p.dataset.value),
+                      hidden: panels.filter(p => p.hidden).length});
+        });
+        out.push({for: select.dataset.for, box: box !== null && !box.hidden && box.offsetHeight > 0,
+                  panels: panels.length, picks: picks});
+      });
+      return out;
+    })()""")
+    assert {s["for"] for s in seen} == {"group-charts", "curves"}
+    for picker in seen:
+        assert picker["box"], f"the {picker['for']} picker is not visible"
+        assert len(picker["picks"]) >= 2
+        for pick in picker["picks"]:
+            assert pick["shown"] == [pick["value"]], (picker["for"], pick)
+            assert pick["hidden"] == picker["panels"] - 1
+    assert _problems(browser) == []
+
+
 # ------------------------------------------------------------------------------------ the small card
 
 
