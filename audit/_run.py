@@ -753,7 +753,7 @@ def _document(ctx: _Context, *, created: str, duration: float, model_bytes: byte
     if predictions is not None:  # the row-level outputs, so later audits can pair rows with this one
         audit_meta["predictions"] = {
             "file": PREDICTIONS_NAME, "sha256": hashlib.sha256(predictions).hexdigest(), "rows": len(done.rows),
-            "key": cfg.data.id, "columns": list(done.rows.to_frame().columns)}
+            "key": cfg.data.id, "columns": done.rows.columns}
     model_meta = {
         "type": model.type_name, "task": dataset.task, "source": model.source, "features": list(model.features),
         "params": model.params, "positive_label": _plain(dataset.positive_label),

@@ -61,12 +61,19 @@ class RowOutputs:
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def columns(self) -> list[str]:
+        """The columns of :meth:`to_frame`: key, target, prediction, score, then ``group:<attribute>``."""
+        return [self.key_column or ROW_COLUMN, _TARGET, _PREDICTION, _SCORE,
+                *(_GROUP_PREFIX + name for name in self.labels.columns)]
+
     def to_frame(self) -> pd.DataFrame:
-        """The outputs as a table: key, target, prediction, score, then ``group:<attribute>`` columns."""
-        frame = pd.DataFrame({self.key_column or ROW_COLUMN: self.key, _TARGET: self.y,
-                              _PREDICTION: self.prediction, _SCORE: np.asarray(self.score, dtype=np.float64)})
-        for name in self.labels.columns:
-            frame[_GROUP_PREFIX + name] = pd.Categorical(self.labels[name].astype(str))
+        """The outputs as a table (columns :attr:`columns`); sensitive labels as categoricals."""
+        key, target, prediction, score, *groups = self.columns
+        frame = pd.DataFrame({key: self.key, target: self.y, prediction: self.prediction,
+                              score: np.asarray(self.score, dtype=np.float64)})
+        for column, name in zip(groups, self.labels.columns):
+            frame[column] = pd.Categorical(self.labels[name].astype(str))
         return frame
 
     def take(self, rows: np.ndarray) -> "RowOutputs":
