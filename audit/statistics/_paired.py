@@ -19,11 +19,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..inputs._groups import GroupIndex
+from ..inputs._groups import GroupIndex, build_groups
+from ..inputs._model import Predictions
 from ..inputs._predictions import RowOutputs
 from ._evaluate import _stat, benjamini_hochberg
 from ._metrics import Registry
-from ._tasks import _BLOCK, _block_weights
+from ._tasks import _BLOCK, LabelSettings, _block_weights, adapter
 
 __all__ = ["PairedRows", "PairedDifference", "PairedComparison", "paired_compare", "delong_paired",
            "mcnemar_exact", "paired_outputs"]
@@ -336,10 +337,6 @@ def paired_outputs(champion: RowOutputs, challenger: RowOutputs, *, task: str, i
     The groups are rebuilt from the rows' stored sensitive labels; metrics and fairness measures the task's
     registry does not hold are left out.
     """
-    from ..inputs._groups import build_groups
-    from ..inputs._model import Predictions
-    from ._tasks import LabelSettings, adapter
-
     labels = challenger.labels.reset_index(drop=True)
     groups = build_groups(labels, sensitive=list(labels.columns), bins={}, intersections=intersections,
                           source="predictions.parquet")
