@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FORMATS", "report_folder_name"]
+__all__ = ["FORMATS", "report_folder_name", "CHALLENGERS_FOLDER"]
+
+#: Subfolder of a champion's report folder that holds each challenger's own report set.
+CHALLENGERS_FOLDER = "challengers"
 
 #: Output formats of ``audit run --format`` and their file names. ``mct`` is a Model Card Toolkit JSON card,
 #: ``hf`` a Hugging Face model card (named README.md, as a model repository's card is).

@@ -16,7 +16,7 @@ from .findings._history import record_run
 from ._errors import EXIT_GATE_FAILED, EXIT_OK, AuditError
 from .report._history_page import write_history_index
 from .report._mlflow import MlflowRun, MlflowSettings, default_tracking_uri, log_audit, resolve_tracking_uri
-from ._names import FORMATS, report_folder_name
+from ._names import CHALLENGERS_FOLDER, FORMATS, report_folder_name
 from .report import atomic_write_text, render_hf_card, render_html, render_junit, render_markdown, render_mct
 from .inputs._io import ReportSet, check_writable_folder
 from .inputs._predictions import PREDICTIONS_NAME
@@ -47,6 +47,8 @@ class Written:
         ``folder/index.html``, every run of the history (None with ``history=False``).
     mlflow : MlflowRun or None
         Where the run was logged to MLflow, when it was.
+    challengers : mapping of str to Written
+        What each challenger's own audit wrote (``folder/challengers/<name>/``), by challenger name.
     skipped : tuple of str
         Why something that was asked for was not written (the PDF when no Chromium was found), one sentence each.
 
@@ -59,9 +61,11 @@ class Written:
     index: Path | None = None
     mlflow: MlflowRun | None = None
     skipped: tuple[str, ...] = ()
+    challengers: Mapping[str, "Written"] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        object.__setattr__(self, "challengers", MappingProxyType(dict(self.challengers)))
 
     def __getitem__(self, key: str) -> Path:
         return self.files[key]
@@ -78,8 +82,10 @@ class Written:
         return self.files.get("pdf")
 
     def paths(self) -> tuple[Path, ...]:
-        """Every path written: the files, then the history folder and the index page."""
-        return (*self.files.values(), *(p for p in (self.history, self.index) if p is not None))
+        """Every path written: the files, then the history folder and the index page, then each
+        challenger's."""
+        return (*self.files.values(), *(p for p in (self.history, self.index) if p is not None),
+                *(p for written in self.challengers.values() for p in written.paths()))
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,9 @@ class AuditResult:
         Also print ``model_card.pdf`` when written (config ``report.pdf``).
     mlflow : MlflowSettings or None
         The config's ``mlflow`` section (tracking URI resolved), or None without one.
+    challengers : tuple of AuditResult
+        The challenger's own full audit (``challenger:`` or ``models:``), written into
+        ``challengers/<its name>/`` of this audit's report folder; empty without a challenger.
 
     ``audit.run`` sets ``name``, ``pdf`` and ``mlflow`` from the config. A result built from a findings
     document alone (``name`` left None) takes all three from the document's manifest (``audit.name``,
@@ -127,6 +136,7 @@ class AuditResult:
     name: str | None = None
     pdf: bool = False
     mlflow: MlflowSettings | None = None
+    challengers: tuple["AuditResult", ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if self.name is not None:
@@ -154,7 +164,11 @@ class AuditResult:
     @property
     def exit_code(self) -> int:
         """0 when every blocking check was shown within its threshold (or an inconclusive gate counts as a
-        pass by ``gate.inconclusive``), else 1."""
+        pass by ``gate.inconclusive``), else 1; with a challenger, 1 when either audit's gate fails (the
+        champion's holds the paired comparison, the challenger's its own checks: a model that would replace
+        the champion must pass them too)."""
+        if any(c.exit_code != EXIT_OK for c in self.challengers):
+            return EXIT_GATE_FAILED
         if self.gate == "pass" or (self.gate == "inconclusive" and self.inconclusive == "pass"):
             return EXIT_OK
         return EXIT_GATE_FAILED
@@ -198,7 +212,8 @@ class AuditResult:
               now: datetime | None = None) -> Written:
         """Write the audit's reports into ``out_dir/<audit name>/``, as ``audit run --out out_dir`` does.
 
-        In order: the chosen formats (and the trained model, and saved mitigated models); the printed card;
+        In order: each challenger's own report set, into ``challengers/<name>/`` (the same way, not logged to
+        MLflow); the chosen formats (and the trained model, and saved mitigated models); the printed card;
         a copy of the run under ``history/`` and the rewritten ``index.html``; the MLflow run. Every report
         file is rendered in memory first and the run's files are written whole into their own folder, then
         shown together by one rename (see :mod:`audit.inputs._io`): a failed render, or a killed run, leaves
@@ -242,6 +257,9 @@ class AuditResult:
         check_writable_folder(out_dir)
         check_writable_folder(folder, what="--out")
         rendered = {fmt: self.render(fmt) for fmt in formats}
+        # The challengers' report sets, each whole, before the champion's card that links to them is shown.
+        challengers = {c.name or "": c.write(folder / CHALLENGERS_FOLDER, formats=formats, pdf=pdf, history=history,
+                                             mlflow=False, chromium=chromium, now=now) for c in self.challengers}
         # The run is written whole into its own folder, then shown in one rename (see audit.inputs._io).
         run = ReportSet(folder)
         names: dict[str, str] = {}
@@ -287,7 +305,7 @@ class AuditResult:
                 raise AuditError(f"{exc}. The reports are written; to skip logging, drop `--mlflow` (`mlflow=` "
                                  "in Python) and the config's `mlflow` section.") from None
         return Written(folder=folder, files=files, history=run_dir, index=index, mlflow=logged,
-                       skipped=tuple(skipped))
+                       skipped=tuple(skipped), challengers=challengers)
 
     def _mlflow_target(self, out_dir: str | Path, mlflow: bool | str | None) -> tuple[str, MlflowSettings] | None:
         """The tracking URI and settings to log with, or None when this write does not log."""

@@ -20,7 +20,7 @@ import numpy as np
 from . import checks
 from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
                     representation_tests)
-from .settings._config import AuditConfig, config_from_dict, load_config
+from .settings._config import AuditConfig, choose_champion, config_from_dict, load_config
 from .measures._curves import Curves, curves
 from .inputs._data import Dataset, evaluation_batches, frame_table, load_dataset, read_table
 from .settings._boundary import check_reference_groups, check_run, check_task, check_threshold, favorable_side
@@ -28,7 +28,7 @@ from .statistics._metrics import with_favorable
 from .measures._threshold import DecisionRule, threshold_for_rate
 from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
-from .statistics._tasks import LabelSettings, adapter
+from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
 from .findings._document import (build_document, challenger_section, mitigation_section, multiclass_section,
                                  slices_section)
@@ -41,11 +41,12 @@ from .measures._highlights import worst_groups
 from .statistics.engines import DaskRun, EvaluationPass, PassSettings, dask_pass, import_dask, local_pass
 from .measures._mitigation import mitigate, saved_model
 from .inputs._model import FittedModel, Predictions, obtain_model
-from .inputs._predictions import PREDICTIONS_NAME, row_outputs_bytes
+from .inputs._predictions import PREDICTIONS_NAME, RowOutputs, row_outputs_bytes
 from .inputs._validate import check_before_model
 from .findings._policy import paired_documents, apply_policy, load_findings
 from .measures._compare import check_same_task
 from .measures._regulatory import Regulatory, regulatory_views
+from ._names import CHALLENGERS_FOLDER, report_folder_name
 from ._result import AuditResult
 from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
@@ -82,7 +83,8 @@ def _as_config(config: AuditConfig | str | Path | dict[str, Any]) -> AuditConfig
 def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None, data: Any = None,
         train: Any = None, seed: int | None = None,
         progress: Callable[[str], None] | None = None, engine: Literal["local", "dask"] | None = None,
-        scheduler: str | None = None, baseline: dict[str, Any] | str | Path | None = None) -> AuditResult:
+        scheduler: str | None = None, baseline: dict[str, Any] | str | Path | None = None,
+        champion: str | None = None) -> AuditResult:
     """Run a whole audit and return its result; nothing is written.
 
     Parameters
@@ -109,11 +111,16 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     baseline : dict or path, optional
         Findings document (or its ``findings.json``) of an earlier audit: adds the ``comparison`` key
         and lets the ``gate`` policy judge regressions (see :mod:`audit.findings._policy`).
+    champion : str, optional
+        The name of the model in production among the config's ``models`` (``audit run --champion``);
+        default the one marked ``champion: true``.
 
     Returns
     -------
     AuditResult
-        Holds the findings document; ``to_html``, ``to_json`` and ``write`` render it.
+        Holds the findings document; ``to_html``, ``to_json`` and ``write`` render it. With a challenger
+        (``challenger:`` or ``models:``), the challenger's own full audit is in ``challengers``; it is
+        audited first, and the champion's audit pairs its rows with the challenger's.
 
     Raises
     ------
@@ -139,7 +146,7 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
         config = {**config, "data": {**{k: "<DataFrame>" for k in ("test",) if "data.test" in frames},
                                      **({"train": "<DataFrame>"} if "data.train" in frames else {}),
                                      **config.get("data", {})}}
-    cfg = _as_config(config)
+    cfg = choose_champion(_as_config(config), champion=champion)
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     settings = check_run(cfg, model_given=model is not None, engine=engine, scheduler=scheduler)
@@ -158,10 +165,77 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                                            positive_label=dataset.positive_label,
                                            negative_label=dataset.negative_label)
     check_threshold(cfg, task=dataset.task, trained_rows=dataset.train is not None or cfg.data.train is not None)
+    shared = dict(dataset=dataset, say=say, engine=engine, scheduler=scheduler,
+                  favorable_is_positive=favorable_is_positive, created=created, started=started)
+    challengers: tuple[AuditResult, ...] = ()
+    rival = None
+    if cfg.challenger is not None and engine == "local":
+        # The challenger's own full audit first, its row outputs kept: the champion's pairs them with its own.
+        spec = cfg.challenger
+        say(f"auditing the challenger {spec.name!r}")
+        challenger_cfg = cfg.model_copy(update={
+            "name": spec.name, "model": spec.model, "challenger": None,
+            "report": cfg.report.model_copy(update={"title": f"{cfg.report.title or cfg.name}: challenger {spec.name}"})})
+        check_threshold(challenger_cfg, task=dataset.task,
+                        trained_rows=dataset.train is not None or cfg.data.train is not None)
+        audited = _audit_model(challenger_cfg, given=None, keep_rows=True, rival=None, **shared)
+        document = apply_policy(audited.document, policy=cfg.gate, baseline=None, baseline_source="baseline")
+        challengers = (audited.result(document, challenger_cfg),)
+        assert audited.ctx.done is not None and audited.ctx.done.rows is not None
+        rival = Rival(name=spec.name, model=audited.ctx.model, sha256=audited.model_sha, rows=audited.ctx.done.rows,
+                      gate=document["gate"], summary=dict(document["summary"]),
+                      folder=f"{CHALLENGERS_FOLDER}/{report_folder_name(spec.name)}")
+    audited = _audit_model(cfg, given=given, keep_rows=cfg.report.predictions or cfg.challenger is not None,
+                           rival=rival, **shared)
+    document, ctx = audited.document, audited.ctx
+    paired = pairing = None
+    if baseline is not None and baseline_path is not None:  # the baseline's rows pair with this audit's
+        paired, pairing = paired_documents(baseline, document, old_path=baseline_path,
+                                           new_rows=ctx.done.rows if ctx.done is not None else None)
+    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source,
+                            paired=paired, pairing=pairing)
+    return replace(audited.result(document, cfg), challengers=challengers)
+
+
+@dataclass(frozen=True)
+class Rival:
+    """The challenger, audited: its model, its outputs on every evaluation row, and its own verdict."""
+
+    name: str
+    model: FittedModel
+    sha256: str | None
+    rows: RowOutputs
+    gate: str
+    summary: dict[str, int]
+    #: Where its report set goes, relative to the champion's report folder.
+    folder: str
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """One model's audit, before the gate policy: its steps' context, its document, its files' bytes."""
+
+    ctx: "_Context"
+    document: dict[str, Any]
+    model_bytes: bytes | None
+    model_sha: str | None
+    predictions_bytes: bytes | None
+
+    def result(self, document: dict[str, Any], cfg: AuditConfig) -> AuditResult:
+        return AuditResult(document=document, model_bytes=self.model_bytes, predictions_bytes=self.predictions_bytes,
+                           model=self.ctx.model, template=_template(cfg), inconclusive=cfg.gate.inconclusive,
+                           mitigated_models=self.ctx.mitigated, name=cfg.name, pdf=cfg.report.pdf,
+                           mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
+
+
+def _audit_model(cfg: AuditConfig, *, dataset: Dataset, given: Any, say: Callable[[str], None], engine: str,
+                 scheduler: str | None, favorable_is_positive: bool, created: str, started: float, keep_rows: bool,
+                 rival: Rival | None) -> _Audited:
+    """The audit of one model, step by step (:data:`STEPS`), into its findings document."""
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     model, rule = _decision_rule(cfg, dataset, model)
     ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler,
-                   favorable_is_positive=favorable_is_positive, rule=rule)
+                   favorable_is_positive=favorable_is_positive, rule=rule, keep_rows=keep_rows, rival=rival)
     notes = []
     for step in STEPS:
         if dataset.task in step.tasks:
@@ -176,16 +250,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
     predictions_bytes = _predictions(ctx, notes)
     document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
                          model_sha=model_sha, steps=notes, predictions=predictions_bytes)
-    paired = pairing = None
-    if baseline is not None and baseline_path is not None:  # the baseline's rows pair with this audit's
-        paired, pairing = paired_documents(baseline, document, old_path=baseline_path,
-                                           new_rows=ctx.done.rows if ctx.done is not None else None)
-    document = apply_policy(document, policy=cfg.gate, baseline=baseline, baseline_source=baseline_source,
-                            paired=paired, pairing=pairing)
-    return AuditResult(document=document, model_bytes=model_bytes, predictions_bytes=predictions_bytes,
-                       model=model, template=_template(cfg),
-                       inconclusive=cfg.gate.inconclusive, mitigated_models=ctx.mitigated, name=cfg.name,
-                       pdf=cfg.report.pdf, mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
+    return _Audited(ctx=ctx, document=document, model_bytes=model_bytes, model_sha=model_sha,
+                    predictions_bytes=predictions_bytes)
 
 
 def audit(model: Any, X: Any, y: Any, *, sensitive_features: Any, config: dict[str, Any] | None = None,
@@ -282,6 +348,10 @@ class _Context:
     favorable_is_positive: bool = True
     #: The decision rule (`model.threshold`), before the selection rate on the evaluation rows is known.
     rule: DecisionRule | None = None
+    #: Keep every evaluation row's outputs (predictions.parquet, or one side of a champion-challenger pair).
+    keep_rows: bool = False
+    #: The challenger, already audited, whose rows the champion's pair with its own.
+    rival: Rival | None = None
 
     @property
     def predictions_only(self) -> bool:
@@ -322,7 +392,7 @@ def _pass(ctx: _Context) -> None:
                             sample_size=max(chk.explainability.sample, PROXY_SAMPLE_ROWS),
                             replicates=cfg.bootstrap.replicates,
                             # Row outputs: for predictions.parquet and the champion's side of a challenger's pairs.
-                            keep_rows=ctx.engine == "local" and (cfg.report.predictions or cfg.challenger is not None),
+                            keep_rows=ctx.engine == "local" and ctx.keep_rows,
                             id_column=cfg.data.id)
     # Predictions made elsewhere are read from their columns, beside the features; slices may name other columns.
     outputs = [] if not ctx.predictions_only else [c for c in (model.estimator.predictions, model.estimator.scores)
@@ -558,40 +628,34 @@ def _challenger_step(ctx: _Context) -> None:
                                     message="The challenger was not compared: the paired comparison runs on the "
                                             "local engine only."))
         return
-    spec = cfg.challenger
-    ctx.say(f"scoring the challenger {spec.name!r}")
-    challenger, _, challenger_sha = obtain_model(cfg.model_copy(update={"model": spec.model}), dataset, given=None,
-                                                 say=ctx.say)
+    spec, rival = cfg.challenger, ctx.rival
+    assert rival is not None, "run() audits the challenger before the champion"
     task = adapter(dataset.task)
     registry = ctx.evaluation.registry
-    outputs = [c for m in (ctx.model, challenger) if m.source == "predictions"
-               for c in (m.estimator.predictions, m.estimator.scores) if c]
-    needed = list(dict.fromkeys([*ctx.model.features, *challenger.features, *cfg.data.sensitive, dataset.target,
-                                 *outputs]))
-    labelling = LabelSettings(target=dataset.target, source=dataset.test.name, positive_label=dataset.positive_label,
-                              negative_label=dataset.negative_label, seed=cfg.seed, replicates=0)
-    # The champion's outputs were kept in the pass; only the challenger scores the rows (in the same order).
+    # Both models' outputs were kept by their passes over the same rows, in the data's order.
     kept = ctx.done.rows
     assert kept is not None and ctx.done.row_leaf is not None
+    if len(rival.rows) != len(kept) or not np.array_equal(rival.rows.key, kept.key) \
+            or not np.array_equal(rival.rows.y, kept.y):
+        raise AuditError(f"{dataset.test.name} changed between the challenger's pass and the champion's "
+                         f"({len(rival.rows)} rows, then {len(kept)}); run the audit again on data that stays put.")
     champion = Predictions(score=kept.score, label=kept.prediction, probabilistic=kept.probabilistic)
-    vb, sb = [], []
-    for frame, y in evaluation_batches(dataset, columns=needed, labels=lambda column: task.labels(column, labelling)):
-        pb = task.predict(challenger, frame, dataset.test.name)
-        vb.append(task.row_values(y=y, predictions=pb, registry=registry))
-        sb.append(np.asarray(pb.score, dtype=float))
+    other = Predictions(score=rival.rows.score, label=rival.rows.prediction, probabilistic=rival.rows.probabilistic)
     binary = dataset.task == "binary"
     rows = PairedRows(leaf=ctx.done.row_leaf, champion=task.row_values(y=kept.y, predictions=champion,
                                                                        registry=registry),
-                      challenger=np.vstack(vb), unpack=task.row_unpack(registry), n_leaves=ctx.done.coder.n_leaves,
+                      challenger=task.row_values(y=kept.y, predictions=other, registry=registry),
+                      unpack=task.row_unpack(registry), n_leaves=ctx.done.coder.n_leaves,
                       y=np.asarray(kept.y).astype(int) if binary else None,
-                      scores=(np.asarray(kept.score, dtype=float), np.concatenate(sb)) if binary else None)
+                      scores=(np.asarray(kept.score, dtype=float), np.asarray(rival.rows.score, dtype=float))
+                      if binary else None)
     metrics = list(dict.fromkeys([*ctx.selection.performance, *(m for m in spec.margin if m in registry.metrics)]))
     fairness = list(dict.fromkeys([*ctx.selection.fairness, *(m for m in spec.margin if m in registry.fairness)]))
     ctx.say("comparing champion and challenger row by row")
     comparison = paired_compare(rows, ctx.groups, registry=registry, metrics=metrics, fairness=fairness,
                                 replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level, seed=cfg.seed,
                                 min_group_size=cfg.data.min_group_size)
-    champion_name = "champion"
+    champion_name = spec.champion
     ctx.findings += guarded("challenger", "performance", spec.severity,
                             lambda: checks.check_challenger(comparison=comparison, config=spec, registry=registry,
                                                             champion=champion_name))
@@ -600,8 +664,10 @@ def _challenger_step(ctx: _Context) -> None:
     ctx.extras["champion_challenger"] = challenger_section(
         comparison,
         champion={"name": champion_name, "type": ctx.model.type_name, "source": ctx.model.source},
-        challenger={"name": spec.name, "type": challenger.type_name, "source": challenger.source,
-                    "sha256": challenger_sha, "features": list(challenger.features)},
+        challenger={"name": spec.name, "type": rival.model.type_name, "source": rival.model.source,
+                    "sha256": rival.sha256, "features": list(rival.model.features),
+                    # Its own audit: verdict, counts, and where its report set is written.
+                    "audit": {"gate": rival.gate, "summary": rival.summary, "folder": rival.folder}},
         margin=spec.margin, thresholds=thresholds,
         directions={**{m: registry.metrics[m].direction for m in metrics},
                     **{f: "higher" if registry.fairness[f].kind == "ratio" else "lower" for f in fairness}})

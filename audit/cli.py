@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--challenger", type=Path, default=None, metavar="MODEL",
                        help="a model file to compare with the config's model on the same rows (champion against "
                             "challenger); replaces `challenger.model`, keeps `challenger.margin`")
+    p_run.add_argument("--champion", default=None, metavar="NAME",
+                       help="the model in production among the config's `models` (default: the one marked "
+                            "`champion: true`); the other is the challenger")
     p_run.add_argument("--trust-challenger", action="store_true",
                        help="allow the challenger file's types to be loaded (a pickle, or a .skops file with types "
                             "outside the trusted defaults); only for files from a source you trust")
@@ -79,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not keep a copy under OUT/<name>/history/ nor update OUT/<name>/index.html")
     p_val = sub.add_parser("validate", help="check the config and the data's columns without running")
     p_val.add_argument("config", type=Path, nargs="+", help="one or more audit.yaml files")
+    p_val.add_argument("--champion", default=None, metavar="NAME",
+                       help="as for `audit run`: the champion among the config's `models`")
     p_cmp = sub.add_parser("compare", help="what changed between two audits' findings.json")
     p_cmp.add_argument("old", type=Path, help="findings.json of the baseline audit")
     p_cmp.add_argument("new", type=Path, help="findings.json of the newer audit")
@@ -119,12 +124,12 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import run
     from .inputs._io import check_writable_folder
-    from .settings._config import load_config
+    from .settings._config import choose_champion, load_config
 
     # Before any work: a bad --out (or a file where its report folder goes) is found in a second, not after
     # the audit.
     check_writable_folder(args.out)
-    config = load_config(args.config)
+    config = choose_champion(load_config(args.config), champion=args.champion)
     check_writable_folder(args.out / report_folder_name(config.name), what="--out")
     if args.challenger is not None:
         from .settings._config import ChallengerConfig, ModelConfig
@@ -133,7 +138,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         model = ModelConfig(load=str(args.challenger.expanduser().resolve()), trust=args.trust_challenger)
         config = config.model_copy(update={"challenger": ChallengerConfig(
             name=kept.name if kept is not None else args.challenger.stem, model=model,
-            margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block")})
+            margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block",
+            champion=kept.champion if kept is not None else "champion")})
     result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
@@ -149,6 +155,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if result.gate == "inconclusive":
             print(f"  no blocking check was shown beyond its threshold, but some were not shown either way; "
                   f"counted as {result.inconclusive} (gate.inconclusive)")
+        for challenger in result.challengers:
+            c = challenger.document["summary"]
+            print(f"challenger {challenger.name!r}, its own audit: gate {challenger.gate.upper()}: {c['pass']} passed, "
+                  f"{c['fail']} failed, {c['warn']} warned")
         comparison = result.document.get("comparison")
         if comparison is not None:
             cs = comparison["summary"]
@@ -166,7 +176,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .inputs._validate import validate
 
     for config in args.config:
-        checked = validate(config)
+        checked = validate(config, champion=args.champion)
         print(f"{config}: valid. {checked.rows} evaluation rows, {checked.features} features, "
               f"{checked.groupings} groupings; reports go to reports/{report_folder_name(checked.name)}/."
               + (f" {checked.note}" if checked.note else ""))

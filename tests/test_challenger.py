@@ -118,3 +118,66 @@ def test_the_example_shows_where_the_better_model_is_worse(tmp_path):
     result.to_html(tmp_path / "card.html")
     html = (tmp_path / "card.html").read_text(encoding="utf-8")
     assert "Champion vs challenger" in html and "SEX: male" in html
+
+
+def _models_config(folder: Path, *, mark: str | None = "a") -> dict:
+    """The same audit as `_config`, in the `models:` form: two named models, one marked champion."""
+    cfg = _config(folder, {"accuracy": 0.5})
+    del cfg["model"], cfg["challenger"]
+    cfg["models"] = {name: {"predictions": {"predictions": f"{name}_label", "scores": f"{name}_score"},
+                            **({"champion": True} if name == mark else {}),
+                            **({"margin": {"accuracy": 0.5}} if name != (mark or "a") else {})}
+                     for name in ("a", "b")}
+    return cfg
+
+
+def test_the_models_form_audits_both_models_in_full_and_pairs_them(scored, tmp_path):
+    result = audit.run(audit.config_from_dict(_models_config(scored), source="t", base_dir=str(scored)))
+    rows = pd.read_csv(scored / "scored.csv")
+    y = rows["income"].to_numpy()
+    cc = result.document["champion_challenger"]
+    assert cc["champion"]["name"] == "a" and cc["challenger"]["name"] == "b"
+    ref = skm.recall_score(y, rows["b_label"]) - skm.recall_score(y, rows["a_label"])
+    assert cc["overall"]["recall"]["difference"] == pytest.approx(ref, abs=1e-9)
+    # The challenger's own audit: its metrics are the challenger's, on the same rows.
+    (own,) = result.challengers
+    assert own.name == "b"
+    assert own.document["metrics"]["overall"]["recall"]["value"] == pytest.approx(
+        skm.recall_score(y, rows["b_label"]), abs=1e-12)
+    assert result.document["metrics"]["overall"]["recall"]["value"] == pytest.approx(
+        skm.recall_score(y, rows["a_label"]), abs=1e-12)
+    assert cc["challenger"]["audit"] == {"gate": own.gate, "summary": own.document["summary"],
+                                         "folder": "challengers/b"}
+    written = result.write(tmp_path / "out", formats=("html", "json", "md"), history=False)
+    card = (written.folder / "challengers" / "b" / "model_card.html").read_text(encoding="utf-8")
+    assert "recall" in card and written.challengers["b"]["json"].is_file()
+    assert 'href="challengers/b/model_card.html"' in written["html"].read_text(encoding="utf-8")
+    # Either gate failing fails the run: the champion's holds the comparison, the challenger's its own checks.
+    assert result.exit_code == (0 if result.gate == "pass" and own.exit_code == 0 else 1)
+
+
+def test_the_champion_is_marked_or_named_on_the_command_line(scored, tmp_path):
+    cfg = _models_config(scored, mark=None)
+    cfg["data"]["test"] = str(scored / "scored.csv")
+    (tmp_path / "audit.yaml").write_text(json.dumps(cfg), encoding="utf-8")
+    with pytest.raises(audit.AuditError, match=r"champion: true.*--champion.*Models: a, b"):
+        audit.run(tmp_path / "audit.yaml")
+    with pytest.raises(audit.AuditError, match=r"`--champion` must name one of `models`; got 'c'"):
+        audit.run(tmp_path / "audit.yaml", champion="c")
+    with pytest.raises(audit.AuditError, match=r"`models.b.margin` is the challenger's"):
+        audit.run(tmp_path / "audit.yaml", champion="b")
+    code = main(["run", str(tmp_path / "audit.yaml"), "--champion", "a", "--out", str(tmp_path / "out"),
+                 "--format", "json", "--quiet", "--no-history"])
+    doc = json.loads((tmp_path / "out" / "cc" / "findings.json").read_text(encoding="utf-8"))
+    assert doc["champion_challenger"]["champion"]["name"] == "a" and code in (0, 1)
+    assert (tmp_path / "out" / "cc" / "challengers" / "b" / "findings.json").is_file()
+    assert main(["run", str(tmp_path / "audit.yaml"), "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+
+
+def test_models_with_model_or_three_models_are_refused():
+    base = {"name": "x", "data": {"test": "t.csv", "target": "y", "sensitive": ["s"]}}
+    spec = {"train": {"estimator": "sklearn.tree.DecisionTreeClassifier"}}
+    with pytest.raises(audit.AuditError, match=r"drop `model` and `challenger`"):
+        audit.config_from_dict({**base, "model": spec, "models": {"a": spec, "b": spec}})
+    with pytest.raises(audit.AuditError, match=r"must hold two models.*got 3: a, b, c"):
+        audit.config_from_dict({**base, "models": {"a": spec, "b": spec, "c": spec}})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .._errors import AuditError
 from ..settings._boundary import check_run, check_task
-from ..settings._config import AuditConfig, load_config
+from ..settings._config import AuditConfig, choose_champion, load_config
 from ._data import Dataset, load_dataset, open_table
 from ._groups import build_groups
 
@@ -86,15 +86,17 @@ def _module_exists(module: str) -> bool:
     return False
 
 
-def validate(path: str | Path) -> Validated:
+def validate(path: str | Path, *, champion: str | None = None) -> Validated:
     """Check the config at ``path`` and its data as far as can be done without the model's predictions.
+
+    ``champion`` names the champion among the config's ``models`` (as ``audit run --champion``).
 
     Raises
     ------
     AuditError
         The first problem found, with the field, file or column and the fix.
     """
-    cfg = load_config(path)
+    cfg = choose_champion(load_config(path), champion=champion)
     check_run(cfg, model_given=False, engine=None, scheduler=None)
     dataset = load_dataset(cfg)
     check_before_model(cfg, dataset)

@@ -19,7 +19,7 @@ from ..statistics._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_
 from ..statistics._multiclass import MACRO_METRICS, MULTICLASS_FAIRNESS_NAMES
 from ..statistics._regression import REGRESSION_FAIRNESS, REGRESSION_METRICS
 
-__all__ = ["AuditConfig", "load_config", "config_from_dict"]
+__all__ = ["AuditConfig", "load_config", "config_from_dict", "choose_champion"]
 
 Scalar = Union[bool, int, float, str]
 # Strict numbers and booleans: YAML's `true` is not the number 1, nor `1` or "yes" a boolean, nor "0.5" a
@@ -579,6 +579,13 @@ class DaskConfig(_Strict):
     partition_rows: Int = Field(default=1_000_000, ge=1000, description="Most rows of a Parquet partition.")
 
 
+def _margins(value: dict[str, float]) -> dict[str, float]:
+    for name, m in value.items():
+        if m < 0:
+            raise ValueError(f"must be >= 0 (how much worse the challenger may be); got {name}: {m}")
+    return value
+
+
 class ChallengerConfig(_Strict):
     """A second model scored on the same evaluation rows and compared with the audit's model (the champion)
     row by row: paired differences of every metric and fairness gap, overall and by group.
@@ -593,14 +600,34 @@ class ChallengerConfig(_Strict):
     #: Non-inferiority margins, in the metric's units (recall: 0.01 is one point); >= 0.
     margin: dict[str, Float] = Field(default_factory=dict)
     severity: Severity = "block"
+    #: What the card calls the audit's own model (its key in ``models:``).
+    champion: str = Field(default="champion", min_length=1)
 
     @field_validator("margin")
     @classmethod
-    def _margins(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, m in value.items():
-            if m < 0:
-                raise ValueError(f"must be >= 0 (how much worse the challenger may be); got {name}: {m}")
-        return value
+    def _nonnegative(cls, value: dict[str, float]) -> dict[str, float]:
+        return _margins(value)
+
+
+class ModelEntry(ModelConfig):
+    """One model of ``models:``: the same spec as ``model:``, and its part in the comparison.
+
+    ``champion: true`` marks the model in production (or ``audit run --champion NAME`` names it); the other
+    is the challenger, with the non-inferiority ``margin`` and ``severity`` of ``challenger:``.
+    """
+
+    champion: Bool = False
+    margin: dict[str, Float] = Field(default_factory=dict)
+    severity: Severity = "block"
+
+    @field_validator("margin")
+    @classmethod
+    def _nonnegative(cls, value: dict[str, float]) -> dict[str, float]:
+        return _margins(value)
+
+    def spec(self) -> ModelConfig:
+        """The model's spec alone, as ``model:`` holds it."""
+        return ModelConfig.model_validate(self.model_dump(include=set(ModelConfig.model_fields)))
 
 
 class AuditConfig(_Strict):
@@ -626,6 +653,9 @@ class AuditConfig(_Strict):
     model: ModelConfig | None = None
     #: A model to compare with ``model`` on the same rows (champion against challenger).
     challenger: ChallengerConfig | None = None
+    #: The other form of a champion-challenger audit: two named models, one marked ``champion: true``
+    #: (see :func:`choose_champion`); in place of ``model`` and ``challenger``.
+    models: dict[str, ModelEntry] | None = None
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
@@ -638,10 +668,72 @@ class AuditConfig(_Strict):
     gate: GateConfig = Field(default_factory=GateConfig)
     base_dir: str = "."
 
+    @model_validator(mode="after")
+    def _one_form(self) -> "AuditConfig":
+        if self.models is None:
+            return self
+        if self.model is not None or self.challenger is not None:
+            raise ValueError("`models` names the champion and the challenger; drop `model` and `challenger` "
+                             "(one form or the other)")
+        if len(self.models) != 2:
+            raise ValueError(f"`models` must hold two models, the champion and one challenger (one challenger "
+                             f"per run: run once per challenger); got {len(self.models)}: {', '.join(self.models)}")
+        marked = [name for name, entry in self.models.items() if entry.champion]
+        if len(marked) > 1:
+            raise ValueError(f"`models` must mark one model `champion: true`; got {', '.join(marked)}")
+        return self
+
     def resolve(self, path: str) -> Path:
         """Return ``path`` resolved against the config file's folder."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def choose_champion(cfg: AuditConfig, *, champion: str | None = None) -> AuditConfig:
+    """The config with ``models:`` turned into ``model:`` (the champion) and ``challenger:`` (the other).
+
+    Parameters
+    ----------
+    cfg : AuditConfig
+        A validated config; returned as it is when it has no ``models`` section.
+    champion : str, optional
+        The champion's name (``audit run --champion``); default the model marked ``champion: true``.
+
+    Raises
+    ------
+    AuditError
+        No champion marked nor named, a name that is not a key of ``models``, a ``margin`` on the champion,
+        or ``champion`` given for a config without ``models``.
+
+    Examples
+    --------
+    >>> cfg = config_from_dict({"name": "cc", "data": {"test": "t.csv", "target": "y", "sensitive": ["sex"]},
+    ...     "models": {"tree": {"champion": True, "train": {"estimator": "sklearn.tree.DecisionTreeClassifier"}},
+    ...                "boosting": {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier"},
+    ...                             "margin": {"recall": 0.01}}}})
+    >>> chosen = choose_champion(cfg)
+    >>> chosen.model.train.estimator, chosen.challenger.name, chosen.challenger.champion, chosen.challenger.margin
+    ('sklearn.tree.DecisionTreeClassifier', 'boosting', 'tree', {'recall': 0.01})
+    """
+    if cfg.models is None:
+        if champion is not None:
+            raise AuditError(f"`--champion` names one of the config's `models`; got {champion!r}, and the config "
+                             "has no `models` section (its model is `model`).")
+        return cfg
+    names = ", ".join(cfg.models)
+    if champion is not None and champion not in cfg.models:
+        raise AuditError(f"`--champion` must name one of `models`; got {champion!r}. Models: {names}.")
+    chosen = champion or next((n for n, entry in cfg.models.items() if entry.champion), None)
+    if chosen is None:
+        raise AuditError(f"`models` must mark the model in production `champion: true`, or `audit run --champion "
+                         f"NAME` name it; got neither. Models: {names}.")
+    if cfg.models[chosen].margin:
+        raise AuditError(f"`models.{chosen}.margin` is the challenger's non-inferiority margin; {chosen!r} is the "
+                         "champion: move it to the other model.")
+    other = next(n for n in cfg.models if n != chosen)
+    entry = cfg.models[other]
+    return cfg.model_copy(update={"models": None, "model": cfg.models[chosen].spec(), "challenger": ChallengerConfig(
+        name=other, model=entry.spec(), margin=entry.margin, severity=entry.severity, champion=chosen)})
 
 
 def _describe(value: Any) -> str:
@@ -657,6 +749,8 @@ def _message(error: dict[str, Any], source: str) -> str:
     if kind == "missing":
         return f"`{loc}` is required (in {source})."
     msg = error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    if not loc:  # a check of the whole config: its message names the fields
+        return f"{msg} (in {source})."
     if "; got " in msg:  # our own validators already say what they got
         return f"`{loc}` {msg} (in {source})."
     return f"`{loc}` {msg[0].lower() + msg[1:]}; got {_describe(error.get('input'))} (in {source})."
