@@ -714,6 +714,49 @@ class CardView:
     mitigation: MitigationTable | None = None
     challenger: tuple[IntervalChart, ...] = ()
     challenger_wins: tuple[dict[str, Any], ...] = ()
+    config_rows: tuple[tuple[str, str], ...] = ()
+
+
+def config_rows(config: Any, *, prefix: str = "") -> tuple[tuple[str, str], ...]:
+    """Flatten the config as run into (dotted key, value) rows for a readable table.
+
+    Parameters
+    ----------
+    config : Any
+        The ``audit.config`` of the findings document (mappings, lists and scalars).
+    prefix : str
+        The dotted key of ``config`` within the whole config.
+
+    Returns
+    -------
+    tuple of (str, str)
+        One row per scalar leaf; a list of scalars is one row, its items joined by commas, so the
+        table stays as short as the YAML a user wrote (the raw JSON dump took four printed pages).
+    """
+    if isinstance(config, Mapping):
+        if not config:
+            return ((prefix, "(empty)"),) if prefix else ()
+        rows: tuple[tuple[str, str], ...] = ()
+        for key, value in config.items():
+            rows += config_rows(value, prefix=f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(config, (list, tuple)):
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in config):
+            return ((prefix, ", ".join(_config_scalar(v) for v in config) or "(none)"),)
+        rows = ()
+        for i, value in enumerate(config):
+            rows += config_rows(value, prefix=f"{prefix}[{i}]")
+        return rows
+    return ((prefix, _config_scalar(config)),)
+
+
+def _config_scalar(value: Any) -> str:
+    # YAML spellings, as the user wrote them; None is "null" so it is not read as the text "None".
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def card_view(document: Mapping[str, Any]) -> CardView:
@@ -731,4 +774,5 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         tradeoff_legend=legend, tradeoffs=tradeoffs,
         mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
         challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
-        challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else ())
+        challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else (),
+        config_rows=config_rows(document["audit"].get("config") or {}))
