@@ -165,8 +165,8 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
                                            positive_label=dataset.positive_label,
                                            negative_label=dataset.negative_label)
     check_threshold(cfg, task=dataset.task, trained_rows=dataset.train is not None or cfg.data.train is not None)
-    shared = dict(dataset=dataset, say=say, engine=engine, scheduler=scheduler,
-                  favorable_is_positive=favorable_is_positive, created=created, started=started)
+    shared = _Shared(dataset=dataset, say=say, engine=engine, scheduler=scheduler,
+                     favorable_is_positive=favorable_is_positive, created=created, started=started)
     challengers: tuple[AuditResult, ...] = ()
     rival = None
     if cfg.challenger is not None and engine == "local":
@@ -178,15 +178,15 @@ def run(config: AuditConfig | str | Path | dict[str, Any], *, model: Any = None,
             "report": cfg.report.model_copy(update={"title": f"{cfg.report.title or cfg.name}: challenger {spec.name}"})})
         check_threshold(challenger_cfg, task=dataset.task,
                         trained_rows=dataset.train is not None or cfg.data.train is not None)
-        audited = _audit_model(challenger_cfg, given=None, keep_rows=True, rival=None, **shared)
+        audited = _audit_model(challenger_cfg, shared=shared, given=None, keep_rows=True, rival=None)
         document = apply_policy(audited.document, policy=cfg.gate, baseline=None, baseline_source="baseline")
         challengers = (audited.result(document, challenger_cfg),)
         assert audited.ctx.done is not None and audited.ctx.done.rows is not None
         rival = Rival(name=spec.name, model=audited.ctx.model, sha256=audited.model_sha, rows=audited.ctx.done.rows,
                       gate=document["gate"], summary=dict(document["summary"]),
                       folder=f"{CHALLENGERS_FOLDER}/{report_folder_name(spec.name)}")
-    audited = _audit_model(cfg, given=given, keep_rows=cfg.report.predictions or cfg.challenger is not None,
-                           rival=rival, **shared)
+    audited = _audit_model(cfg, shared=shared, given=given,
+                           keep_rows=cfg.report.predictions or cfg.challenger is not None, rival=rival)
     document, ctx = audited.document, audited.ctx
     paired = pairing = None
     if baseline is not None and baseline_path is not None:  # the baseline's rows pair with this audit's
@@ -212,6 +212,19 @@ class Rival:
 
 
 @dataclass(frozen=True)
+class _Shared:
+    """What the audits of one run share, whichever model they audit."""
+
+    dataset: Dataset
+    say: Callable[[str], None]
+    engine: str
+    scheduler: str | None
+    favorable_is_positive: bool
+    created: str
+    started: float
+
+
+@dataclass(frozen=True)
 class _Audited:
     """One model's audit, before the gate policy: its steps' context, its document, its files' bytes."""
 
@@ -228,14 +241,14 @@ class _Audited:
                            mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
 
 
-def _audit_model(cfg: AuditConfig, *, dataset: Dataset, given: Any, say: Callable[[str], None], engine: str,
-                 scheduler: str | None, favorable_is_positive: bool, created: str, started: float, keep_rows: bool,
+def _audit_model(cfg: AuditConfig, *, shared: _Shared, given: Any, keep_rows: bool,
                  rival: Rival | None) -> _Audited:
     """The audit of one model, step by step (:data:`STEPS`), into its findings document."""
+    dataset, say = shared.dataset, shared.say
     model, model_bytes, model_sha = obtain_model(cfg, dataset, given=given, say=say)
     model, rule = _decision_rule(cfg, dataset, model)
-    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=engine, scheduler=scheduler,
-                   favorable_is_positive=favorable_is_positive, rule=rule, keep_rows=keep_rows, rival=rival)
+    ctx = _Context(cfg=cfg, dataset=dataset, model=model, say=say, engine=shared.engine, scheduler=shared.scheduler,
+                   favorable_is_positive=shared.favorable_is_positive, rule=rule, keep_rows=keep_rows, rival=rival)
     notes = []
     for step in STEPS:
         if dataset.task in step.tasks:
@@ -248,8 +261,8 @@ def _audit_model(cfg: AuditConfig, *, dataset: Dataset, given: Any, say: Callabl
     notes.extend(ctx.notes)
     notes.extend(_uncomputed_metrics(ctx))
     predictions_bytes = _predictions(ctx, notes)
-    document = _document(ctx, created=created, duration=time.perf_counter() - started, model_bytes=model_bytes,
-                         model_sha=model_sha, steps=notes, predictions=predictions_bytes)
+    document = _document(ctx, created=shared.created, duration=time.perf_counter() - shared.started,
+                         model_bytes=model_bytes, model_sha=model_sha, steps=notes, predictions=predictions_bytes)
     return _Audited(ctx=ctx, document=document, model_bytes=model_bytes, model_sha=model_sha,
                     predictions_bytes=predictions_bytes)
 
