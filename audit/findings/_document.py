@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ._facts import facts, with_ids
 from ..measures._bias import DataBias
 from ..measures._curves import Curves, GroupCurves
 from ..measures._drift import Drift, FeatureDrift
@@ -350,7 +351,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         **({"mitigation": mitigation} if mitigation is not None else {}),
         **(extras or {}),
         **({"steps": steps} if steps else {}),
-        "findings": [f.to_dict() for f in findings],
+        "findings": (listed := with_ids([f.to_dict() for f in findings])),
+        "facts": facts(listed),
         "summary": counts,
         "gate": gate,
     }

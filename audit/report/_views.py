@@ -715,6 +715,8 @@ class CardView:
     challenger: tuple[IntervalChart, ...] = ()
     challenger_wins: tuple[dict[str, Any], ...] = ()
     config_rows: tuple[tuple[str, str], ...] = ()
+    #: The document's facts with their findings, worst first: ``(fact, findings)`` pairs.
+    facts: tuple[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]], ...] = ()
 
 
 def config_rows(config: Any, *, prefix: str = "") -> tuple[tuple[str, str], ...]:
@@ -775,4 +777,17 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
         challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
         challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else (),
-        config_rows=config_rows(document["audit"].get("config") or {}))
+        config_rows=config_rows(document["audit"].get("config") or {}),
+        facts=fact_findings(document))
+
+
+def fact_findings(document: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]], ...]:
+    """Each fact of the document beside its findings, in the fact's order (worst value first).
+
+    A document written before facts existed gets one fact per finding, so every card still lists them.
+    """
+    by_id = {f.get("id"): f for f in document["findings"]}
+    if "facts" not in document:
+        return tuple(({"status": f["status"], "severity": f["severity"], "check": f["check"], "count": 1,
+                       "headline": f["message"], "excepted": "exception" in f}, (f,)) for f in document["findings"])
+    return tuple((fact, tuple(by_id[i] for i in fact["findings"])) for fact in document["facts"])
