@@ -30,7 +30,7 @@ from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import (build_document, challenger_section, mitigation_section, multiclass_section,
+from .findings._document import (build_document, challenger_section, conditional_section, mitigation_section, multiclass_section,
                                  slices_section)
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
@@ -51,6 +51,7 @@ from ._result import AuditResult
 from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
+from .measures._conditional import FAVOURABLE, conditional_disparity, strata
 from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
@@ -413,7 +414,7 @@ def _pass(ctx: _Context) -> None:
     slice_columns = chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else []
     ids = [cfg.data.id] if cfg.data.id else []
     needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns,
-                                 *ids]))
+                                 *ids, *cfg.data.control]))
     if ctx.engine == "dask":
         ctx.done, ctx.cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
                                           scheduler=ctx.scheduler, workers=cfg.dask.workers,
@@ -691,6 +692,33 @@ def _slices_step(ctx: _Context) -> None:
     ctx.slices = _slices(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n, ctx.findings, ctx.say)
 
 
+def _conditional_step(ctx: _Context) -> None:
+    """Disparity within strata of ``data.control``, on the seeded sample of evaluation rows."""
+    cfg, cc = ctx.cfg, ctx.cfg.checks.conditional
+    if not cfg.data.control or not cc.enabled:
+        return  # nothing asked: no legitimate factors to compare the groups within
+    assert ctx.done is not None and ctx.evaluation is not None
+    sample = ctx.done.sample
+    ctx.say(f"conditional disparity within strata of {', '.join(cfg.data.control)}")
+
+    def conditional_check() -> list[Finding]:
+        stratum, edges = strata(sample.frame, controls=list(cfg.data.control), bins=cc.bins, quantiles=cc.quantiles,
+                                max_levels=cc.max_levels)
+        favourable = FAVOURABLE.get(ctx.dataset.task)
+        disparity = conditional_disparity(
+            y=np.asarray(sample.y), prediction=np.asarray(sample.prediction),
+            sensitive=sample.labels[list(cfg.data.sensitive)], stratum=stratum, edges=edges,
+            metrics=cc.metrics_for(ctx.dataset.task),
+            favourable=None if favourable is None else favourable(np.asarray(sample.prediction),
+                                                                  ctx.favorable_is_positive),
+            min_group_size=cfg.data.min_group_size, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
+            seed=cfg.seed)
+        ctx.extras["conditional"] = conditional_section(disparity, rows_note=_rows_note(sample, ctx.evaluation.n))
+        return checks.check_conditional(disparity=disparity, config=cc)
+
+    ctx.findings += guarded("conditional_disparity", "fairness", cc.severity, conditional_check)
+
+
 def _mitigation_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
     ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
@@ -792,6 +820,7 @@ STEPS: tuple[Step, ...] = (
     Step("checks", _ALL, _checks_step),
     Step("challenger", _ALL, _challenger_step),
     Step("slices", _ALL, _slices_step),
+    Step("conditional", _ALL, _conditional_step),
     Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,

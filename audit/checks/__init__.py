@@ -1,6 +1,7 @@
 """Checks: pure functions from computed statistics to findings. One check per module."""
 
 from ._bias import check_bias
+from ._conditional import check_conditional
 from ._challenger import check_challenger, margin_threshold
 from ._drift import check_drift
 from ._explainability import check_explainability
@@ -11,5 +12,5 @@ from ._performance import check_performance
 from ._slices import check_slices
 
 __all__ = ["check_challenger", "margin_threshold", "check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "check_slices",
-           "check_leakage",
+           "check_leakage", "check_conditional",
            "FOUR_FIFTHS"]

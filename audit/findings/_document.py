@@ -11,6 +11,7 @@ import numpy as np
 
 from ._facts import facts, with_ids
 from ..measures._bias import DataBias
+from ..measures._conditional import ConditionalDisparity
 from ..measures._curves import Curves, GroupCurves
 from ..measures._drift import Drift, FeatureDrift
 from ..statistics._evaluate import Estimate, Evaluation, RestComparison
@@ -255,6 +256,26 @@ def challenger_section(comparison: PairedComparison, *, champion: dict[str, Any]
             "replicates": comparison.replicates, "level": comparison.level,
             "min_group_size": comparison.min_group_size, "margin": dict(margin), "thresholds": thresholds,
             "overall": overall, "by_group": by_group, "fairness": fairness}
+
+
+def conditional_section(cd: ConditionalDisparity, *, rows_note: str) -> dict[str, Any]:
+    """The ``conditional`` key: marginal and within-strata differences by attribute and rate, and the CDD."""
+    return {
+        "controls": list(cd.controls), "edges": {c: None if e is None else list(e) for c, e in cd.edges.items()},
+        "strata": list(cd.strata), "rows": cd.rows, "rows_note": rows_note, "level": cd.level,
+        "replicates": cd.replicates,
+        "by_attribute": {a.attribute: {
+            "metrics": {m.metric: {
+                "groups": None if m.groups is None else list(m.groups), "marginal": m.marginal,
+                "marginal_ci_low": m.marginal_ci_low, "marginal_ci_high": m.marginal_ci_high,
+                "conditional": m.conditional, "ci_low": m.ci_low, "ci_high": m.ci_high,
+                "strata_used": m.strata_used, "strata_total": m.strata_total, "support_covered": m.support_covered,
+                "pattern": m.pattern, "reason": m.reason,
+                "by_stratum": [vars(r) for r in m.by_stratum]} for m in a.metrics},
+            "cdd": None if a.cdd_group is None else {"group": a.cdd_group, "value": a.cdd, "ci_low": a.cdd_ci_low,
+                                                     "ci_high": a.cdd_ci_high}}
+            for a in cd.attributes},
+    }
 
 
 def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:

@@ -75,6 +75,21 @@ class DataConfig(_Strict):
     #: The group every other group of an attribute is compared with ({race: White}): differences and ratios
     #: of each group's rates against it, beside the largest-minus-smallest gaps.
     reference_groups: dict[str, Scalar] = Field(default_factory=dict)
+    #: Legitimate factors a disparity may be conditioned on (income band, credit history length): the
+    #: conditional-disparity check compares groups within each stratum of these columns and combined.
+    control: list[str] = Field(default_factory=list)
+
+    @field_validator("control")
+    @classmethod
+    def _control_not_target_or_sensitive(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        target, sensitive = info.data.get("target"), info.data.get("sensitive") or []
+        wrong = [c for c in value if c == target or c in sensitive]
+        if wrong:
+            raise ValueError(f"must name columns that are neither the target nor a sensitive attribute (a control "
+                             f"is a legitimate factor the groups are compared within); got {', '.join(map(repr, wrong))}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"must not repeat a column; got {value}")
+        return value
 
     @field_validator("separator")
     @classmethod
@@ -377,6 +392,55 @@ class LeakageConfig(_Strict):
     severity: Severity = "warn"
 
 
+class ConditionalConfig(_Strict):
+    """Disparity conditioned on the legitimate factors of ``data.control``: each group's rates within each
+    stratum of the controls and standardised over them, beside the marginal gap; a finding when the
+    conditional gap is shown beyond ``max_difference``, and one when the marginal gap reverses or is no longer
+    shown within strata (Simpson's paradox). Runs when ``data.control`` names columns."""
+
+    enabled: Bool = True
+    #: Rates compared (default per task: favourable/selection rate, true and false positive rates for binary;
+    #: accuracy for multiclass; mean prediction and mean absolute error for regression).
+    metrics: list[str] | None = None
+    #: Largest conditional gap (absolute, standardised over the strata) before a finding.
+    max_difference: Float = Field(default=0.1, ge=0)
+    #: Edges of numeric control columns; a numeric control with more than ``max_levels`` values and no edges
+    #: here is cut at its ``quantiles`` quantiles of the evaluation rows.
+    bins: dict[str, list[Float]] = Field(default_factory=dict)
+    quantiles: Int = Field(default=4, ge=2, le=20)
+    max_levels: Int = Field(default=10, ge=2)
+    severity: Severity = "warn"
+
+    #: Rates each task can compare within strata (the first ones are the default).
+    METRICS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("selection_rate", "true_positive_rate", "false_positive_rate"),
+        "multiclass": ("accuracy",),
+        "regression": ("mean_prediction", "mean_absolute_error"),
+    }
+
+    def metrics_for(self, task: str) -> list[str]:
+        """The rates of a ``task`` audit: ``metrics`` when set (checked), else every rate the task has.
+
+        Raises AuditError naming the rates the task has, e.g. for ``recall`` in a regression audit.
+        """
+        allowed = self.METRICS_BY_TASK.get(task, ())
+        if self.metrics is None:
+            return list(allowed)
+        wrong = [m for m in self.metrics if m not in allowed]
+        if wrong or not self.metrics:
+            raise AuditError(f"`checks.conditional.metrics` must name rates of a {task} audit: "
+                             f"{', '.join(allowed)}; got {', '.join(map(repr, wrong)) or 'none'}.")
+        return list(self.metrics)
+
+    @field_validator("bins")
+    @classmethod
+    def _edges_increase(cls, bins: dict[str, list[float]]) -> dict[str, list[float]]:
+        for column, edges in bins.items():
+            if len(edges) < 2 or not all(map(math.isfinite, edges)) or any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ValueError(f"edges of {column!r} must be at least two increasing numbers; got {edges}")
+        return bins
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -386,6 +450,7 @@ class ChecksConfig(_Strict):
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
     slices: SlicesConfig = Field(default_factory=SlicesConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    conditional: ConditionalConfig = Field(default_factory=ConditionalConfig)
 
 
 class MitigationConfig(_Strict):
