@@ -30,7 +30,7 @@ from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import (build_document, challenger_section, conditional_section, mitigation_section, multiclass_section,
+from .findings._document import (build_document, challenger_section, conditional_section, lending_section, mitigation_section, multiclass_section,
                                  slices_section)
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
@@ -52,6 +52,7 @@ from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 from .measures._conditional import FAVOURABLE, conditional_disparity, strata
+from .measures._lending import lending_measures
 from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
@@ -719,6 +720,41 @@ def _conditional_step(ctx: _Context) -> None:
     ctx.findings += guarded("conditional_disparity", "fairness", cc.severity, conditional_check)
 
 
+#: The score, side and decision the fair-lending measures read, by task: (score, higher is favourable,
+#: decision, decision is binary) from the sample, the favourable side and the config.
+_LENDING_INPUTS: dict[str, Callable[[RowSample, bool, bool], tuple[np.ndarray, bool, np.ndarray, bool]]] = {
+    "binary": lambda s, positive, _higher: (np.asarray(s.score, float), positive,
+                                            FAVOURABLE["binary"](np.asarray(s.prediction), positive), True),
+    "regression": lambda s, _positive, higher: (np.asarray(s.prediction, float), higher,
+                                                np.asarray(s.prediction, float), False),
+}
+
+
+def _lending_step(ctx: _Context) -> None:
+    """Fair-lending measures of the score, on the seeded sample of evaluation rows."""
+    cfg, lc = ctx.cfg, ctx.cfg.checks.lending
+    if not lc.enabled:
+        return
+    assert ctx.done is not None and ctx.evaluation is not None and ctx.groups is not None
+    sample = ctx.done.sample
+    ctx.say("fair-lending measures")
+    references = check_reference_groups(cfg, {g.name: g.groups for g in ctx.groups.groupings
+                                              if len(g.attributes) == 1}, source=ctx.dataset.test.name)
+
+    def lending_check() -> list[Finding]:
+        score, higher, decision, binary = _LENDING_INPUTS[ctx.dataset.task](sample, ctx.favorable_is_positive,
+                                                                            lc.higher_is_favourable)
+        lending = lending_measures(score=score, sensitive=sample.labels[list(cfg.data.sensitive)],
+                                   controls=sample.frame[list(cfg.data.control)], decision=decision,
+                                   decision_is_binary=binary, references=references, higher_is_favourable=higher,
+                                   cutoffs=lc.cutoffs, level=cfg.bootstrap.level,
+                                   min_group_size=cfg.data.min_group_size)
+        ctx.extras["lending"] = lending_section(lending, rows_note=_rows_note(sample, ctx.evaluation.n))
+        return checks.check_lending(lending=lending, config=lc)
+
+    ctx.findings += guarded("fair_lending", "fairness", lc.severity, lending_check)
+
+
 def _mitigation_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
     ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
@@ -821,6 +857,10 @@ STEPS: tuple[Step, ...] = (
     Step("challenger", _ALL, _challenger_step),
     Step("slices", _ALL, _slices_step),
     Step("conditional", _ALL, _conditional_step),
+    Step("lending", frozenset(_LENDING_INPUTS), _lending_step,
+         why_not="The fair-lending measures need one score per row (a binary model's, or a regression's "
+                 "prediction); a multiclass model has one per class.", finding="fair_lending", category="fairness",
+         wanted=lambda cfg: cfg.checks.lending.enabled, severity=lambda cfg: cfg.checks.lending.severity),
     Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,

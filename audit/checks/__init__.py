@@ -8,9 +8,10 @@ from ._explainability import check_explainability
 from ._fairness import FOUR_FIFTHS, check_fairness
 from ._group_gaps import check_group_gaps
 from ._leakage import check_leakage
+from ._lending import check_lending
 from ._performance import check_performance
 from ._slices import check_slices
 
 __all__ = ["check_challenger", "margin_threshold", "check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "check_slices",
-           "check_leakage", "check_conditional",
+           "check_leakage", "check_conditional", "check_lending",
            "FOUR_FIFTHS"]

@@ -12,11 +12,12 @@ import numpy as np
 from ._facts import facts, with_ids
 from ..measures._bias import DataBias
 from ..measures._conditional import ConditionalDisparity
+from ..measures._lending import Lending
 from ..measures._curves import Curves, GroupCurves
 from ..measures._drift import Drift, FeatureDrift
 from ..statistics._evaluate import Estimate, Evaluation, RestComparison
 from ..measures._explain import Explanation
-from ..checks._finding import Finding
+from ..checks._finding import Finding, Threshold, shown
 from ..measures._highlights import WorstGroup
 from ..measures._mitigation import Mitigation
 from ..statistics._metrics import MetricSpec
@@ -275,6 +276,26 @@ def conditional_section(cd: ConditionalDisparity, *, rows_note: str) -> dict[str
             "cdd": None if a.cdd_group is None else {"group": a.cdd_group, "value": a.cdd, "ci_low": a.cdd_ci_low,
                                                      "ci_high": a.cdd_ci_high}}
             for a in cd.attributes},
+    }
+
+
+def lending_section(lending: Lending, *, rows_note: str) -> dict[str, Any]:
+    """The ``lending`` key: AIR by cutoff (each point marked by what its interval shows against four-fifths),
+    SMD and marginal effects, by attribute."""
+    four_fifths = Threshold(metric="adverse_impact_ratio", op=">=", value=FOUR_FIFTHS, severity="warn")
+
+    def air(p: Any) -> dict[str, Any]:
+        return {**vars(p), "four_fifths": None if p.ratio is None else shown(p.ratio, p.ci_low, p.ci_high,
+                                                                              four_fifths)}
+
+    return {
+        "cutoffs": list(lending.cutoffs), "higher_is_favourable": lending.higher_is_favourable,
+        "level": lending.level, "rows": lending.rows, "rows_note": rows_note,
+        "by_attribute": {a.attribute: {
+            "reference": a.reference, "controls": list(a.controls), "effect_model": a.effect_model,
+            "air": [air(p) for p in a.air], "smd": [vars(s) for s in a.smd],
+            "marginal_effects": [vars(s) for s in a.marginal_effects], "marginal_note": a.marginal_note}
+            for a in lending.attributes},
     }
 
 

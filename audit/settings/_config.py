@@ -441,6 +441,23 @@ class ConditionalConfig(_Strict):
         return bins
 
 
+class LendingConfig(_Strict):
+    """Fair-lending measures of the score (binary and regression audits): the adverse impact ratio at each of
+    ``cutoffs`` score quantiles, the standardised mean difference of scores, and the marginal effect of each
+    group on the decision with ``data.control`` held fixed (logistic regression; linear for regression)."""
+
+    enabled: Bool = False
+    cutoffs: Int = Field(default=19, ge=1, le=99)
+    #: Largest size of a group's marginal effect (probability points; the target's units for regression).
+    max_marginal_effect: Float = Field(default=0.05, ge=0)
+    #: Largest size of a group's standardised mean difference of scores (Hedges' g).
+    max_smd: Float = Field(default=0.3, ge=0)
+    #: Regression only: whether a higher prediction is the favourable outcome (an amount granted); binary
+    #: audits take it from ``data.favorable_label``.
+    higher_is_favourable: Bool = True
+    severity: Severity = "warn"
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -451,6 +468,7 @@ class ChecksConfig(_Strict):
     slices: SlicesConfig = Field(default_factory=SlicesConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     conditional: ConditionalConfig = Field(default_factory=ConditionalConfig)
+    lending: LendingConfig = Field(default_factory=LendingConfig)
 
 
 class MitigationConfig(_Strict):
