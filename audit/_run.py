@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 import numpy as np
+import pandas as pd
 
 from . import checks
 from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
@@ -30,7 +31,8 @@ from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import (build_document, challenger_section, conditional_section, lending_section, mitigation_section, multiclass_section,
+from .findings._document import (build_document, challenger_section, conditional_section, lending_section,
+                                 reasons_section, mitigation_section, multiclass_section,
                                  slices_section)
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
@@ -53,6 +55,7 @@ from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
 from .measures._conditional import FAVOURABLE, conditional_disparity, strata
 from .measures._lending import lending_measures
+from .measures._reasons import REASONS_NAME, reason_codes, reasons_bytes
 from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
@@ -239,7 +242,7 @@ class _Audited:
     def result(self, document: dict[str, Any], cfg: AuditConfig) -> AuditResult:
         return AuditResult(document=document, model_bytes=self.model_bytes, predictions_bytes=self.predictions_bytes,
                            model=self.ctx.model, template=_template(cfg), inconclusive=cfg.gate.inconclusive,
-                           mitigated_models=self.ctx.mitigated, name=cfg.name, pdf=cfg.report.pdf,
+                           mitigated_models=self.ctx.mitigated, row_files=self.ctx.files, name=cfg.name, pdf=cfg.report.pdf,
                            mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
 
 
@@ -355,6 +358,8 @@ class _Context:
     slices: dict[str, Any] | None = None
     mitigation: dict[str, Any] | None = None
     mitigated: dict[str, bytes] = field(default_factory=dict)
+    #: Other row-level files of the audit by name (``reasons.parquet``), written beside the reports.
+    files: dict[str, bytes] = field(default_factory=dict)
     curves: Curves | None = None
     regulatory: Regulatory | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -755,6 +760,71 @@ def _lending_step(ctx: _Context) -> None:
     ctx.findings += guarded("fair_lending", "fairness", lc.severity, lending_check)
 
 
+#: Which sampled rows are declined, and the sign that makes an explained contribution adverse, by task: from
+#: the sample, whether the favourable outcome is the positive label, and ``checks.reasons.cutoff``. A
+#: regression needs the cutoff (a higher prediction is taken as the favourable side).
+_DECLINED: dict[str, Callable[[RowSample, bool, float | None], tuple[np.ndarray, float] | None]] = {
+    "binary": lambda s, positive, cutoff: (
+        (FAVOURABLE["binary"](np.asarray(s.prediction), positive) == 0) if cutoff is None
+        else (np.asarray(s.score) < cutoff if positive else np.asarray(s.score) >= cutoff),
+        -1.0 if positive else 1.0),
+    "regression": lambda s, _positive, cutoff: None if cutoff is None else (
+        np.asarray(s.prediction, float) < cutoff, -1.0),
+}
+
+
+def _reasons_step(ctx: _Context) -> None:
+    """Reason codes of the declined rows of the seeded sample, into ``reasons.parquet``."""
+    cfg, rc = ctx.cfg, ctx.cfg.checks.reasons
+    if not rc.enabled:
+        return
+    assert ctx.done is not None and ctx.evaluation is not None
+    if ctx.predictions_only:
+        note = "No reason codes: this audit has the model's predictions only (`model.predictions`); reasons need the model."
+        ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
+        ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
+                                    severity=rc.severity, message=note))
+        return
+    sample, features = ctx.done.sample, ctx.model.features
+    unknown = [f for f in [*rc.withhold, *rc.text] if f not in features]
+    if unknown:
+        raise AuditError(f"`checks.reasons.withhold` and `checks.reasons.text` must name features of the model; got "
+                         f"{', '.join(map(repr, unknown))}. Features: {', '.join(features)}.")
+    declined = _DECLINED[ctx.dataset.task](sample, ctx.favorable_is_positive, rc.cutoff)
+    if declined is None:
+        note = "No reason codes: a regression has no declined rows without `checks.reasons.cutoff`."
+        ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
+        ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
+                                    severity=rc.severity, message=note))
+        return
+    mask, sign = declined
+    rows = np.flatnonzero(mask)
+    if len(rows) > rc.max_rows:
+        rows = np.sort(np.random.default_rng(cfg.seed).choice(rows, size=rc.max_rows, replace=False))
+    ctx.say(f"reason codes of {len(rows)} declined rows")
+    keys = (sample.frame[cfg.data.id].iloc[rows] if cfg.data.id else pd.Series(rows, name="sample_row"))
+    keys = keys.reset_index(drop=True)
+    withheld = [f for f in cfg.data.sensitive if f in features and f not in rc.allow] + list(rc.withhold)
+
+    def reasons_check() -> list[Finding]:
+        reasons = reason_codes(ctx.model, sample.frame.iloc[rows].reset_index(drop=True), reference=sample.frame,
+                               keys=keys,
+                               labels=sample.labels.iloc[rows].reset_index(drop=True), adverse_sign=sign,
+                               withheld=withheld, texts=dict(rc.text), top_k=rc.top_k,
+                               # Reasons need an explainer even when the explainability section is off.
+                               method="auto" if cfg.checks.explainability.method == "none"
+                               else cfg.checks.explainability.method, seed=cfg.seed,
+                               deadline=time.perf_counter() + rc.max_seconds, level=cfg.bootstrap.level,
+                               task=ctx.dataset.task)
+        ctx.files[REASONS_NAME] = reasons_bytes(reasons)
+        note = (f"{_rows_note(sample, ctx.evaluation.n)}: {int(mask.sum())} declined"
+                + (f", {len(rows)} of them explained (a seeded sample)" if len(rows) < mask.sum() else ""))
+        ctx.extras["reasons"] = reasons_section(reasons, rows_note=note, file=REASONS_NAME)
+        return checks.check_reasons(reasons=reasons, config=rc, level=cfg.bootstrap.level)
+
+    ctx.findings += guarded("reasons", "explainability", rc.severity, reasons_check)
+
+
 def _mitigation_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
     ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
@@ -857,6 +927,10 @@ STEPS: tuple[Step, ...] = (
     Step("challenger", _ALL, _challenger_step),
     Step("slices", _ALL, _slices_step),
     Step("conditional", _ALL, _conditional_step),
+    Step("reasons", frozenset(_DECLINED), _reasons_step,
+         why_not="Reason codes explain a decline: a binary decision, or a regression's prediction below a cutoff; "
+                 "a multiclass model has no declined rows.", finding="reasons", category="explainability",
+         wanted=lambda cfg: cfg.checks.reasons.enabled, severity=lambda cfg: cfg.checks.reasons.severity),
     Step("lending", frozenset(_LENDING_INPUTS), _lending_step,
          why_not="The fair-lending measures need one score per row (a binary model's, or a regression's "
                  "prediction); a multiclass model has one per class.", finding="fair_lending", category="fairness",

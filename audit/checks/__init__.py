@@ -10,8 +10,9 @@ from ._group_gaps import check_group_gaps
 from ._leakage import check_leakage
 from ._lending import check_lending
 from ._performance import check_performance
+from ._reasons import check_reasons
 from ._slices import check_slices
 
 __all__ = ["check_challenger", "margin_threshold", "check_performance", "check_group_gaps", "check_fairness", "check_bias", "check_drift", "check_explainability", "check_slices",
-           "check_leakage", "check_conditional", "check_lending",
+           "check_leakage", "check_conditional", "check_lending", "check_reasons",
            "FOUR_FIFTHS"]

@@ -13,6 +13,7 @@ from ._facts import facts, with_ids
 from ..measures._bias import DataBias
 from ..measures._conditional import ConditionalDisparity
 from ..measures._lending import Lending
+from ..measures._reasons import Reasons
 from ..measures._curves import Curves, GroupCurves
 from ..measures._drift import Drift, FeatureDrift
 from ..statistics._evaluate import Estimate, Evaluation, RestComparison
@@ -296,6 +297,23 @@ def lending_section(lending: Lending, *, rows_note: str) -> dict[str, Any]:
             "air": [air(p) for p in a.air], "smd": [vars(s) for s in a.smd],
             "marginal_effects": [vars(s) for s in a.marginal_effects], "marginal_note": a.marginal_note}
             for a in lending.attributes},
+    }
+
+
+def reasons_section(reasons: Reasons, *, rows_note: str, file: str | None) -> dict[str, Any]:
+    """The ``reasons`` key: principal reasons overall and by group, the withheld features, the stability."""
+    def shares(items: Any) -> list[dict[str, Any]]:
+        return [vars(s) for s in items]
+
+    low, high = reasons.stability_ci
+    return {
+        "declined": reasons.declined, "explained": reasons.explained, "top_k": reasons.top_k,
+        "explainer": reasons.explainer, "key": reasons.key, "rows_note": rows_note, "file": file,
+        "overall": shares(reasons.overall),
+        "by_group": {a: {g: {"rows": reasons.group_sizes[a][g], "reasons": shares(items)} for g, items in groups.items()}
+                     for a, groups in reasons.by_group.items()},
+        "withheld": dict(reasons.withheld),
+        "stability": {"value": reasons.stability, "ci_low": low, "ci_high": high, "method": reasons.stability_method},
     }
 
 

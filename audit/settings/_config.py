@@ -458,6 +458,29 @@ class LendingConfig(_Strict):
     severity: Severity = "warn"
 
 
+class ReasonsConfig(_Strict):
+    """Reason codes: the principal reasons of each declined row (binary: the decision, or a score on the adverse
+    side of ``cutoff``; regression: a prediction on the adverse side of ``cutoff``), from SHAP values on the
+    original columns, written to ``reasons.parquet``; by group in the card, with their stability."""
+
+    enabled: Bool = False
+    top_k: Int = Field(default=4, ge=1, le=20)
+    #: The reason dictionary: a feature's text, ``{low: ..., high: ...}`` for a numeric one, or a text per value.
+    text: dict[str, Union[str, dict[str, str]]] = Field(default_factory=dict)
+    #: Sensitive attributes that may be given as reasons (by default none is).
+    allow: list[str] = Field(default_factory=list)
+    #: Other features never given as reasons (proxies of a sensitive attribute, features a person cannot act on).
+    withhold: list[str] = Field(default_factory=list)
+    #: A row is declined when its score (binary) or prediction (regression) is on the adverse side of this.
+    cutoff: Float | None = None
+    #: Declined rows explained at most (a seeded sample of them beyond).
+    max_rows: Int = Field(default=2000, ge=1)
+    #: Least share of rows whose principal reason survives a second explanation before a finding.
+    min_stability: Float = Field(default=0.8, ge=0, le=1)
+    max_seconds: Float = Field(default=60.0, gt=0)
+    severity: Severity = "warn"
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -469,6 +492,7 @@ class ChecksConfig(_Strict):
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     conditional: ConditionalConfig = Field(default_factory=ConditionalConfig)
     lending: LendingConfig = Field(default_factory=LendingConfig)
+    reasons: ReasonsConfig = Field(default_factory=ReasonsConfig)
 
 
 class MitigationConfig(_Strict):
