@@ -827,8 +827,14 @@ def _reasons_step(ctx: _Context) -> None:
 
 def _mitigation_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
+    attribute = ctx.cfg.mitigation.attribute or ctx.cfg.data.sensitive[0]
+    # The attribute's strongest proxies among the model's features, for the alternatives that drop them.
+    proxies = tuple(p.feature for p in sorted((p for p in (ctx.bias.proxies if ctx.bias else ())
+                                               if p.attribute == attribute and p.feature in ctx.model.features),
+                                              key=lambda p: -p.cramers_v))
     ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
-                                                ctx.findings, ctx.say)
+                                                ctx.findings, ctx.say, proxies=proxies,
+                                                favourable_positive=ctx.favorable_is_positive)
 
 
 def _curves_step(ctx: _Context) -> None:
@@ -1088,7 +1094,8 @@ def _slices(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowS
 
 
 def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
-                findings: list[Finding], say: Callable[[str], None]) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
+                findings: list[Finding], say: Callable[[str], None], *, proxies: tuple[str, ...] = (),
+                favourable_positive: bool = True) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
     """The mitigation what-if on the seeded sample; returns its document section and the saved models."""
     mc = cfg.mitigation
     if not mc.enabled:
@@ -1110,7 +1117,8 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
                                    task=dataset.task, loss_bounds=None if mc.loss_bounds is None
                                    else list(mc.loss_bounds),
                                    scores=sample.score if dataset.task == "binary" else None,
-                                   min_group_size=cfg.data.min_group_size)
+                                   min_group_size=cfg.data.min_group_size, proxies=proxies,
+                                   favourable_positive=favourable_positive)
     except AuditError:
         raise  # bad input: exit code 2, like every other config error
     except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
@@ -1124,7 +1132,8 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
             mitigated[name] = data
             if note:
                 outcome = replace(outcome, notes=(*outcome.notes, note))
-    return mitigation_section(outcome, saved=sorted(mitigated) or None), mitigated
+    cost = mc.max_loss_increase if dataset.task == "regression" else mc.max_accuracy_loss
+    return mitigation_section(outcome, saved=sorted(mitigated) or None, max_cost=cost), mitigated
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],

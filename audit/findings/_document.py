@@ -20,7 +20,7 @@ from ..statistics._evaluate import Estimate, Evaluation, RestComparison
 from ..measures._explain import Explanation
 from ..checks._finding import Finding, Threshold, shown
 from ..measures._highlights import WorstGroup
-from ..measures._mitigation import Mitigation
+from ..measures._mitigation import Mitigation, frontier, less_discriminatory
 from ..statistics._metrics import MetricSpec
 from ..statistics._paired import PairedComparison
 from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
@@ -317,16 +317,22 @@ def reasons_section(reasons: Reasons, *, rows_note: str, file: str | None) -> di
     }
 
 
-def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:
+def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None, max_cost: float = 0.01) -> dict[str, Any]:
     """The ``mitigation`` key: each method's accuracy and fairness (a classifier) or group losses (a
-    regression) on the rows it was measured on; no points, and a note, where fairlearn has no mitigator."""
+    regression) on the rows it was measured on; no points, and a note, where fairlearn has no mitigator.
+
+    ``on_frontier`` marks the points no other beats on both cost and disparity; ``alternative`` is the index
+    of the less discriminatory alternative within ``max_cost`` (None when no point qualifies)."""
+    edge = frontier(mitigation.points, task=mitigation.task)
     points = [{"method": p.method, "constraint": p.constraint, "tolerance": p.tolerance, "accuracy": p.accuracy,
                "accuracy_loss": p.accuracy_loss, "demographic_parity_difference": p.demographic_parity_difference,
                "equalized_odds_difference": p.equalized_odds_difference, "selection_rate": p.selection_rate,
                "seconds": p.seconds, "mean_squared_error": p.mean_squared_error,
                "mean_absolute_error": p.mean_absolute_error, "worst_group_loss": p.worst_group_loss,
-               "group_loss_gap": p.group_loss_gap, "loss_increase": p.loss_increase, "eps": p.eps}
-              for p in mitigation.points]
+               "group_loss_gap": p.group_loss_gap, "loss_increase": p.loss_increase, "eps": p.eps,
+               "favourable_ratio": p.favourable_ratio, "dropped": None if p.dropped is None else list(p.dropped),
+               "on_frontier": on}
+              for p, on in zip(mitigation.points, edge)]
     return {
         "task": mitigation.task, "attribute": mitigation.attribute, "groups": list(mitigation.groups),
         "fit_rows": mitigation.fit_rows, "held_out_rows": mitigation.held_out_rows,
@@ -335,6 +341,8 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
         "target_range": None if mitigation.target_range is None else list(mitigation.target_range),
         "min_group_size": mitigation.min_group_size,
         "left_out": [{"group": g.group, "rows": g.rows} for g in mitigation.left_out],
+        "alternative": less_discriminatory(mitigation.points, task=mitigation.task, max_cost=max_cost),
+        "max_cost": max_cost,
     }
 
 

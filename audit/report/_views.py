@@ -37,7 +37,8 @@ _RAMP = ("#3b4cc0", "#7b9ff9", "#c0c0c0", "#f49a7b", "#b40426")
 _GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: Colours of the mitigation trade-off chart, by method.
 _METHOD_COLOURS = {"unmitigated": "#000000", "threshold_optimizer_dp": "#0072B2",
-                   "threshold_optimizer_eo": "#E69F00", "exponentiated_gradient": "#009E73"}
+                   "threshold_optimizer_eo": "#E69F00", "exponentiated_gradient": "#009E73",
+                   "drop_proxies": "#CC79A7"}
 
 
 def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:

@@ -505,13 +505,21 @@ class MitigationConfig(_Strict):
 
     #: Methods each task can run (fairlearn's mitigations for it).
     METHODS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient", "drop_proxies"),
+        "regression": ("exponentiated_gradient", "drop_proxies"),
+        "multiclass": (),
+    }
+    #: What runs when ``methods`` is unset: fairlearn's mitigations (dropping proxies retrains the model up to
+    #: three times: ask for it).
+    DEFAULT_METHODS: ClassVar[dict[str, tuple[str, ...]]] = {
         "binary": ("threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"),
         "regression": ("exponentiated_gradient",),
         "multiclass": (),
     }
 
     enabled: Bool = False
-    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] | None = Field(
+    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient",
+                          "drop_proxies"]] | None = Field(
         default=None, min_length=1,
         description="The mitigations to try; unset (null), every one the task has (see METHODS_BY_TASK).")
     #: The sensitive attribute the constraints are about (default: the first of `data.sensitive`).
@@ -534,6 +542,11 @@ class MitigationConfig(_Strict):
     max_iter: Int = Field(default=50, ge=1)
     max_seconds: Float = Field(default=300.0, gt=0)
     save: Bool = False
+    #: The less discriminatory alternative: of the points that give up at most this much accuracy (binary) or
+    #: add at most this much mean squared error relative to the unmitigated model's (regression, a share),
+    #: the one with the highest adverse impact ratio (binary) or the smallest group loss gap (regression).
+    max_accuracy_loss: Float = Field(default=0.01, ge=0)
+    max_loss_increase: Float = Field(default=0.05, ge=0)
 
     @field_validator("tolerances", "eps")
     @classmethod
@@ -568,8 +581,8 @@ class MitigationConfig(_Strict):
 
     def methods_for(self, task: str) -> list[str]:
         """The methods of a ``task`` audit: `methods` when set (checked), else every method the task has."""
-        if self.methods is None and task in self.METHODS_BY_TASK:
-            return list(self.METHODS_BY_TASK[task])
+        if self.methods is None and task in self.DEFAULT_METHODS:
+            return list(self.DEFAULT_METHODS[task])
         return self.check_methods(self.methods or [], task)
 
 
