@@ -10,6 +10,9 @@ It proposes, and says why in a comment next to each choice:
   ``Divorced``, ...);
 - bands for continuous sensitive columns (the usual 25/45/65 age bands for an age, quartiles otherwise);
 - features: all columns, without identifier-like columns (unique integers, names like ``id``).
+- names of coded values (``data.labels``) from a data dictionary (``--dictionary``: YAML ``{column: {code:
+  name}}`` or a CSV of ``column,code,label``); without one, a commented example for sensitive columns that hold
+  a few small integers (``SEX`` 1/2), which would otherwise show as codes on the card.
 
 Nothing is overwritten without ``force``.
 """
@@ -26,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .inputs._data import _CSV, _PARQUET, _read_one
+from .inputs._data import _CSV, _PARQUET, _read_one, apply_labels
+from .settings._config import code_key
 from ._errors import AuditError
 from .report import atomic_write_text
 
-__all__ = ["Sensitive", "Proposal", "propose", "render_config", "write_config"]
+__all__ = ["Sensitive", "Proposal", "propose", "read_dictionary", "render_config", "write_config"]
 
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome", "income", "default", "risk", "churn", "response",
                  "approved", "approval", "result", "two_year_recid", "is_recid", "readmitted", "pass", "first_pf",
@@ -40,7 +44,7 @@ _POSITIVE_VALUES = ("<30", ">50k", "yes", "y", "true", "1", "good", "approved", 
 _SENSITIVE_NAMES = {
     "sex": "sex", "gender": "gender", "race": "race", "ethnicity": "ethnicity", "ethnic": "ethnicity",
     "age": "age", "religion": "religion", "religious": "religion", "marital": "marital status",
-    "married": "marital status", "nationality": "nationality", "native": "national origin",
+    "married": "marital status", "marriage": "marital status", "nationality": "nationality", "native": "national origin",
     "citizenship": "citizenship", "citizen": "citizenship", "disability": "disability", "disabled": "disability",
     "pregnant": "pregnancy", "pregnancy": "pregnancy", "orientation": "sexual orientation", "skin": "skin colour",
     "colour": "skin colour", "caste": "caste", "foreign": "national origin",
@@ -82,6 +86,62 @@ class Proposal:
     columns: tuple[str, ...]
     #: Why each column of ``excluded`` is left out (an identifier, a date, a twin of the target).
     excluded_reasons: tuple[str, ...] = ()
+    #: ``data.labels`` from the data dictionary: (column, ((code, name), ...)), in the dictionary's order.
+    labels: tuple[tuple[str, tuple[tuple[object, str], ...]], ...] = ()
+    #: Sensitive columns still holding codes (a few small integers) and their codes, for a commented example.
+    coded: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+
+def _code(text: object) -> object:
+    # A code read from a CSV dictionary is text; "1" is written back as the number it is in the data.
+    if isinstance(text, str) and re.fullmatch(r"-?\d+", text.strip()):
+        return int(text)
+    return text
+
+
+def read_dictionary(path: str | Path) -> dict[str, dict[object, str]]:
+    """Read a data dictionary: YAML (or JSON) ``{column: {code: name}}``, or a CSV of ``column,code,label``.
+
+    Raises
+    ------
+    AuditError
+        The file cannot be read or is not of either shape; the message names the file and the shape expected.
+    """
+    import yaml
+
+    path = Path(path)
+    shape = ("a YAML mapping {column: {code: name}} or a CSV with the columns column, code, label")
+    lower = path.name.lower()
+    try:
+        if lower.endswith(_CSV):
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            table.columns = [str(c).strip().lower() for c in table.columns]
+            if not {"column", "code", "label"} <= set(table.columns):
+                raise AuditError(f"--dictionary {path.name} must be {shape}; its columns are "
+                                 f"{', '.join(table.columns)}.")
+            out: dict[str, dict[object, str]] = {}
+            for column, code, label in table[["column", "code", "label"]].itertuples(index=False):
+                out.setdefault(column.strip(), {})[_code(code)] = label.strip()
+            return out
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AuditError(f"--dictionary {path} could not be read: {exc}. It must be {shape}.") from None
+    except yaml.YAMLError as exc:
+        raise AuditError(f"--dictionary {path.name} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise AuditError(f"--dictionary {path.name} must be {shape}; got {type(raw).__name__}.")
+    return {str(column): {_code(code): str(name) for code, name in names.items()} for column, names in raw.items()}
+
+
+def _coded(frame: pd.DataFrame, columns: list[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Columns holding a few small integers: codes a reader of the card cannot decode."""
+    out = []
+    for col in columns:
+        s = frame[col].dropna()
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and 2 <= s.nunique() <= 10 \
+                and bool((s == s.round()).all()) and s.abs().max() < 100:
+            out.append((col, tuple(sorted(int(v) for v in s.unique()))))
+    return tuple(out)
 
 
 def _tokens(name: str) -> list[str]:
@@ -231,7 +291,8 @@ def _id_like(frame: pd.DataFrame) -> dict[str, str]:
             out[str(col)] = "an identifier (a different integer in every row)"
         elif ints and tokens and tokens[-1] in _ID_SUFFIXES and distinct > 0.5 and len(s) > 50:
             out[str(col)] = f"an identifier (its name, and {distinct:.0%} of its values are distinct)"
-        elif set(tokens) & _DATE_NAMES and not (ints and s.nunique() <= 20):
+        elif set(tokens) & _DATE_NAMES and not (ints and s.nunique() <= 20) and s.nunique() > 2:
+            # Two values are a flag, not a time ("default payment next month": paid / default).
             out[str(col)] = "a date or time (ties the model to when a row was recorded)"
         elif not pd.api.types.is_numeric_dtype(s) and distinct > 0.9 and len(s) > 50:
             out[str(col)] = "an identifier (a different text in almost every row)"
@@ -258,7 +319,8 @@ def _twins(frame: pd.DataFrame, target: str, columns: list[str]) -> dict[str, st
     return out
 
 
-def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) -> Proposal:
+def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000,
+            dictionary: dict[str, dict[object, str]] | None = None) -> Proposal:
     """Look at the data file (or the data files in a folder) and propose an audit.
 
     Parameters
@@ -270,6 +332,9 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
         The target column, when the guess should not be made.
     rows : int
         Rows read for the proposal (the first ones).
+    dictionary : mapping, optional
+        Names of coded values (see :func:`read_dictionary`), applied before the proposal is made, so that
+        sensitive columns are recognised by their names and the positive label is given as a name.
 
     Examples
     --------
@@ -282,6 +347,13 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
     if frame.empty:
         raise AuditError(f"{test} holds no rows; `audit init` needs data to look at.")
     frame.columns = [str(c) for c in frame.columns]
+    labels = tuple((column, tuple(names.items())) for column, names in (dictionary or {}).items())
+    unknown = [column for column, _ in labels if column not in frame.columns]
+    if unknown:
+        raise AuditError(f"--dictionary must name columns of {test.name}; got {', '.join(map(repr, unknown))}. "
+                         f"Columns: {', '.join(frame.columns[:40])}.")
+    # As `audit run` will read the data: with the names in place of the codes.
+    frame = apply_labels(frame, tuple((c, tuple((code_key(k), v) for k, v in names)) for c, names in labels))
     dropped = {c: why for c, why in _id_like(frame).items() if c != target}
     column, target_reason = _target(frame.drop(columns=list(dropped)), target)
     positive, positive_reason = _positive(frame[column])
@@ -293,7 +365,8 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
     return Proposal(test=test, train=train, name=name, rows_read=len(frame), target=column,
                     target_reason=target_reason, positive_label=positive, positive_reason=positive_reason,
                     sensitive=tuple(sensitive), excluded=excluded, excluded_reasons=tuple(dropped.values()),
-                    columns=tuple(frame.columns))
+                    columns=tuple(frame.columns), labels=labels,
+                    coded=_coded(frame, [s.column for s in sensitive if s.bins is None]))
 
 
 def _q(value: object) -> str:
@@ -341,6 +414,14 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
     else:
         lines += ["  # No column looked sensitive by name or values: name at least one (e.g. sex, race, age).",
                   "  sensitive: []"]
+    if p.labels:
+        lines.append("  labels:              # names of coded values (from the data dictionary), shown in their place")
+        lines += [f"    {_q(c)}: {{{', '.join(f'{_q(k)}: {_q(v)}' for k, v in names)}}}" for c, names in p.labels]
+    elif p.coded:
+        lines.append("  # Coded values show as codes on the card (\"SEX 2\"): name them (or pass --dictionary FILE):")
+        lines.append("  # labels:")
+        blank = '"..."'
+        lines += [f"  #   {_q(c)}: {{{', '.join(f'{k}: {blank}' for k in codes)}}}" for c, codes in p.coded]
     binned = [s for s in p.sensitive if s.bins]
     if binned:
         lines.append("  bins:                # bands [a, b) of continuous sensitive columns")
@@ -373,8 +454,10 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
 
 
 def write_config(path: str | Path, *, output: str | Path | None = None, target: str | None = None,
-                 force: bool = False) -> tuple[Path, Proposal]:
+                 force: bool = False, dictionary: str | Path | None = None) -> tuple[Path, Proposal]:
     """Propose an audit for ``path`` and write it to ``output`` (default: ``audit.yaml`` beside the data).
+
+    ``dictionary`` is a data dictionary file (see :func:`read_dictionary`) whose names become ``data.labels``.
 
     Raises
     ------
@@ -388,6 +471,7 @@ def write_config(path: str | Path, *, output: str | Path | None = None, target: 
     if out.exists() and not force:
         raise AuditError(f"{out} already exists; `audit init` never overwrites it. Pass --force to replace it, or "
                          "--output to write elsewhere.")
-    proposal = propose(source, target=target)
+    names = read_dictionary(dictionary) if dictionary is not None else None
+    proposal = propose(source, target=target, dictionary=names)
     atomic_write_text(out, render_config(proposal, config_dir=out.parent))
     return out, proposal

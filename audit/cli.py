@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write (default: audit.yaml beside the data)")
     p_init.add_argument("--target", default=None, help="the target column, instead of a guess")
     p_init.add_argument("--force", action="store_true", help="replace an existing audit.yaml")
+    p_init.add_argument("--dictionary", type=Path, default=None, metavar="FILE",
+                        help="names of coded values, written as data.labels: YAML {column: {code: name}} or a CSV "
+                             "of column,code,label")
     return parser
 
 
@@ -221,7 +224,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from ._init import write_config
 
-    out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force)
+    out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force,
+                                 dictionary=args.dictionary)
     sensitive = ", ".join(s.column for s in proposal.sensitive) or "none found"
     print(f"wrote {out}: target {proposal.target!r}, sensitive {sensitive}. Read its comments, then "
           f"`audit validate {out}`.")

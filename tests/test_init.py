@@ -128,3 +128,50 @@ def test_init_drops_a_twin_of_the_target_and_says_why(tmp_path):
     assert proposal.excluded == ("income_band",)
     assert "#   income_band: a twin of the target (alone it gives the target in 100.0% of rows" in \
         out.read_text(encoding="utf-8")
+
+
+CREDIT = ROOT / "tests" / "data" / "credit_default_sample.csv.gz"
+CREDIT_TARGET = "default payment next month"
+
+
+def test_a_dictionary_becomes_data_labels_and_the_audit_reads_the_names(tmp_path, capsys):
+    shutil.copy(CREDIT, tmp_path / "credit.csv.gz")
+    (tmp_path / "dict.csv").write_text("column,code,label\nSEX,1,male\nSEX,2,female\nMARRIAGE,1,married\n"
+                                       f"MARRIAGE,2,single\nMARRIAGE,3,others\n{CREDIT_TARGET},0,paid\n"
+                                       f"{CREDIT_TARGET},1,default\n", encoding="utf-8")
+    assert main(["init", str(tmp_path / "credit.csv.gz"), "--dictionary", str(tmp_path / "dict.csv")]) == 0
+    cfg = load_config(tmp_path / "audit.yaml")
+    assert cfg.data.labels == {"SEX": {1: "male", 2: "female"}, "MARRIAGE": {1: "married", 2: "single", 3: "others"},
+                               CREDIT_TARGET: {0: "paid", 1: "default"}}
+    # The target named "... next month" is a two-valued flag, not a date: it stays the target, given by name.
+    assert cfg.data.target == CREDIT_TARGET and cfg.data.positive_label == "default"
+    assert {"SEX", "MARRIAGE"} <= set(cfg.data.sensitive)
+    assert not set(cfg.data.sensitive) & set(cfg.data.features)
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "audit.yaml")]) == 0
+    # The same dictionary as YAML gives the same labels.
+    (tmp_path / "dict.yaml").write_text(yaml.safe_dump(cfg.data.labels), encoding="utf-8")
+    assert main(["init", str(tmp_path / "credit.csv.gz"), "--dictionary", str(tmp_path / "dict.yaml"),
+                 "--output", str(tmp_path / "again.yaml")]) == 0
+    assert load_config(tmp_path / "again.yaml").data.labels == cfg.data.labels
+
+
+def test_without_a_dictionary_coded_sensitive_columns_get_a_commented_example(tmp_path):
+    shutil.copy(CREDIT, tmp_path / "credit.csv.gz")
+    out, proposal = write_config(tmp_path / "credit.csv.gz")
+    text = out.read_text(encoding="utf-8")
+    codes = sorted(pd.read_csv(CREDIT)["MARRIAGE"].unique())
+    assert '  #   "SEX": {1: "...", 2: "..."}' in text
+    assert '  #   "MARRIAGE": {' + ", ".join(f'{c}: "..."' for c in codes) + "}" in text
+    assert "AGE" not in dict(proposal.coded)  # banded, not coded
+    assert load_config(out).data.labels == {}
+
+
+def test_a_dictionary_naming_a_column_not_in_the_data_is_refused(tmp_path, capsys):
+    shutil.copy(CREDIT, tmp_path / "credit.csv.gz")
+    (tmp_path / "dict.yaml").write_text("GENDER: {1: male, 2: female}\n", encoding="utf-8")
+    assert main(["init", str(tmp_path / "credit.csv.gz"), "--dictionary", str(tmp_path / "dict.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("audit: error: --dictionary must name columns of credit.csv.gz; got 'GENDER'. "
+                          "Columns: ID, LIMIT_BAL, SEX,")
+    assert not (tmp_path / "audit.yaml").exists()
