@@ -160,13 +160,18 @@ class _Bar:
 
 def _progress(quiet: bool, *, total: int, stream: Any = None) -> Callable[[str], None]:
     """``run``'s progress for the command line: nothing with ``--quiet``; a bar on a terminal; else (a CI log,
-    a file) a plain line per step."""
+    a file) a plain line per step (the explainer's progress within its step is left out)."""
     stream = stream if stream is not None else sys.stderr
     if quiet:
         return lambda _text: None
     if stream.isatty():
         return _Bar(total=total, file=stream)
-    return lambda text: print(f"audit: {text}...", file=stream, flush=True)
+
+    def line(text: str) -> None:
+        if not text.startswith("explained "):  # a log gets the steps, not forty lines of one step's progress
+            print(f"audit: {text}...", file=stream, flush=True)
+
+    return line
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -80,6 +80,8 @@ def test_without_a_terminal_each_step_is_a_line_and_quiet_prints_nothing(tmp_pat
                          "audit: serialising the trained model (model.skops)...",
                          "audit: predicting and counting 600 rows..."]
     assert lines[-1] == "audit: writing reports..." and all(line.startswith("audit: ") for line in lines)
+    assert "audit: explaining 100 rows..." in lines and not any("explained" in line for line in lines)
+    assert len(lines) == planned_steps(load_config(config)) + 1  # one line per step, and writing
     assert main(["run", str(config), "--out", str(tmp_path / "out"), "--format", "json", "--no-history",
                  "--quiet"]) in (0, 1)
     assert capsys.readouterr().err == ""
