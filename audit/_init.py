@@ -90,6 +90,26 @@ class Proposal:
     labels: tuple[tuple[str, tuple[tuple[object, str], ...]], ...] = ()
     #: Sensitive columns still holding codes (a few small integers) and their codes, for a commented example.
     coded: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: The favourable outcome when the positive label is an adverse one (a default, a fraud), else None.
+    favorable_label: str | int | float | bool | None = None
+
+
+#: Words of a target or positive value that make the positive label the adverse outcome for the person.
+_ADVERSE = {"default", "defaulted", "fraud", "bad", "recid", "recidivism", "delinquent", "delinquency"}
+
+
+def _favorable(column: pd.Series, name: str, positive: object) -> str | int | float | bool | None:
+    """The other value of a two-valued target whose positive label is adverse (``default`` 1/0: 0), else None:
+    the four-fifths rule and the selection rates then count the outcome that benefits the person."""
+    values = [_plain(v) for v in column.dropna().unique()]
+    if len(values) != 2:
+        return None
+    shown = 1 if positive is None else positive
+    words = set(_tokens(name)) | set(_tokens(str(shown)))
+    if not words & _ADVERSE:
+        return None
+    other = [v for v in values if code_key(v) != code_key(shown)]
+    return other[0] if len(other) == 1 else None
 
 
 def _code(text: object) -> object:
@@ -366,7 +386,8 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000,
                     target_reason=target_reason, positive_label=positive, positive_reason=positive_reason,
                     sensitive=tuple(sensitive), excluded=excluded, excluded_reasons=tuple(dropped.values()),
                     columns=tuple(frame.columns), labels=labels,
-                    coded=_coded(frame, [s.column for s in sensitive if s.bins is None]))
+                    coded=_coded(frame, [s.column for s in sensitive if s.bins is None]),
+                    favorable_label=_favorable(frame[column], column, positive))
 
 
 def _q(value: object) -> str:
@@ -398,6 +419,9 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
         lines.append(f"  # positive_label: 1   # {p.positive_reason}")
     else:
         lines.append(f"  positive_label: {_q(p.positive_label)}   # {p.positive_reason}")
+    if p.favorable_label is not None:
+        lines.append(f"  favorable_label: {_q(p.favorable_label)}   # the positive label is the adverse outcome "
+                     "(its name says so): rates of selection and the four-fifths rule count this one")
     if p.excluded:
         sensitive = {s.column for s in p.sensitive}
         # Sensitive columns are never features unless asked: an explicit list would otherwise train on them.

@@ -175,3 +175,15 @@ def test_a_dictionary_naming_a_column_not_in_the_data_is_refused(tmp_path, capsy
     assert err.startswith("audit: error: --dictionary must name columns of credit.csv.gz; got 'GENDER'. "
                           "Columns: ID, LIMIT_BAL, SEX,")
     assert not (tmp_path / "audit.yaml").exists()
+
+
+def test_an_adverse_positive_label_gets_the_other_value_as_the_favourable_outcome(tmp_path, adult_folder):
+    # Credit default: 1 is a default, the harm; the favourable outcome for the person is 0 (no default).
+    shutil.copy(CREDIT, tmp_path / "credit.csv.gz")
+    out, proposal = write_config(tmp_path / "credit.csv.gz")
+    cfg = load_config(out)
+    assert cfg.data.favorable_label == 0 and cfg.data.positive_label is None
+    assert set(pd.read_csv(CREDIT)[CREDIT_TARGET].unique()) == {0, 1}
+    # Income above 50K is a benefit: no favourable label is written, the positive label is one.
+    out, _ = write_config(adult_folder, output=adult_folder / "adult.yaml")
+    assert load_config(out).data.favorable_label is None and "favorable_label" not in out.read_text()
