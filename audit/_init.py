@@ -92,6 +92,45 @@ class Proposal:
     coded: tuple[tuple[str, tuple[int, ...]], ...] = ()
     #: The favourable outcome when the positive label is an adverse one (a default, a fraud), else None.
     favorable_label: str | int | float | bool | None = None
+    #: Text values that stand for a missing value in this file ("?"), with the columns holding them.
+    na_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The share of rows of the positive class, when it is rare enough that a 0.5 cutoff selects almost no one.
+    rare_positive: float | None = None
+
+
+#: Below this share of positive rows, `model.threshold: {selection_rate: share}` is proposed.
+RARE_POSITIVE = 0.2
+
+
+def _rare_share(column: pd.Series, positive: object) -> float | None:
+    values = column.dropna()
+    shown = 1 if positive is None else positive
+    share = float((values.map(code_key) == code_key(shown)).mean()) if len(values) else 0.0
+    return round(share, 3) if 0 < share < RARE_POSITIVE else None
+
+
+#: Markers of a missing value that pandas does not know ("?" in the UCI files).
+_NA_MARKERS = ("?",)
+
+
+def _numbers_if_all(column: pd.Series) -> pd.Series:
+    # A column of numbers and "?" becomes numbers once "?" is missing, as pandas reads it with na_values.
+    if column.dtype != object:
+        return column
+    try:
+        return pd.to_numeric(column)
+    except (ValueError, TypeError):
+        return column
+
+
+def _na_markers(frame: pd.DataFrame) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found = []
+    for marker in _NA_MARKERS:
+        columns = tuple(str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+                        and (frame[c].astype(str).str.strip() == marker).any())
+        if columns:
+            found.append((marker, columns))
+    return tuple(found)
 
 
 #: Words of a target or positive value that make the positive label the adverse outcome for the person.
@@ -372,6 +411,12 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000,
     if unknown:
         raise AuditError(f"--dictionary must name columns of {test.name}; got {', '.join(map(repr, unknown))}. "
                          f"Columns: {', '.join(frame.columns[:40])}.")
+    # "?" for a missing value: read as missing, as `audit run` will with `data.na_values`, so that a sensitive
+    # column's "?" is not a group nor a numeric column text.
+    markers = _na_markers(frame)
+    if markers:
+        frame = frame.replace({m: np.nan for m, _ in markers}).infer_objects()
+        frame = frame.apply(_numbers_if_all)
     # As `audit run` will read the data: with the names in place of the codes.
     frame = apply_labels(frame, tuple((c, tuple((code_key(k), v) for k, v in names)) for c, names in labels))
     dropped = {c: why for c, why in _id_like(frame).items() if c != target}
@@ -387,7 +432,8 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000,
                     sensitive=tuple(sensitive), excluded=excluded, excluded_reasons=tuple(dropped.values()),
                     columns=tuple(frame.columns), labels=labels,
                     coded=_coded(frame, [s.column for s in sensitive if s.bins is None]),
-                    favorable_label=_favorable(frame[column], column, positive))
+                    favorable_label=_favorable(frame[column], column, positive), na_values=markers,
+                    rare_positive=_rare_share(frame[column], positive))
 
 
 def _q(value: object) -> str:
@@ -414,6 +460,10 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
                   f"  reference: {rel(p.train)}   # drift is measured against it"]
     else:
         lines += ["  # train: ...        # without training data, the test file is split (data.test_size)"]
+    if p.na_values:
+        lines.append(f"  na_values: [{', '.join(_q(m) for m, _ in p.na_values)}]   # missing values written as "
+                     + "; ".join(f"{m} (in {', '.join(cols[:4])}{', ...' if len(cols) > 4 else ''})"
+                                 for m, cols in p.na_values))
     lines.append(f"  target: {_q(p.target)}   # {p.target_reason}")
     if p.positive_label is None:
         lines.append(f"  # positive_label: 1   # {p.positive_reason}")
@@ -456,6 +506,9 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
               "  train:                # or `load: model.skops` to audit a model you already have",
               "    estimator: sklearn.ensemble.HistGradientBoostingClassifier",
               "    params: {max_iter: 200}",
+              *([f"  threshold: {{selection_rate: {p.rare_positive:g}}}   # the positive class is rare "
+                 f"({p.rare_positive:.1%} of rows): predict's 0.5 cutoff would select almost no one; this cutoff, "
+                 "chosen on the training rows, selects as many as are positive"] if p.rare_positive else []),
               "checks:",
               "  performance: {metrics: [accuracy, balanced_accuracy, precision, recall, f1, roc_auc, selection_rate],",
               "                min: {roc_auc: 0.75}}   # set the thresholds your use case needs",

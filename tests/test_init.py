@@ -187,3 +187,32 @@ def test_an_adverse_positive_label_gets_the_other_value_as_the_favourable_outcom
     # Income above 50K is a benefit: no favourable label is written, the positive label is one.
     out, _ = write_config(adult_folder, output=adult_folder / "adult.yaml")
     assert load_config(out).data.favorable_label is None and "favorable_label" not in out.read_text()
+
+
+DIABETES = ROOT / "tests" / "data" / "diabetes_sample.csv.gz"
+
+
+def test_question_marks_are_missing_and_a_rare_positive_class_gets_a_selection_rate_cutoff(tmp_path, capsys):
+    shutil.copy(DIABETES, tmp_path / "diabetic.csv.gz")
+    out, proposal = write_config(tmp_path / "diabetic.csv.gz")
+    cfg = load_config(out)
+    raw = pd.read_csv(DIABETES, dtype=str)
+    assert cfg.data.na_values == ["?"]
+    assert "race" in dict(proposal.na_values)["?"] and (raw["race"] == "?").any()
+    assert cfg.data.target == "readmitted" and cfg.data.positive_label == "<30"
+    assert {"encounter_id", "patient_nbr"} <= set(proposal.excluded)
+    share = (raw["readmitted"] == "<30").mean()  # the reference: pandas on the raw text
+    assert cfg.model.threshold.selection_rate == pytest.approx(share, abs=5e-4) and share < 0.2
+    # Read as `audit run` reads it: "?" of race is missing, not a group.
+    from audit.inputs._data import load_dataset
+
+    frame = load_dataset(cfg).test.frame
+    assert frame["race"].isna().any() and "?" not in set(frame["race"].dropna())  # the evaluation split of it
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 0
+
+
+def test_a_common_positive_class_keeps_the_model_s_own_rule(tmp_path):
+    shutil.copy(CREDIT, tmp_path / "credit.csv.gz")  # 22% defaults
+    out, proposal = write_config(tmp_path / "credit.csv.gz")
+    assert proposal.rare_positive is None and load_config(out).model.threshold is None
