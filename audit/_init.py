@@ -260,6 +260,13 @@ def _sensitive(frame: pd.DataFrame, target: str | None) -> list[Sensitive]:
                     shown = [str(v) for v in series.dropna().unique() if str(v).strip().lower() in known][:3]
                     reason = f"its values look like {what} ({', '.join(shown or sorted(values)[:3])})"
                     break
+            if reason is None:
+                # Values that combine attributes ("male : single", "female : divorced"): a word of each.
+                for what, known in _SENSITIVE_VALUES.items():
+                    worded = sorted(v for v in values if set(_tokens(v)) & known)
+                    if len({t for v in worded for t in _tokens(v)} & known) >= 2 and len(worded) * 2 > len(values):
+                        reason = f"its values name {what} ({', '.join(worded[:3])})"
+                        break
         if reason is None:
             continue
         bins = None

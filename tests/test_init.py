@@ -216,3 +216,18 @@ def test_a_common_positive_class_keeps_the_model_s_own_rule(tmp_path):
     shutil.copy(CREDIT, tmp_path / "credit.csv.gz")  # 22% defaults
     out, proposal = write_config(tmp_path / "credit.csv.gz")
     assert proposal.rare_positive is None and load_config(out).model.threshold is None
+
+
+def test_values_that_combine_sex_with_another_attribute_are_found_as_sensitive(tmp_path):
+    # German credit's personal_status once named (A91 "male : divorced/separated", ...): sex with marital status.
+    names = ["male : divorced/separated", "female : divorced/separated/married", "male : single",
+             "male : married/widowed", "female : single"]
+    frame = pd.DataFrame({"personal_status": [names[i % 5] for i in range(200)],
+                          "amount": [100 + 7 * i for i in range(200)],
+                          "purpose": [("car", "radio/television", "business")[i % 3] for i in range(200)],
+                          "class": [("good", "bad")[i % 3 == 0] for i in range(200)]})
+    frame.to_csv(tmp_path / "credit.csv", index=False)
+    proposal = propose(tmp_path / "credit.csv")
+    found = {s.column: s.reason for s in proposal.sensitive}
+    assert found["personal_status"].startswith("its values name sex (female : divorced/separated/married")
+    assert "purpose" not in found and proposal.target == "class" and proposal.positive_label == "good"
