@@ -67,9 +67,9 @@ def test_positive_favorable_and_reference_may_be_given_as_code_or_name():
         (by_code.positive_label, by_code.favorable_label, by_code.reference_groups)
 
 
-def _split(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split(tmp_path: Path, *, train_rows: int = 1400) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.read_csv(DATA)
-    train, test = frame.iloc[:1400], frame.iloc[1400:]
+    train, test = frame.iloc[:train_rows], frame.iloc[train_rows:]
     train.to_csv(tmp_path / "train.csv", index=False)
     test.to_csv(tmp_path / "test.csv", index=False)
     return train, test
@@ -134,3 +134,18 @@ def test_a_loaded_model_s_feature_may_not_be_labelled(tmp_path):
            "model": {"load": "m.skops"}}
     with pytest.raises(AuditError, match=r"`data.labels` must not name a feature of a loaded model.*'EDUCATION'"):
         load_dataset(config_from_dict(raw, base_dir=str(tmp_path)))
+
+
+def test_read_in_batches_the_audit_shows_the_same_names_and_counts(tmp_path):
+    _split(tmp_path, train_rows=600)  # 1,400 evaluation rows: two batches of at most 1,000
+    whole = audit_run(_raw(), tmp_path)
+    batched = audit_run(_raw(batch_rows=1000), tmp_path)
+    assert batched["data"]["groups"] == whole["data"]["groups"]
+    assert set(batched["data"]["groups"]["SEX"]) == {"male", "female"}
+    assert batched["fairness"]["by_attribute"]["MARRIAGE"] == whole["fairness"]["by_attribute"]["MARRIAGE"]
+
+
+def audit_run(raw: dict, folder: Path) -> dict:
+    from audit import run
+
+    return run(config_from_dict(raw, base_dir=str(folder))).document
