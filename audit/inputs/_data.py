@@ -492,14 +492,21 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         task = infer_task(column, positive_label=data.positive_label)
     if task != "binary":
         return _task_dataset(config, test, tuple(features), task, frames)
-    if test.frame is not None:
-        y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
-                                                   positive=data.positive_label)
-    else:
-        first = next(iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))
-        _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
-                                              positive=data.positive_label, whole=False)
-        y_test = None
+    try:
+        if test.frame is not None:
+            y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target,
+                                                       source=test.name, positive=data.positive_label)
+        else:
+            first = next(iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))
+            _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
+                                                  positive=data.positive_label, whole=False)
+            y_test = None
+    except AuditError as exc:
+        if data.target not in data.labels:
+            raise
+        codes = ", ".join(f"{code!r} ({name})" for code, name in data.labels[data.target].items())
+        raise AuditError(f"{exc} The values are the names of `data.labels.{data.target}`; its codes are "
+                         f"accepted too: {codes}.") from None
     train = None
     y_train = None
     split = False
