@@ -155,7 +155,7 @@ def test_a_positive_label_neither_code_nor_name_is_refused_naming_both(tmp_path)
     _split(tmp_path)
     with pytest.raises(AuditError) as exc:
         load_dataset(config_from_dict(_raw(positive_label="yes"), base_dir=str(tmp_path)))
-    assert str(exc.value).endswith("got 'yes'. Values: 'default', 'paid'. The values are the names of "
+    assert str(exc.value).endswith("got 'yes'. Values: 'paid', 'default'. The values are the names of "
                                    f"`data.labels.{TARGET}`; its codes are accepted too: 0 (paid), 1 (default).")
     assert load_dataset(config_from_dict(_raw(positive_label="default"), base_dir=str(tmp_path))).positive_label \
         == "default"
