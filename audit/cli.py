@@ -132,17 +132,18 @@ class _Bar:
             columns, lines = 0, 0
         # A terminal that reports no size (a fresh pseudo-terminal says 0 x 0) would get no bar at all.
         self._bar = tqdm(total=total, file=file, unit="step", ncols=columns if columns >= 40 else 100,
-                         nrows=lines if lines >= 2 else 20, leave=True,
+                         nrows=lines if lines >= 2 else 20, leave=True, mininterval=0,
                          bar_format="audit: {desc} |{bar}| {n_fmt}/{total_fmt} steps [{elapsed}]")
         self._started = False
         self._bar.set_description_str("starting", refresh=False)
 
     def __call__(self, text: str) -> None:
-        if not text.startswith("explained "):
-            if self._started:
-                self._step_done()
-            self._started = True
-        self._bar.set_description_str(text, refresh=True)
+        counted = not text.startswith("explained ")
+        # One redraw per call: the new step's text with the count of the steps done before it.
+        self._bar.set_description_str(text, refresh=not (counted and self._started))
+        if counted and self._started:
+            self._step_done()
+        self._started = self._started or counted
 
     def _step_done(self) -> None:
         if self._bar.total is not None and self._bar.n >= self._bar.total:
