@@ -127,7 +127,7 @@ def _na_markers(frame: pd.DataFrame) -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = []
     for marker in _NA_MARKERS:
         columns = tuple(str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-                        and (frame[c].astype(str).str.strip() == marker).any())
+                        and (frame[c].astype(str) == marker).any())  # exact, as pandas matches na_values
         if columns:
             found.append((marker, columns))
     return tuple(found)
