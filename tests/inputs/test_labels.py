@@ -159,3 +159,19 @@ def test_a_positive_label_neither_code_nor_name_is_refused_naming_both(tmp_path)
                                    f"`data.labels.{TARGET}`; its codes are accepted too: 0 (paid), 1 (default).")
     assert load_dataset(config_from_dict(_raw(positive_label="default"), base_dir=str(tmp_path))).positive_label \
         == "default"
+
+
+def test_validate_names_the_codes_left_without_a_name(tmp_path, capsys):
+    _, test = _split(tmp_path)
+    config = tmp_path / "audit.yaml"
+    config.write_text(yaml.safe_dump(_raw()))
+    assert main(["validate", str(config)]) == 0
+    out = capsys.readouterr().out
+    # The reference: codes of the evaluation rows that the mapping leaves out, counted by pandas.
+    marriage = test["MARRIAGE"][~test["MARRIAGE"].isin(MARRIAGE)].value_counts().sort_index()
+    education = test["EDUCATION"][~test["EDUCATION"].isin(LABELS["EDUCATION"])].value_counts().sort_index()
+    shown = lambda counts: ", ".join(f"{c} ({n} row{'s' if n != 1 else ''})" for c, n in counts.items())  # noqa: E731
+    assert len(marriage) and len(education)
+    # In the order of `data.labels` (yaml.safe_dump wrote its keys sorted).
+    assert (f"`data.labels` names no code for EDUCATION {shown(education)}; MARRIAGE {shown(marriage)}: shown as "
+            "the code.") in out
