@@ -10,6 +10,9 @@ It proposes, and says why in a comment next to each choice:
   ``Divorced``, ...);
 - bands for continuous sensitive columns (the usual 25/45/65 age bands for an age, quartiles otherwise);
 - features: all columns, without identifier-like columns (unique integers, names like ``id``).
+- names of coded values (``data.labels``) from a data dictionary (``--dictionary``: YAML ``{column: {code:
+  name}}`` or a CSV of ``column,code,label``); without one, a commented example for sensitive columns that hold
+  a few small integers (``SEX`` 1/2), which would otherwise show as codes on the card.
 
 Nothing is overwritten without ``force``.
 """
@@ -26,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .inputs._data import _CSV, _PARQUET, _read_one
+from .inputs._data import _CSV, _PARQUET, _read_one, apply_labels
+from .settings._config import code_key
 from ._errors import AuditError
 from .report import atomic_write_text
 
-__all__ = ["Sensitive", "Proposal", "propose", "render_config", "write_config"]
+__all__ = ["Sensitive", "Proposal", "propose", "read_dictionary", "render_config", "write_config"]
 
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome", "income", "default", "risk", "churn", "response",
                  "approved", "approval", "result", "two_year_recid", "is_recid", "readmitted", "pass", "first_pf",
@@ -40,7 +44,7 @@ _POSITIVE_VALUES = ("<30", ">50k", "yes", "y", "true", "1", "good", "approved", 
 _SENSITIVE_NAMES = {
     "sex": "sex", "gender": "gender", "race": "race", "ethnicity": "ethnicity", "ethnic": "ethnicity",
     "age": "age", "religion": "religion", "religious": "religion", "marital": "marital status",
-    "married": "marital status", "nationality": "nationality", "native": "national origin",
+    "married": "marital status", "marriage": "marital status", "nationality": "nationality", "native": "national origin",
     "citizenship": "citizenship", "citizen": "citizenship", "disability": "disability", "disabled": "disability",
     "pregnant": "pregnancy", "pregnancy": "pregnancy", "orientation": "sexual orientation", "skin": "skin colour",
     "colour": "skin colour", "caste": "caste", "foreign": "national origin",
@@ -82,6 +86,121 @@ class Proposal:
     columns: tuple[str, ...]
     #: Why each column of ``excluded`` is left out (an identifier, a date, a twin of the target).
     excluded_reasons: tuple[str, ...] = ()
+    #: ``data.labels`` from the data dictionary: (column, ((code, name), ...)), in the dictionary's order.
+    labels: tuple[tuple[str, tuple[tuple[object, str], ...]], ...] = ()
+    #: Sensitive columns still holding codes (a few small integers) and their codes, for a commented example.
+    coded: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: The favourable outcome when the positive label is an adverse one (a default, a fraud), else None.
+    favorable_label: str | int | float | bool | None = None
+    #: Text values that stand for a missing value in this file ("?"), with the columns holding them.
+    na_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The share of rows of the positive class, when it is rare enough that a 0.5 cutoff selects almost no one.
+    rare_positive: float | None = None
+
+
+#: Below this share of positive rows, `model.threshold: {selection_rate: share}` is proposed.
+RARE_POSITIVE = 0.2
+
+
+def _rare_share(column: pd.Series, positive: object) -> float | None:
+    values = column.dropna()
+    shown = 1 if positive is None else positive
+    share = float((values.map(code_key) == code_key(shown)).mean()) if len(values) else 0.0
+    return round(share, 3) if 0 < share < RARE_POSITIVE else None
+
+
+#: Markers of a missing value that pandas does not know ("?" in the UCI files).
+_NA_MARKERS = ("?",)
+
+
+def _numbers_if_all(column: pd.Series) -> pd.Series:
+    # A column of numbers and "?" becomes numbers once "?" is missing, as pandas reads it with na_values.
+    if column.dtype != object:
+        return column
+    try:
+        return pd.to_numeric(column)
+    except (ValueError, TypeError):
+        return column
+
+
+def _na_markers(frame: pd.DataFrame) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found = []
+    for marker in _NA_MARKERS:
+        columns = tuple(str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+                        and (frame[c].astype(str) == marker).any())  # exact, as pandas matches na_values
+        if columns:
+            found.append((marker, columns))
+    return tuple(found)
+
+
+#: Words of a target or positive value that make the positive label the adverse outcome for the person.
+_ADVERSE = {"default", "defaulted", "fraud", "bad", "recid", "recidivism", "delinquent", "delinquency"}
+
+
+def _favorable(column: pd.Series, name: str, positive: object) -> str | int | float | bool | None:
+    """The other value of a two-valued target whose positive label is adverse (``default`` 1/0: 0), else None:
+    the four-fifths rule and the selection rates then count the outcome that benefits the person."""
+    values = [_plain(v) for v in column.dropna().unique()]
+    if len(values) != 2:
+        return None
+    shown = 1 if positive is None else positive
+    words = set(_tokens(name)) | set(_tokens(str(shown)))
+    if not words & _ADVERSE:
+        return None
+    other = [v for v in values if code_key(v) != code_key(shown)]
+    return other[0] if len(other) == 1 else None
+
+
+def _code(text: object) -> object:
+    # A code read from a CSV dictionary is text; "1" is written back as the number it is in the data.
+    if isinstance(text, str) and re.fullmatch(r"-?\d+", text.strip()):
+        return int(text)
+    return text
+
+
+def read_dictionary(path: str | Path) -> dict[str, dict[object, str]]:
+    """Read a data dictionary: YAML (or JSON) ``{column: {code: name}}``, or a CSV of ``column,code,label``.
+
+    Raises
+    ------
+    AuditError
+        The file cannot be read or is not of either shape; the message names the file and the shape expected.
+    """
+    import yaml
+
+    path = Path(path)
+    shape = ("a YAML mapping {column: {code: name}} or a CSV with the columns column, code, label")
+    lower = path.name.lower()
+    try:
+        if lower.endswith(_CSV):
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            table.columns = [str(c).strip().lower() for c in table.columns]
+            if not {"column", "code", "label"} <= set(table.columns):
+                raise AuditError(f"--dictionary {path.name} must be {shape}; its columns are "
+                                 f"{', '.join(table.columns)}.")
+            out: dict[str, dict[object, str]] = {}
+            for column, code, label in table[["column", "code", "label"]].itertuples(index=False):
+                out.setdefault(column.strip(), {})[_code(code)] = label.strip()
+            return out
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AuditError(f"--dictionary {path} could not be read: {exc}. It must be {shape}.") from None
+    except yaml.YAMLError as exc:
+        raise AuditError(f"--dictionary {path.name} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise AuditError(f"--dictionary {path.name} must be {shape}; got {type(raw).__name__}.")
+    return {str(column): {_code(code): str(name) for code, name in names.items()} for column, names in raw.items()}
+
+
+def _coded(frame: pd.DataFrame, columns: list[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Columns holding a few small integers: codes a reader of the card cannot decode."""
+    out = []
+    for col in columns:
+        s = frame[col].dropna()
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and 2 <= s.nunique() <= 10 \
+                and bool((s == s.round()).all()) and s.abs().max() < 100:
+            out.append((col, tuple(sorted(int(v) for v in s.unique()))))
+    return tuple(out)
 
 
 def _tokens(name: str) -> list[str]:
@@ -141,6 +260,13 @@ def _sensitive(frame: pd.DataFrame, target: str | None) -> list[Sensitive]:
                     shown = [str(v) for v in series.dropna().unique() if str(v).strip().lower() in known][:3]
                     reason = f"its values look like {what} ({', '.join(shown or sorted(values)[:3])})"
                     break
+            if reason is None:
+                # Values that combine attributes ("male : single", "female : divorced"): a word of each.
+                for what, known in _SENSITIVE_VALUES.items():
+                    worded = sorted(v for v in values if set(_tokens(v)) & known)
+                    if len({t for v in worded for t in _tokens(v)} & known) >= 2 and len(worded) * 2 > len(values):
+                        reason = f"its values name {what} ({', '.join(worded[:3])})"
+                        break
         if reason is None:
             continue
         bins = None
@@ -231,7 +357,8 @@ def _id_like(frame: pd.DataFrame) -> dict[str, str]:
             out[str(col)] = "an identifier (a different integer in every row)"
         elif ints and tokens and tokens[-1] in _ID_SUFFIXES and distinct > 0.5 and len(s) > 50:
             out[str(col)] = f"an identifier (its name, and {distinct:.0%} of its values are distinct)"
-        elif set(tokens) & _DATE_NAMES and not (ints and s.nunique() <= 20):
+        elif set(tokens) & _DATE_NAMES and not (ints and s.nunique() <= 20) and s.nunique() > 2:
+            # Two values are a flag, not a time ("default payment next month": paid / default).
             out[str(col)] = "a date or time (ties the model to when a row was recorded)"
         elif not pd.api.types.is_numeric_dtype(s) and distinct > 0.9 and len(s) > 50:
             out[str(col)] = "an identifier (a different text in almost every row)"
@@ -258,7 +385,8 @@ def _twins(frame: pd.DataFrame, target: str, columns: list[str]) -> dict[str, st
     return out
 
 
-def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) -> Proposal:
+def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000,
+            dictionary: dict[str, dict[object, str]] | None = None) -> Proposal:
     """Look at the data file (or the data files in a folder) and propose an audit.
 
     Parameters
@@ -270,6 +398,9 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
         The target column, when the guess should not be made.
     rows : int
         Rows read for the proposal (the first ones).
+    dictionary : mapping, optional
+        Names of coded values (see :func:`read_dictionary`), applied before the proposal is made, so that
+        sensitive columns are recognised by their names and the positive label is given as a name.
 
     Examples
     --------
@@ -282,6 +413,19 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
     if frame.empty:
         raise AuditError(f"{test} holds no rows; `audit init` needs data to look at.")
     frame.columns = [str(c) for c in frame.columns]
+    labels = tuple((column, tuple(names.items())) for column, names in (dictionary or {}).items())
+    unknown = [column for column, _ in labels if column not in frame.columns]
+    if unknown:
+        raise AuditError(f"--dictionary must name columns of {test.name}; got {', '.join(map(repr, unknown))}. "
+                         f"Columns: {', '.join(frame.columns[:40])}.")
+    # "?" for a missing value: read as missing, as `audit run` will with `data.na_values`, so that a sensitive
+    # column's "?" is not a group nor a numeric column text.
+    markers = _na_markers(frame)
+    if markers:
+        frame = frame.replace({m: np.nan for m, _ in markers}).infer_objects()
+        frame = frame.apply(_numbers_if_all)
+    # As `audit run` will read the data: with the names in place of the codes.
+    frame = apply_labels(frame, tuple((c, tuple((code_key(k), v) for k, v in names)) for c, names in labels))
     dropped = {c: why for c, why in _id_like(frame).items() if c != target}
     column, target_reason = _target(frame.drop(columns=list(dropped)), target)
     positive, positive_reason = _positive(frame[column])
@@ -293,7 +437,10 @@ def propose(path: str | Path, *, target: str | None = None, rows: int = 50_000) 
     return Proposal(test=test, train=train, name=name, rows_read=len(frame), target=column,
                     target_reason=target_reason, positive_label=positive, positive_reason=positive_reason,
                     sensitive=tuple(sensitive), excluded=excluded, excluded_reasons=tuple(dropped.values()),
-                    columns=tuple(frame.columns))
+                    columns=tuple(frame.columns), labels=labels,
+                    coded=_coded(frame, [s.column for s in sensitive if s.bins is None]),
+                    favorable_label=_favorable(frame[column], column, positive), na_values=markers,
+                    rare_positive=_rare_share(frame[column], positive))
 
 
 def _q(value: object) -> str:
@@ -320,11 +467,18 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
                   f"  reference: {rel(p.train)}   # drift is measured against it"]
     else:
         lines += ["  # train: ...        # without training data, the test file is split (data.test_size)"]
+    if p.na_values:
+        lines.append(f"  na_values: [{', '.join(_q(m) for m, _ in p.na_values)}]   # missing values written as "
+                     + "; ".join(f"{m} (in {', '.join(cols[:4])}{', ...' if len(cols) > 4 else ''})"
+                                 for m, cols in p.na_values))
     lines.append(f"  target: {_q(p.target)}   # {p.target_reason}")
     if p.positive_label is None:
         lines.append(f"  # positive_label: 1   # {p.positive_reason}")
     else:
         lines.append(f"  positive_label: {_q(p.positive_label)}   # {p.positive_reason}")
+    if p.favorable_label is not None:
+        lines.append(f"  favorable_label: {_q(p.favorable_label)}   # the positive label is the adverse outcome "
+                     "(its name says so): rates of selection and the four-fifths rule count this one")
     if p.excluded:
         sensitive = {s.column for s in p.sensitive}
         # Sensitive columns are never features unless asked: an explicit list would otherwise train on them.
@@ -341,6 +495,14 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
     else:
         lines += ["  # No column looked sensitive by name or values: name at least one (e.g. sex, race, age).",
                   "  sensitive: []"]
+    if p.labels:
+        lines.append("  labels:              # names of coded values (from the data dictionary), shown in their place")
+        lines += [f"    {_q(c)}: {{{', '.join(f'{_q(k)}: {_q(v)}' for k, v in names)}}}" for c, names in p.labels]
+    elif p.coded:
+        lines.append("  # Coded values show as codes on the card (\"SEX 2\"): name them (or pass --dictionary FILE):")
+        lines.append("  # labels:")
+        blank = '"..."'
+        lines += [f"  #   {_q(c)}: {{{', '.join(f'{k}: {blank}' for k in codes)}}}" for c, codes in p.coded]
     binned = [s for s in p.sensitive if s.bins]
     if binned:
         lines.append("  bins:                # bands [a, b) of continuous sensitive columns")
@@ -351,6 +513,9 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
               "  train:                # or `load: model.skops` to audit a model you already have",
               "    estimator: sklearn.ensemble.HistGradientBoostingClassifier",
               "    params: {max_iter: 200}",
+              *([f"  threshold: {{selection_rate: {p.rare_positive:g}}}   # the positive class is rare "
+                 f"({p.rare_positive:.1%} of rows): predict's 0.5 cutoff would select almost no one; this cutoff, "
+                 "chosen on the training rows, selects as many as are positive"] if p.rare_positive else []),
               "checks:",
               "  performance: {metrics: [accuracy, balanced_accuracy, precision, recall, f1, roc_auc, selection_rate],",
               "                min: {roc_auc: 0.75}}   # set the thresholds your use case needs",
@@ -373,8 +538,10 @@ def render_config(p: Proposal, *, config_dir: Path) -> str:
 
 
 def write_config(path: str | Path, *, output: str | Path | None = None, target: str | None = None,
-                 force: bool = False) -> tuple[Path, Proposal]:
+                 force: bool = False, dictionary: str | Path | None = None) -> tuple[Path, Proposal]:
     """Propose an audit for ``path`` and write it to ``output`` (default: ``audit.yaml`` beside the data).
+
+    ``dictionary`` is a data dictionary file (see :func:`read_dictionary`) whose names become ``data.labels``.
 
     Raises
     ------
@@ -388,6 +555,7 @@ def write_config(path: str | Path, *, output: str | Path | None = None, target: 
     if out.exists() and not force:
         raise AuditError(f"{out} already exists; `audit init` never overwrites it. Pass --force to replace it, or "
                          "--output to write elsewhere.")
-    proposal = propose(source, target=target)
+    names = read_dictionary(dictionary) if dictionary is not None else None
+    proposal = propose(source, target=target, dictionary=names)
     atomic_write_text(out, render_config(proposal, config_dir=out.parent))
     return out, proposal

@@ -59,7 +59,7 @@ from .measures._reasons import REASONS_NAME, reason_codes, reasons_bytes
 from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
-__all__ = ["run", "audit", "package_versions", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
+__all__ = ["run", "audit", "package_versions", "planned_steps", "PROXY_SAMPLE_ROWS", "STEPS", "Step"]
 
 
 _PACKAGES = ("rai-audit", "numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "shap", "skops", "jinja2",
@@ -426,7 +426,8 @@ def _pass(ctx: _Context) -> None:
                                           scheduler=ctx.scheduler, workers=cfg.dask.workers,
                                           partition_rows=cfg.dask.partition_rows, progress=ctx.say)
     else:
-        ctx.say("predicting and counting")
+        rows = f" {len(dataset.test.frame):,} rows" if dataset.test.frame is not None else " in batches"
+        ctx.say(f"predicting and counting{rows}")
         labelling = settings.labelling()
         ctx.done = local_pass(batches=evaluation_batches(dataset, columns=needed,
                                                          labels=lambda column: task.labels(column, labelling)),
@@ -924,6 +925,34 @@ _CURVES: dict[str, Callable[[_Context], None]] = {"binary": _binary_curves, "mul
                                                   "regression": _calibration_step}
 _ALL = frozenset(_CURVES)
 #: The audit, step by step. Each step reads what earlier ones added to the context.
+def planned_steps(cfg: AuditConfig, *, model_given: bool = False) -> int:
+    """How many step texts :func:`run` passes to ``progress`` for ``cfg`` (the explainer's "explained i of n
+    rows" are progress within one step, not steps): the length of a progress bar over the run.
+
+    Examples
+    --------
+    >>> planned_steps(config_from_dict({"name": "d", "data": {"test": "t.csv", "target": "y", "sensitive": ["g"]},
+    ...     "model": {"load": "m.skops"}}))
+    7
+    """
+    cfg = choose_champion(cfg)
+    chk = cfg.checks
+
+    def one(model: Any, *, given: bool) -> int:
+        if given or (model is not None and model.predictions is not None):
+            source, explained = 0, model is None or model.predictions is None
+        else:
+            source, explained = (2 if model is not None and model.train is not None else 1), True
+        return (source + 4 + int(cfg.data.reference is not None)  # predicting, statistics, data bias, checks
+                + int(explained and chk.explainability.method != "none") + int(chk.slices.enabled)
+                + int(cfg.mitigation.enabled))
+
+    total = 1 + one(cfg.model, given=model_given)  # loading data
+    if cfg.challenger is not None:  # its own audit, announced, then the row-by-row comparison
+        total += 1 + one(cfg.challenger.model, given=False) + 1
+    return total
+
+
 STEPS: tuple[Step, ...] = (
     Step("statistics", _ALL, _pass),
     Step("data_bias", _ALL, _bias_step),

@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write (default: audit.yaml beside the data)")
     p_init.add_argument("--target", default=None, help="the target column, instead of a guess")
     p_init.add_argument("--force", action="store_true", help="replace an existing audit.yaml")
+    p_init.add_argument("--dictionary", type=Path, default=None, metavar="FILE",
+                        help="names of coded values, written as data.labels: YAML {column: {code: name}} or a CSV "
+                             "of column,code,label")
     return parser
 
 
@@ -115,10 +118,61 @@ def _compare_formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _progress(quiet: bool) -> Callable[[str], None]:
-    if quiet or not sys.stderr.isatty():
+class _Bar:
+    """Progress of ``audit run`` on a terminal: one tqdm bar over the run's steps, showing the current step
+    (with its rows), the steps done and the time elapsed. Called with each step's text, as ``run``'s
+    ``progress``; the explainer's "explained i of n rows" update the step shown without counting as steps."""
+
+    def __init__(self, *, total: int, file: Any) -> None:
+        from tqdm import tqdm
+
+        try:
+            columns, lines = os.get_terminal_size(file.fileno())
+        except (OSError, ValueError, AttributeError):
+            columns, lines = 0, 0
+        # A terminal that reports no size (a fresh pseudo-terminal says 0 x 0) would get no bar at all.
+        self._bar = tqdm(total=total, file=file, unit="step", ncols=columns if columns >= 40 else 100,
+                         nrows=lines if lines >= 2 else 20, leave=True, mininterval=0,
+                         bar_format="audit: {desc} |{bar}| {n_fmt}/{total_fmt} steps [{elapsed}]")
+        self._started = False
+        self._bar.set_description_str("starting", refresh=False)
+
+    def __call__(self, text: str) -> None:
+        counted = not text.startswith("explained ")
+        # One redraw per call: the new step's text with the count of the steps done before it.
+        self._bar.set_description_str(text, refresh=not (counted and self._started))
+        if counted and self._started:
+            self._step_done()
+        self._started = self._started or counted
+
+    def _step_done(self) -> None:
+        if self._bar.total is not None and self._bar.n >= self._bar.total:
+            self._bar.total = self._bar.n + 1  # a step the plan did not count: the bar grows, never overflows
+        self._bar.update(1)
+
+    def close(self, text: str) -> None:
+        """The run is over: the last step is done, ``text`` (what was written) is shown."""
+        if self._started:
+            self._step_done()
+        self._bar.total = self._bar.n
+        self._bar.set_description_str(text, refresh=False)
+        self._bar.close()
+
+
+def _progress(quiet: bool, *, total: int, stream: Any = None) -> Callable[[str], None]:
+    """``run``'s progress for the command line: nothing with ``--quiet``; a bar on a terminal; else (a CI log,
+    a file) a plain line per step (the explainer's progress within its step is left out)."""
+    stream = stream if stream is not None else sys.stderr
+    if quiet:
         return lambda _text: None
-    return lambda text: print(f"audit: {text}...", file=sys.stderr, flush=True)
+    if stream.isatty():
+        return _Bar(total=total, file=stream)
+
+    def line(text: str) -> None:
+        if not text.startswith("explained "):  # a log gets the steps, not forty lines of one step's progress
+            print(f"audit: {text}...", file=stream, flush=True)
+
+    return line
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -140,12 +194,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             name=kept.name if kept is not None else args.challenger.stem, model=model,
             margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block",
             champion=kept.champion if kept is not None else "champion")})
-    result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
-                 scheduler=args.scheduler, baseline=args.baseline)
-    # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
-    written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,
-                           history=not args.no_history,
-                           mlflow=None if args.mlflow is None else (args.mlflow or True))
+    from ._run import planned_steps
+
+    progress = _progress(args.quiet, total=planned_steps(config) + 1)  # + writing the reports
+    try:
+        result = run(config, seed=args.seed, progress=progress, engine=args.engine,
+                     scheduler=args.scheduler, baseline=args.baseline)
+        progress("writing reports")
+        # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
+        written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,
+                               history=not args.no_history,
+                               mlflow=None if args.mlflow is None else (args.mlflow or True))
+    except BaseException:
+        if isinstance(progress, _Bar):  # the bar ends first: the error is printed on a line of its own
+            progress.close("stopped")
+        raise
+    if isinstance(progress, _Bar):
+        progress.close("done")
     for note in written.skipped:  # the audit itself succeeded: keep the gate's exit code
         print(f"audit: {note}", file=sys.stderr)
     if not args.quiet:
@@ -221,7 +286,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from ._init import write_config
 
-    out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force)
+    out, proposal = write_config(args.path, output=args.output, target=args.target, force=args.force,
+                                 dictionary=args.dictionary)
     sensitive = ", ".join(s.column for s in proposal.sensitive) or "none found"
     print(f"wrote {out}: target {proposal.target!r}, sensitive {sensitive}. Read its comments, then "
           f"`audit validate {out}`.")

@@ -9,17 +9,17 @@ import gzip
 import hashlib
 import lzma
 import zlib
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from ..settings._config import AuditConfig
+from ..settings._config import AuditConfig, code_key
 from .._errors import AuditError
 
-__all__ = ["Rest", "one_vs_rest_note", "ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
+__all__ = ["Rest", "one_vs_rest_note", "ReadOptions", "detect_separator", "csv_arguments", "infer_task", "is_numeric_feature", "category_text", "Table", "apply_labels", "read_table", "open_table", "iter_batches", "Dataset", "load_dataset", "binary_labels",
            "evaluation_batches", "sha256_file"]
 
 _PARQUET = (".parquet", ".pq")
@@ -52,11 +52,38 @@ class ReadOptions:
     separator: str = "auto"
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
+    #: ``data.labels`` as (column, ((code text, name), ...)) pairs, applied to every frame read.
+    labels: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @classmethod
     def of(cls, config: AuditConfig) -> "ReadOptions":
         data = config.data
-        return cls(separator=data.separator, encoding=data.encoding, na_values=tuple(data.na_values))
+        labels = tuple((column, tuple((code_key(code), name) for code, name in names.items()))
+                       for column, names in data.labels.items())
+        return cls(separator=data.separator, encoding=data.encoding, na_values=tuple(data.na_values), labels=labels)
+
+
+def apply_labels(frame: pd.DataFrame, labels: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> pd.DataFrame:
+    """``frame`` with the coded values of ``data.labels`` replaced by their names.
+
+    A labelled column becomes text: named codes show their name, other codes their own text (``0`` of an
+    undocumented code stays ``"0"``), missing values stay missing. Columns absent from ``frame`` (a batch
+    read with fewer columns) are left alone; that a labelled column exists is checked by :func:`load_dataset`.
+
+    Examples
+    --------
+    >>> apply_labels(pd.DataFrame({"SEX": [1, 2, None]}), (("SEX", (("1", "male"), ("2", "female"))),))["SEX"].tolist()
+    ['male', 'female', nan]
+    """
+    present = [(column, dict(names)) for column, names in labels if column in frame.columns]
+    if not present:
+        return frame
+    frame = frame.copy()
+    for column, names in present:
+        series = frame[column]
+        text = series.map(lambda v: names.get(code_key(v), code_key(v)), na_action="ignore")
+        frame[column] = text.astype(object).where(series.notna(), np.nan)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -177,12 +204,12 @@ def _read_one(path: Path, field: str, options: ReadOptions | None = None) -> pd.
     lower = path.name.lower()
     try:
         if lower.endswith(_PARQUET):
-            return pd.read_parquet(path)
+            return apply_labels(pd.read_parquet(path), options.labels)
         if lower.endswith(_CSV):
             arguments = csv_arguments(path, options)
             frame = pd.read_csv(path, low_memory=False, **arguments)
             _check_joined_header(list(frame.columns), path=path, field=field, sep=str(arguments["sep"]))
-            return frame
+            return apply_labels(frame, options.labels)
     except AuditError:
         raise
     except (OSError, ValueError, pd.errors.ParserError, *_DAMAGED) as exc:
@@ -271,11 +298,12 @@ def iter_batches(table: Table, *, batch_rows: int, columns: list[str] | None = N
                 # memory in proportion to the file rather than to the batch.
                 with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as parquet:
                     for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-                        yield batch.to_pandas()
+                        yield apply_labels(batch.to_pandas(), table.options.labels)
             else:
                 with pd.read_csv(path, chunksize=batch_rows, usecols=columns, low_memory=False,
                                  **csv_arguments(path, table.options)) as reader:
-                    yield from reader
+                    for chunk in reader:
+                        yield apply_labels(chunk, table.options.labels)
         except (OSError, UnicodeDecodeError, pd.errors.ParserError, *_DAMAGED) as exc:
             raise read_error(exc, path=path, field=field, options=table.options) from None
 
@@ -413,6 +441,10 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     data = config.data
     batch = data.batch_rows
     frames = frames or {}
+    if data.labels:  # a DataFrame passed in place of a file gets the names a file would
+        options = ReadOptions.of(config)
+        frames = {field: replace(table, frame=apply_labels(table.frame, options.labels), options=options)
+                  if table.frame is not None else table for field, table in frames.items()}
     if "data.test" in frames:  # a DataFrame passed to audit.run replaces `data.test`, in memory
         test, batch, lazy = frames["data.test"], None, False
     else:
@@ -423,6 +455,7 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     _require_columns(test, "data.bins", list(data.bins))
     _require_columns(test, "data.control", list(data.control))
     _require_columns(test, "checks.conditional.bins", list(config.checks.conditional.bins))
+    _require_columns(test, "data.labels", list(data.labels))
     if data.id is not None:
         _require_columns(test, "data.id", [data.id])
     for column in data.bins:
@@ -446,6 +479,12 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         raise AuditError(f"`data.features` must not include the target {data.target!r}; remove it.")
     if not features:
         raise AuditError(f"`data.features` leaves no feature columns in {test.name}; list at least one.")
+    if config.model is not None and config.model.load is not None:
+        named = [c for c in features if c in data.labels]
+        if named:  # the saved model was fitted on the codes: names in their place would be unknown categories
+            raise AuditError(f"`data.labels` must not name a feature of a loaded model (`model.load` was fitted on "
+                             f"the codes); got {', '.join(map(repr, named))}. Label only the target and columns "
+                             "that are not features, or train the model here.")
 
     task = config.task
     if task is None:
@@ -455,14 +494,21 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
         task = infer_task(column, positive_label=data.positive_label)
     if task != "binary":
         return _task_dataset(config, test, tuple(features), task, frames)
-    if test.frame is not None:
-        y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target, source=test.name,
-                                                   positive=data.positive_label)
-    else:
-        first = next(iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))
-        _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
-                                              positive=data.positive_label, whole=False)
-        y_test = None
+    try:
+        if test.frame is not None:
+            y_test, positive, negative = binary_labels(test.frame[data.target], target=data.target,
+                                                       source=test.name, positive=data.positive_label)
+        else:
+            first = next(iter_batches(test, batch_rows=batch or 100_000, columns=[data.target]))
+            _, positive, negative = binary_labels(first[data.target], target=data.target, source=test.name,
+                                                  positive=data.positive_label, whole=False)
+            y_test = None
+    except AuditError as exc:
+        if data.target not in data.labels:
+            raise
+        codes = ", ".join(f"{code!r} ({name})" for code, name in data.labels[data.target].items())
+        raise AuditError(f"{exc} The values are the names of `data.labels.{data.target}`; its codes are "
+                         f"accepted too: {codes}.") from None
     train = None
     y_train = None
     split = False

@@ -13,13 +13,15 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from .._errors import AuditError
 from ..settings._boundary import check_run, check_task
 from ..settings._config import AuditConfig, choose_champion, load_config
 from ._data import Dataset, load_dataset, open_table
 from ._groups import build_groups
 
-__all__ = ["Validated", "validate", "check_before_model"]
+__all__ = ["Validated", "validate", "check_before_model", "unnamed_codes"]
 
 
 @dataclass(frozen=True)
@@ -109,5 +111,33 @@ def validate(path: str | Path, *, champion: str | None = None) -> Validated:
                                   columns=list(cfg.data.sensitive)))
     groups = build_groups(frame, sensitive=list(cfg.data.sensitive), bins=cfg.data.bins,
                           intersections=cfg.data.intersections, source=dataset.test.name)
+    notes = [n for n in (dataset.task_note, unnamed_codes(cfg, frame)) if n]
     return Validated(name=cfg.name, rows=len(frame), features=len(dataset.features),
-                     groupings=len(groups.groupings), note=dataset.task_note)
+                     groupings=len(groups.groupings), note=" ".join(notes) or None)
+
+
+def unnamed_codes(cfg: AuditConfig, frame: pd.DataFrame) -> str | None:
+    """A note on the codes of labelled columns that ``data.labels`` does not name (shown as their code), or
+    None. ``frame`` is the data as read, with the names already in place.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from audit import config_from_dict
+    >>> cfg = config_from_dict({"name": "t", "data": {"test": "t.csv", "target": "y", "sensitive": ["m"],
+    ...                         "labels": {"m": {1: "married", 2: "single"}}}})
+    >>> unnamed_codes(cfg, pd.DataFrame({"m": ["married", "single", "0", "0", "single"]}))
+    '`data.labels` names no code for m 0 (2 rows): shown as the code.'
+    """
+    parts = []
+    for column, names in cfg.data.labels.items():
+        if column not in frame.columns:
+            continue
+        values = frame[column].dropna()
+        rest = values[~values.isin(set(names.values()))].value_counts().sort_index()
+        if len(rest):
+            counts = ", ".join(f"{code} ({n:,} row{'s' if n != 1 else ''})" for code, n in rest.items())
+            parts.append(f"{column} {counts}")
+    if not parts:
+        return None
+    return f"`data.labels` names no code for {'; '.join(parts)}: shown as the code."

@@ -19,7 +19,7 @@ from ..statistics._metrics import DEFAULT_FAIRNESS_METRICS, DEFAULT_PERFORMANCE_
 from ..statistics._multiclass import MACRO_METRICS, MULTICLASS_FAIRNESS_NAMES
 from ..statistics._regression import REGRESSION_FAIRNESS, REGRESSION_METRICS
 
-__all__ = ["AuditConfig", "load_config", "config_from_dict", "choose_champion"]
+__all__ = ["AuditConfig", "load_config", "config_from_dict", "choose_champion", "code_key", "label_of"]
 
 Scalar = Union[bool, int, float, str]
 # Strict numbers and booleans: YAML's `true` is not the number 1, nor `1` or "yes" a boolean, nor "0.5" a
@@ -32,6 +32,27 @@ Bool = Annotated[bool, Strict()]
 _TASK_METRICS = tuple(n for n in dict.fromkeys([*REGRESSION_METRICS, *MACRO_METRICS]) if n not in METRICS)
 _TASK_FAIRNESS = tuple(n for n in dict.fromkeys([*REGRESSION_FAIRNESS, *MULTICLASS_FAIRNESS_NAMES])
                        if n not in FAIRNESS_METRICS)
+
+
+def code_key(value: Any) -> str:
+    """The text a code is matched by: ``1``, ``1.0`` and ``"1"`` are one code (CSV, YAML and a column with
+    missing values write the same code three ways)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "item") and not isinstance(value, str):  # a NumPy scalar
+        return code_key(value.item())
+    return str(value).strip()
+
+
+def label_of(names: dict[Any, str] | None, value: Any) -> Any:
+    """The name of code ``value`` in ``names`` (one column of ``data.labels``); the value itself when it is
+    already a name or has none."""
+    if not names:
+        return value
+    keyed = {code_key(code): name for code, name in names.items()}
+    return keyed.get(code_key(value), value)
 
 
 class _Strict(BaseModel):
@@ -89,6 +110,50 @@ class DataConfig(_Strict):
                              f"is a legitimate factor the groups are compared within); got {', '.join(map(repr, wrong))}")
         if len(set(value)) != len(value):
             raise ValueError(f"must not repeat a column; got {value}")
+        return value
+
+    #: Names of coded values, by column: ``{SEX: {1: male, 2: female}}``. Applied once as the data is read,
+    #: so groups, legends, findings and charts show the names; values without a name are kept as text. For
+    #: the target, ``positive_label`` and ``favorable_label`` may give the code or its name (the name is what
+    #: the audit then uses), and so may ``reference_groups`` for a labelled attribute.
+    labels: dict[str, dict[Scalar, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _labels_named(cls, raw: Any) -> Any:
+        # A code given for a labelled column stands for its name: the audit only ever sees the names.
+        if not isinstance(raw, dict) or not isinstance(raw.get("labels"), dict):
+            return raw
+        labels = raw["labels"]
+        named = lambda column, value: label_of(  # noqa: E731
+            labels[column] if isinstance(labels.get(column), dict) else None, value)
+        out = dict(raw)
+        target = raw.get("target")
+        for key in ("positive_label", "favorable_label"):
+            if raw.get(key) is not None and isinstance(target, str):
+                out[key] = named(target, raw[key])
+        if isinstance(raw.get("reference_groups"), dict):
+            out["reference_groups"] = {a: named(a, v) for a, v in raw["reference_groups"].items()}
+        return out
+
+    @model_validator(mode="after")
+    def _labelled_not_binned(self) -> "DataConfig":
+        labelled = [c for c in self.bins if c in self.labels]
+        if labelled:  # a labelled column holds names, not numbers to cut into bands
+            raise ValueError(f"`data` must not list a column in both `bins` and `labels` (a labelled column holds "
+                             f"names, not numbers to cut into bands); got {', '.join(map(repr, labelled))}")
+        return self
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_distinct(cls, value: dict[str, dict[Any, str]]) -> dict[str, dict[Any, str]]:
+        for column, names in value.items():
+            keys = [code_key(code) for code in names]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"must give each code of {column!r} one name; got {', '.join(twice)} more than once")
+            if not names:
+                raise ValueError(f"must give at least one code and its name for {column!r}; got {{}}")
         return value
 
     @field_validator("separator")

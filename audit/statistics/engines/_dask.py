@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from ...inputs._data import Dataset, csv_arguments
+from ...inputs._data import Dataset, apply_labels, csv_arguments
 from ..._errors import AuditError
 from ..._extras import require
 from ...inputs._model import FittedModel
@@ -155,6 +155,7 @@ def _pieces(dask: Any, dd: Any, dataset: Dataset, columns: list[str],
     whose partitions are byte ranges: their rows are counted on the cluster).
     """
     files = list(dataset.test.files)
+    labels = dataset.test.options.labels
     parquet = [f.lower().endswith(_PARQUET) for f in files]
     if any(parquet) and not all(parquet):
         raise AuditError(f"`data.test` must match only Parquet or only CSV files for the dask engine; "
@@ -163,8 +164,9 @@ def _pieces(dask: Any, dd: Any, dataset: Dataset, columns: list[str],
         # Planned here rather than with dd.read_parquet, which orders files by natural sort ("part-2" before
         # "part-10") where the local engine sorts names as text: the sample follows row order.
         pieces = _parquet_pieces(files, partition_rows)
-        return [dask.delayed(_read_piece)(path, groups, columns) for path, groups, _ in pieces], \
-            [rows for _, _, rows in pieces]
+        # `data.labels` on the cluster as in the local reader: every partition gets the names.
+        return [dask.delayed(apply_labels)(dask.delayed(_read_piece)(path, groups, columns), labels)
+                for path, groups, _ in pieces], [rows for _, _, rows in pieces]
     compressed = any(f.lower().endswith(_COMPRESSED) for f in files)
     try:
         # The separator (detected or `data.separator`), encoding and extra missing values of the local reader.
@@ -175,7 +177,7 @@ def _pieces(dask: Any, dd: Any, dataset: Dataset, columns: list[str],
     except (OSError, ValueError, EOFError) as exc:
         raise AuditError(f"`data.test` {dataset.test.name} could not be read with dask: "
                          f"{str(exc).splitlines()[0]}.") from None
-    return list(frame.to_delayed()), None
+    return [dask.delayed(apply_labels)(part, labels) for part in frame.to_delayed()], None
 
 
 @contextlib.contextmanager

@@ -212,3 +212,18 @@ def test_without_the_extra_the_error_names_it(adult):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.startswith("True The dask engine needs the `dask` extra")
     assert "pip install 'rai-audit[dask]'" in out
+
+
+@pytest.mark.slow
+def test_labels_name_the_codes_on_the_cluster_as_in_the_local_engine(tmp_path, cluster):
+    _generated(tmp_path, rows=2000, seed=5)
+    raw = json.loads(json.dumps(GENERATED))
+    raw["data"].update({"labels": {"branch": {"north": "North branch", "south": "South branch"},
+                                   "approved": {0: "declined", 1: "approved"}}, "positive_label": 1})
+    local = audit.run(config_from_dict(raw, base_dir=str(tmp_path)))
+    on_cluster = audit.run(config_from_dict({**raw, "engine": "dask", "dask": {"scheduler": cluster}},
+                                            base_dir=str(tmp_path)))
+    groups = on_cluster.document["data"]["groups"]["branch"]
+    assert {"North branch", "South branch", "east", "island"} <= set(groups) and "north" not in groups
+    assert on_cluster.document["model"]["positive_label"] == "approved"
+    assert _comparable(on_cluster.document) == _comparable(local.document)
