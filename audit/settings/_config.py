@@ -712,7 +712,7 @@ GATE_CHECKS = ("performance", "performance_by_group", "group_gaps", "fairness", 
                "base_rate", "representation", "representation_vs_reference", "missingness", "proxy", "joint_proxy",
                "drift", "feature_drift", "prediction_drift", "explainability", "counterfactual_flip",
                "importance_by_group", "sensitive_feature_importance", "slices", "mitigation", "baseline_regression",
-               "constant_predictions", "challenger", "leakage")
+               "constant_predictions", "challenger", "leakage", "conditional_disparity", "fair_lending", "reasons")
 
 
 def _gate_check(name: str) -> str:

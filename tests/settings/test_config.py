@@ -329,7 +329,7 @@ def test_slice_metrics_and_mitigation_methods_are_checked_against_the_task():
     assert cfg.checks.slices.metric_for("binary") == "false_positive_rate"
     with pytest.raises(AuditError, match=r"`checks\.slices\.metric` must be one of error_rate for a multiclass audit"):
         cfg.checks.slices.metric_for("multiclass")
-    with pytest.raises(AuditError, match=r"`mitigation\.methods` must hold only exponentiated_gradient for a "
+    with pytest.raises(AuditError, match=r"`mitigation\.methods` must hold only exponentiated_gradient, drop_proxies for a "
                                          r"regression audit .*got 'threshold_optimizer_eo'\."):
         cfg.mitigation.methods_for("regression")
     raw["checks"] = {"slices": {"metric": "absolute_error", "threshold": 12.5}}
