@@ -742,6 +742,32 @@ class CardView:
     challenger: tuple[IntervalChart, ...] = ()
     challenger_wins: tuple[dict[str, Any], ...] = ()
     config_rows: tuple[tuple[str, str], ...] = ()
+    #: For each reference-share test with a pooled row, by attribute: (the row's name, the groups it pools).
+    pooled: Mapping[str, tuple[str, tuple[str, ...]]] | None = None
+
+
+def representation_pools(document: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The pooled row of each reference-share test: the row that is no group of the data, and the data's
+    groups the test has no row for (those it pools; none when the reference leaves a share to groups
+    absent from the data). A group of the data keeps its own row, whatever its name ("Other" included).
+
+    Parameters
+    ----------
+    document : Mapping
+        The findings document.
+
+    Returns
+    -------
+    dict
+        Attribute to (row name, pooled groups), for the tests that have such a row.
+    """
+    out = {}
+    for t in document["bias"].get("representation_tests", []):
+        present = document["bias"]["representation"].get(t["attribute"], {})
+        rows = [g for g in t["groups"] if g not in present]
+        if rows:
+            out[t["attribute"]] = (rows[0], tuple(g for g in present if g not in t["groups"]))
+    return out
 
 
 def config_rows(config: Any, *, prefix: str = "") -> tuple[tuple[str, str], ...]:
@@ -802,4 +828,4 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
         challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
         challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else (),
-        config_rows=config_rows(document["audit"].get("config") or {}))
+        config_rows=config_rows(document["audit"].get("config") or {}), pooled=representation_pools(document))
