@@ -18,7 +18,7 @@ from ..statistics._evaluate import Evaluation, GroupingMetrics
 from ..statistics._metrics import favorable_rate_metric
 from ..inputs._groups import MISSING, split_key
 
-__all__ = ["DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
+__all__ = ["documented", "DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
            "FourFifthsVerdict", "ChecklistItem", "Regulatory", "regulatory_views", "ll144_attributes"]
 
 DISCLAIMER = ("An aid for a compliance file, computed from this audit's statistics; not legal advice. Whether and "
@@ -232,15 +232,42 @@ def _four_fifths(evaluation: Evaluation) -> tuple[FourFifthsVerdict, ...]:
     return tuple(out)
 
 
+#: Texts that say nothing: what a YAML ``None``, a form's placeholder or a to-do leaves in a report field.
+_PLACEHOLDERS = frozenset({"none", "null", "n/a", "na", "-", "—", "tbd", "todo", "to do", "unknown", "?"})
+
+
+def documented(value: object) -> bool:
+    """Whether a report field documents something: a non-empty value that is not a placeholder.
+
+    YAML reads ``human_oversight: None`` as the text "None", which documents nothing; so do "", blanks,
+    "TBD" and "n/a". A list (``owners``) is documented when one of its items is.
+
+    Examples
+    --------
+    >>> documented("Decisions are reviewed by a loan officer."), documented(None), documented("None")
+    (True, False, False)
+    >>> documented("   "), documented(" n/a "), documented([]), documented(["", "Risk team"])
+    (False, False, False, True)
+    """
+    if value is None:
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        return bool(text) and text.lower().rstrip(".") not in _PLACEHOLDERS
+    if isinstance(value, (list, tuple)):
+        return any(documented(v) for v in value)
+    return bool(value)
+
+
 def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explained: bool, drift: bool,
                reference_shares: bool) -> tuple[ChecklistItem, ...]:
     def have(key: str) -> bool:
-        return bool(report.get(key))
+        return documented(report.get(key))
 
     def item(id_: str, reference: str, requirement: str, status: str, evidence: str) -> ChecklistItem:
         return ChecklistItem(id=id_, reference=reference, requirement=requirement, status=status, evidence=evidence)
 
-    oversight = report.get("human_oversight")
+    oversight = have("human_oversight")
     return (
         item("intended_purpose", "Annex IV(1)(a); Art. 13(3)(a)", "Intended purpose, provider, version",
              "covered" if have("intended_use") and have("owners") else "partial" if have("intended_use") else "owner",
@@ -277,10 +304,12 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
              "SHAP importances overall and by group, flip test" if explained else "explainability was switched off"),
         item("human_oversight", "Art. 14; Annex IV(2)(e)", "Human oversight measures",
              "covered" if oversight else "owner",
-             "report.human_oversight, on the card" if oversight else "describe them in report.human_oversight"),
+             "report.human_oversight, on the card" if oversight
+             else "not documented: describe them in report.human_oversight"),
         item("limitations", "Art. 13(3)(b)(iii); Annex IV(3)", "Known limitations and foreseeable misuse",
              "covered" if have("limitations") else "owner",
-             "report.limitations, on the card" if have("limitations") else "set report.limitations"),
+             "report.limitations, on the card" if have("limitations")
+             else "not documented: set report.limitations"),
         item("risk_management", "Art. 9; Annex IV(5)", "Risk management system", "owner",
              "outside an audit's reach; this report is one input to it"),
         item("logging", "Art. 12; Annex IV(2)(g)", "Record-keeping and logs during operation", "owner",

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from ..checks._finding import fmt_p as _fmt_p
+from ..measures._regulatory import documented
 from ._views import axis_top, bar_width
 
 __all__ = ["template_dir", "environment", "fmt_number", "fmt_p", "axis_top"]
@@ -85,4 +86,7 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
     env.filters["axis_top"] = axis_top
     env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
     env.filters["bar_width"] = bar_width
+    # `x is documented`: the checklist's own rule (a "None", blank or "TBD" report text documents nothing),
+    # so a template never shows a placeholder as if it were the owner's text.
+    env.tests["documented"] = documented
     return env
