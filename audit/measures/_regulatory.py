@@ -260,7 +260,8 @@ def documented(value: object) -> bool:
 
 
 def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explained: bool, drift: bool,
-               reference_shares: bool) -> tuple[ChecklistItem, ...]:
+               reference_shares: bool, unexplained: str = "explainability was switched off"
+               ) -> tuple[ChecklistItem, ...]:
     def have(key: str) -> bool:
         return documented(report.get(key))
 
@@ -301,7 +302,7 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
              else "set data.reference to measure drift; stress tests are the owner's"),
         item("interpretability", "Art. 13(1), 13(3)(b)(iv)", "Information to interpret the system's output",
              "covered" if explained else "owner",
-             "SHAP importances overall and by group, flip test" if explained else "explainability was switched off"),
+             "SHAP importances overall and by group, flip test" if explained else unexplained),
         item("human_oversight", "Art. 14; Annex IV(2)(e)", "Human oversight measures",
              "covered" if oversight else "owner",
              "report.human_oversight, on the card" if oversight
@@ -323,7 +324,8 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
 def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: str | None, race: str | None,
                      min_share: float, report: dict[str, object], bias_done: dict[str, bool], explained: bool,
                      drift: bool, reference_shares: bool, favorable_label: object = None,
-                     favorable_is_positive: bool = True) -> Regulatory:
+                     favorable_is_positive: bool = True,
+                     unexplained: str = "explainability was switched off") -> Regulatory:
     """All three views from the audit's statistics.
 
     Parameters
@@ -342,6 +344,9 @@ def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: s
         Which data bias analyses ran (``representation``, ``proxies``, ``missingness``).
     explained, drift, reference_shares : bool
         Whether explanations, drift and a representation test against reference shares are in the audit.
+    unexplained : str
+        Why there are no explanations, when ``explained`` is false (the checklist's evidence): switched off,
+        or a predictions-only audit, which has no model to explain.
     favorable_label : object
         The favourable outcome (``data.favorable_label``, else the positive label), for the document.
     favorable_is_positive : bool
@@ -352,5 +357,5 @@ def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: s
         ll144=_ll144(evaluation, sensitive=sensitive, sex=sex, race=race, min_share=min_share),
         four_fifths=_four_fifths(evaluation),
         eu_ai_act=_eu_ai_act(report=report, bias_done=bias_done, explained=explained, drift=drift,
-                             reference_shares=reference_shares),
+                             reference_shares=reference_shares, unexplained=unexplained),
         favorable_label=favorable_label, favorable_is_positive=favorable_is_positive)
