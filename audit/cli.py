@@ -140,12 +140,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             name=kept.name if kept is not None else args.challenger.stem, model=model,
             margin=kept.margin if kept is not None else {}, severity=kept.severity if kept is not None else "block",
             champion=kept.champion if kept is not None else "champion")})
-    result = run(config, seed=args.seed, progress=_progress(args.quiet), engine=args.engine,
+    say = _progress(args.quiet)
+    result = run(config, seed=args.seed, progress=say, engine=args.engine,
                  scheduler=args.scheduler, baseline=args.baseline)
     # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
+    # Writing has its own progress: saving a large model takes a while after the last audit step.
     written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,
                            history=not args.no_history,
-                           mlflow=None if args.mlflow is None else (args.mlflow or True))
+                           mlflow=None if args.mlflow is None else (args.mlflow or True), progress=say)
     for note in written.skipped:  # the audit itself succeeded: keep the gate's exit code
         print(f"audit: {note}", file=sys.stderr)
     if not args.quiet:
