@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 __all__ = ["Axis", "Frame", "nice_step", "nice_axis", "fit_label", "text_width"]
 
+#: Width of a character, in em, that labels are budgeted with (see :func:`text_width`).
+_EM = 0.65
 #: Mantissas of a tick step: 1, 2 or 5 times a power of ten.
 _MANTISSAS = (1.0, 2.0, 5.0, 10.0)
 
@@ -139,9 +141,11 @@ def text_width(text: str, *, size: float = 12.0) -> float:
     Examples
     --------
     >>> text_width("abcd")
-    28.8
+    31.2
     """
-    return round(len(text) * size * 0.6, 6)
+    # 0.65 em a character: above the card's sans-serif average (about 0.59 em measured in Chromium on
+    # mixed labels), so a label given this width is not cut.
+    return round(len(text) * size * _EM, 6)
 
 
 def fit_label(text: str, *, width: float, size: float = 12.0) -> str:
@@ -153,9 +157,9 @@ def fit_label(text: str, *, width: float, size: float = 12.0) -> str:
     >>> fit_label("sex&race = Female&Black", width=400)
     'sex&race = Female&Black'
     >>> fit_label("sex&race&age = Female&Amer-Indian-Eskimo&65-120", width=180)
-    'sex&race&age…skimo&65-120'
+    'sex&race&ag…kimo&65-120'
     """
-    keep = int(width // (size * 0.6))
+    keep = int(width / (size * _EM) + 1e-9)  # the tolerance: text_width(s) always fits s
     if len(text) <= keep:
         return text
     head = (keep - 1) // 2 + (keep - 1) % 2

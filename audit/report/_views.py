@@ -92,6 +92,8 @@ class IntervalRow:
     x_high: str | None
     colour: str
     radius: int
+    #: The label as drawn, shortened in the middle to the label column (the whole label is its title).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def interval_chart(items: Sequence[Mapping[str, Any]], lo: float, hi: float, tit
             y=top + row * i + row / 2, x_value=None if value is None else _x(value, lo, hi, left, plot),
             x_low=_x(it["ci_low"], lo, hi, left, plot) if has_ci else None,
             x_high=_x(it["ci_high"], lo, hi, left, plot) if has_ci else None,
-            colour=WORSE if worse else (MUTED if muted else BETTER), radius=5 if worse else 4))
+            colour=WORSE if worse else (MUTED if muted else BETTER), radius=5 if worse else 4,
+            text=fit_label(str(it["label"]), width=left - 12)))
     return IntervalChart(
         title=title, axis_label=axis_label, width=width, height=height, left=left, digits=digits,
         grid_top=top - 4, grid_bottom=height - 34, tick_y=height - 22, axis_x=left + plot / 2, axis_y=height - 5,
@@ -242,8 +245,10 @@ def group_charts(document: Mapping[str, Any]) -> dict[str, tuple[IntervalChart, 
             ov = overall[name]["value"]
             # Unbounded losses get an axis to their largest end; rates and scores live on 0..1.
             hi = max(max(_ends(items, ov if ov is not None else 0)), 1.0) if name == "log_loss" else 1.0
+            # The label column fits the longest group (intersections are long), within reason.
+            label_width = math.ceil(min(max(max(text_width(str(g)) for g in groups) + 12, 150), 240))
             charts.append(interval_chart(items, 0.0, hi, f"{name} by {attribute}", name, ref=ov, ref_label="all rows",
-                                         width=400, label_width=150))
+                                         width=label_width + 250, label_width=label_width))
         out[attribute] = tuple(charts)
     return out
 
@@ -520,6 +525,8 @@ class SwarmRow:
     feature: str
     label_y: int
     dots: tuple[Dot, ...]
+    #: The feature's name as drawn, shortened to the 150 px label column (the whole name is its title).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -550,7 +557,7 @@ def shap_summary(points: Mapping[str, Mapping[str, Any]], seed: int) -> ShapSumm
     for row, f in enumerate(names):
         p = points[f]
         ranks = colour_ranks(p["value"], p["numeric"])
-        rows.append(SwarmRow(feature=f, label_y=40 * row + 30, dots=tuple(
+        rows.append(SwarmRow(feature=f, label_y=40 * row + 30, text=fit_label(str(f), width=146), dots=tuple(
             Dot(cx=axis.place(v), cy=40 * row + 26 + 12 * jitter(seed, i),
                 colour=_RAMP[int(round(ranks[i] * 4, 0))]) for i, v in enumerate(p["shap"]))))
     return ShapSummary(width=760, height=bottom + 46, zero_x=axis.place(0.0), zero_bottom=bottom,
