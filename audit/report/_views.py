@@ -593,7 +593,7 @@ class GroupsPanel:
 
 
 #: Layout of a small scatter plot: the SVG's size and its frame (left, top, width, height).
-_SCATTER = {"dependence": (266, 214, (52, 10, 190, 156)), "tradeoff": (350, 250, (62, 10, 270, 180))}
+_SCATTER = {"dependence": (266, 200, (52, 10, 190, 156)), "tradeoff": (350, 226, (62, 10, 270, 180))}
 
 
 def _scatter(title: str, x_label: str, y_label: str, xs: Sequence[float], ys: Sequence[float],
