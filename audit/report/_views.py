@@ -9,6 +9,9 @@ Entry point: :func:`card_view` (the ``view`` a card template receives). The piec
 and custom templates: :func:`interval_chart`, :func:`heatmap`, :func:`unit_lines`, :func:`confusion`,
 :func:`shap_summary`, :func:`dependence_plots`, :func:`tradeoff_charts`, :func:`bar_width`,
 :func:`jitter`, :func:`colour_ranks`, :func:`threshold_findings`.
+
+Every axis comes from one helper, :func:`audit.report._axis.nice_axis` (1-2-5 ticks over the data, the
+scale into the chart's frame, every value clamped inside it); each chart records its ``frame``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ __all__ = ["axis_top", "Frame", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRo
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
            "tradeoff_charts", "challenger_charts", "challenger_wins", "mitigation_table", "MitigationTable", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
-           "curves_panels", "card_view"]
+           "curves_panels", "representation_pools", "card_view"]
 
 #: Okabe-Ito palette (safe for colour-blind readers), and the card's two judgement colours.
 OKABE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
