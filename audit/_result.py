@@ -124,6 +124,8 @@ class AuditResult:
         The exit code of an inconclusive gate (``gate.inconclusive``).
     mitigated_models : dict
         ``.skops`` bytes of mitigated models by file name (``mitigation.save``); never the audited model.
+    row_files : dict
+        Other row-level files by name (``reasons.parquet`` of ``checks.reasons``).
     name : str or None
         The audit's name (config ``name``); the report folder is ``report_folder_name(name)``.
     pdf : bool
@@ -146,6 +148,8 @@ class AuditResult:
     model: Any = field(default=None, repr=False, compare=False)
     template: str | None = None
     mitigated_models: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    #: Other row-level files by name (``reasons.parquet``), written beside the reports.
+    row_files: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     #: What an inconclusive gate counts as for the exit code (config ``gate.inconclusive``).
     inconclusive: str = "fail"
     name: str | None = None
@@ -292,7 +296,7 @@ class AuditResult:
             if self.predictions_bytes is not None:
                 run.write(PREDICTIONS_NAME, self.predictions_bytes)
                 names["predictions"] = PREDICTIONS_NAME
-            for name, data in self.mitigated_models.items():
+            for name, data in {**self.mitigated_models, **self.row_files}.items():
                 run.write(name, data)
                 names[name] = name
             if rendered:

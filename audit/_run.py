@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 import numpy as np
+import pandas as pd
 
 from . import checks
 from .measures._bias import (DataBias, distribution_gaps, missingness, proxy_associations, proxy_models,
@@ -30,7 +31,8 @@ from .settings._selection import Selection, selected_metrics
 from .statistics._regression import calibration_bins
 from .statistics._tasks import adapter
 from .measures._drift import Drift, measure_drift
-from .findings._document import (build_document, challenger_section, mitigation_section, multiclass_section,
+from .findings._document import (build_document, challenger_section, conditional_section, lending_section,
+                                 reasons_section, mitigation_section, multiclass_section,
                                  slices_section)
 from ._errors import AuditError
 from .statistics._evaluate import Evaluation, evaluate
@@ -51,6 +53,9 @@ from ._result import AuditResult
 from .report._mlflow import MlflowSettings
 from .inputs._sample import PROXY_SAMPLE_ROWS, RowSample, uniform_rows
 from .measures._slices import find_slices
+from .measures._conditional import FAVOURABLE, conditional_disparity, strata
+from .measures._lending import lending_measures
+from .measures._reasons import REASONS_NAME, reason_codes, reasons_bytes
 from .measures._leakage import feature_associations
 from .statistics._paired import PairedRows, paired_compare
 
@@ -237,7 +242,7 @@ class _Audited:
     def result(self, document: dict[str, Any], cfg: AuditConfig) -> AuditResult:
         return AuditResult(document=document, model_bytes=self.model_bytes, predictions_bytes=self.predictions_bytes,
                            model=self.ctx.model, template=_template(cfg), inconclusive=cfg.gate.inconclusive,
-                           mitigated_models=self.ctx.mitigated, name=cfg.name, pdf=cfg.report.pdf,
+                           mitigated_models=self.ctx.mitigated, row_files=self.ctx.files, name=cfg.name, pdf=cfg.report.pdf,
                            mlflow=MlflowSettings.from_config(cfg.mlflow, base_dir=cfg.base_dir))
 
 
@@ -353,6 +358,8 @@ class _Context:
     slices: dict[str, Any] | None = None
     mitigation: dict[str, Any] | None = None
     mitigated: dict[str, bytes] = field(default_factory=dict)
+    #: Other row-level files of the audit by name (``reasons.parquet``), written beside the reports.
+    files: dict[str, bytes] = field(default_factory=dict)
     curves: Curves | None = None
     regulatory: Regulatory | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -413,7 +420,7 @@ def _pass(ctx: _Context) -> None:
     slice_columns = chk.slices.features if chk.slices.enabled and chk.slices.features != "all" else []
     ids = [cfg.data.id] if cfg.data.id else []
     needed = list(dict.fromkeys([*model.features, *cfg.data.sensitive, dataset.target, *outputs, *slice_columns,
-                                 *ids]))
+                                 *ids, *cfg.data.control]))
     if ctx.engine == "dask":
         ctx.done, ctx.cluster = dask_pass(dataset=dataset, model=model, columns=needed, settings=settings,
                                           scheduler=ctx.scheduler, workers=cfg.dask.workers,
@@ -692,10 +699,143 @@ def _slices_step(ctx: _Context) -> None:
     ctx.slices = _slices(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n, ctx.findings, ctx.say)
 
 
+def _conditional_step(ctx: _Context) -> None:
+    """Disparity within strata of ``data.control``, on the seeded sample of evaluation rows."""
+    cfg, cc = ctx.cfg, ctx.cfg.checks.conditional
+    if not cfg.data.control or not cc.enabled:
+        return  # nothing asked: no legitimate factors to compare the groups within
+    assert ctx.done is not None and ctx.evaluation is not None
+    sample = ctx.done.sample
+    ctx.say(f"conditional disparity within strata of {', '.join(cfg.data.control)}")
+
+    def conditional_check() -> list[Finding]:
+        stratum, edges = strata(sample.frame, controls=list(cfg.data.control), bins=cc.bins, quantiles=cc.quantiles,
+                                max_levels=cc.max_levels)
+        favourable = FAVOURABLE.get(ctx.dataset.task)
+        disparity = conditional_disparity(
+            y=np.asarray(sample.y), prediction=np.asarray(sample.prediction),
+            sensitive=sample.labels[list(cfg.data.sensitive)], stratum=stratum, edges=edges,
+            metrics=cc.metrics_for(ctx.dataset.task),
+            favourable=None if favourable is None else favourable(np.asarray(sample.prediction),
+                                                                  ctx.favorable_is_positive),
+            min_group_size=cfg.data.min_group_size, replicates=cfg.bootstrap.replicates, level=cfg.bootstrap.level,
+            seed=cfg.seed)
+        ctx.extras["conditional"] = conditional_section(disparity, rows_note=_rows_note(sample, ctx.evaluation.n))
+        return checks.check_conditional(disparity=disparity, config=cc)
+
+    ctx.findings += guarded("conditional_disparity", "fairness", cc.severity, conditional_check)
+
+
+#: The score, side and decision the fair-lending measures read, by task: (score, higher is favourable,
+#: decision, decision is binary) from the sample, the favourable side and the config.
+_LENDING_INPUTS: dict[str, Callable[[RowSample, bool, bool], tuple[np.ndarray, bool, np.ndarray, bool]]] = {
+    "binary": lambda s, positive, _higher: (np.asarray(s.score, float), positive,
+                                            FAVOURABLE["binary"](np.asarray(s.prediction), positive), True),
+    "regression": lambda s, _positive, higher: (np.asarray(s.prediction, float), higher,
+                                                np.asarray(s.prediction, float), False),
+}
+
+
+def _lending_step(ctx: _Context) -> None:
+    """Fair-lending measures of the score, on the seeded sample of evaluation rows."""
+    cfg, lc = ctx.cfg, ctx.cfg.checks.lending
+    if not lc.enabled:
+        return
+    assert ctx.done is not None and ctx.evaluation is not None and ctx.groups is not None
+    sample = ctx.done.sample
+    ctx.say("fair-lending measures")
+    references = check_reference_groups(cfg, {g.name: g.groups for g in ctx.groups.groupings
+                                              if len(g.attributes) == 1}, source=ctx.dataset.test.name)
+
+    def lending_check() -> list[Finding]:
+        score, higher, decision, binary = _LENDING_INPUTS[ctx.dataset.task](sample, ctx.favorable_is_positive,
+                                                                            lc.higher_is_favourable)
+        lending = lending_measures(score=score, sensitive=sample.labels[list(cfg.data.sensitive)],
+                                   controls=sample.frame[list(cfg.data.control)], decision=decision,
+                                   decision_is_binary=binary, references=references, higher_is_favourable=higher,
+                                   cutoffs=lc.cutoffs, level=cfg.bootstrap.level,
+                                   min_group_size=cfg.data.min_group_size)
+        ctx.extras["lending"] = lending_section(lending, rows_note=_rows_note(sample, ctx.evaluation.n))
+        return checks.check_lending(lending=lending, config=lc)
+
+    ctx.findings += guarded("fair_lending", "fairness", lc.severity, lending_check)
+
+
+#: Which sampled rows are declined, and the sign that makes an explained contribution adverse, by task: from
+#: the sample, whether the favourable outcome is the positive label, and ``checks.reasons.cutoff``. A
+#: regression needs the cutoff (a higher prediction is taken as the favourable side).
+_DECLINED: dict[str, Callable[[RowSample, bool, float | None], tuple[np.ndarray, float] | None]] = {
+    "binary": lambda s, positive, cutoff: (
+        (FAVOURABLE["binary"](np.asarray(s.prediction), positive) == 0) if cutoff is None
+        else (np.asarray(s.score) < cutoff if positive else np.asarray(s.score) >= cutoff),
+        -1.0 if positive else 1.0),
+    "regression": lambda s, _positive, cutoff: None if cutoff is None else (
+        np.asarray(s.prediction, float) < cutoff, -1.0),
+}
+
+
+def _reasons_step(ctx: _Context) -> None:
+    """Reason codes of the declined rows of the seeded sample, into ``reasons.parquet``."""
+    cfg, rc = ctx.cfg, ctx.cfg.checks.reasons
+    if not rc.enabled:
+        return
+    assert ctx.done is not None and ctx.evaluation is not None
+    if ctx.predictions_only:
+        note = "No reason codes: this audit has the model's predictions only (`model.predictions`); reasons need the model."
+        ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
+        ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
+                                    severity=rc.severity, message=note))
+        return
+    sample, features = ctx.done.sample, ctx.model.features
+    unknown = [f for f in [*rc.withhold, *rc.text] if f not in features]
+    if unknown:
+        raise AuditError(f"`checks.reasons.withhold` and `checks.reasons.text` must name features of the model; got "
+                         f"{', '.join(map(repr, unknown))}. Features: {', '.join(features)}.")
+    declined = _DECLINED[ctx.dataset.task](sample, ctx.favorable_is_positive, rc.cutoff)
+    if declined is None:
+        note = "No reason codes: a regression has no declined rows without `checks.reasons.cutoff`."
+        ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
+        ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
+                                    severity=rc.severity, message=note))
+        return
+    mask, sign = declined
+    rows = np.flatnonzero(mask)
+    if len(rows) > rc.max_rows:
+        rows = np.sort(np.random.default_rng(cfg.seed).choice(rows, size=rc.max_rows, replace=False))
+    ctx.say(f"reason codes of {len(rows)} declined rows")
+    keys = (sample.frame[cfg.data.id].iloc[rows] if cfg.data.id else pd.Series(rows, name="sample_row"))
+    keys = keys.reset_index(drop=True)
+    withheld = [f for f in cfg.data.sensitive if f in features and f not in rc.allow] + list(rc.withhold)
+
+    def reasons_check() -> list[Finding]:
+        reasons = reason_codes(ctx.model, sample.frame.iloc[rows].reset_index(drop=True), reference=sample.frame,
+                               keys=keys,
+                               labels=sample.labels.iloc[rows].reset_index(drop=True), adverse_sign=sign,
+                               withheld=withheld, texts=dict(rc.text), top_k=rc.top_k,
+                               # Reasons need an explainer even when the explainability section is off.
+                               method="auto" if cfg.checks.explainability.method == "none"
+                               else cfg.checks.explainability.method, seed=cfg.seed,
+                               deadline=time.perf_counter() + rc.max_seconds, level=cfg.bootstrap.level,
+                               task=ctx.dataset.task)
+        ctx.files[REASONS_NAME] = reasons_bytes(reasons)
+        note = (f"{_rows_note(sample, ctx.evaluation.n)}: {int(mask.sum())} declined"
+                + (f", {len(rows)} of them explained (a seeded sample)" if len(rows) < mask.sum() else ""))
+        ctx.extras["reasons"] = reasons_section(reasons, rows_note=note, file=REASONS_NAME)
+        return checks.check_reasons(reasons=reasons, config=rc, level=cfg.bootstrap.level)
+
+    ctx.findings += guarded("reasons", "explainability", rc.severity, reasons_check)
+
+
 def _mitigation_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.evaluation is not None
+    attribute = ctx.cfg.mitigation.attribute or ctx.cfg.data.sensitive[0]
+    # The attribute's strongest proxies among the model's features, for the alternatives that drop them.
+    proxies = tuple(p.feature for p in sorted((p for p in (ctx.bias.proxies if ctx.bias else ())
+                                               if p.attribute == attribute and p.feature in ctx.model.features),
+                                              key=lambda p: -p.cramers_v))
     ctx.mitigation, ctx.mitigated = _mitigation(ctx.cfg, ctx.dataset, ctx.model, ctx.done.sample, ctx.evaluation.n,
-                                                ctx.findings, ctx.say)
+                                                ctx.findings, ctx.say, proxies=proxies,
+                                                favourable_positive=ctx.favorable_is_positive)
 
 
 def _curves_step(ctx: _Context) -> None:
@@ -795,6 +935,15 @@ STEPS: tuple[Step, ...] = (
     Step("checks", _ALL, _checks_step),
     Step("challenger", _ALL, _challenger_step),
     Step("slices", _ALL, _slices_step),
+    Step("conditional", _ALL, _conditional_step),
+    Step("reasons", frozenset(_DECLINED), _reasons_step,
+         why_not="Reason codes explain a decline: a binary decision, or a regression's prediction below a cutoff; "
+                 "a multiclass model has no declined rows.", finding="reasons", category="explainability",
+         wanted=lambda cfg: cfg.checks.reasons.enabled, severity=lambda cfg: cfg.checks.reasons.severity),
+    Step("lending", frozenset(_LENDING_INPUTS), _lending_step,
+         why_not="The fair-lending measures need one score per row (a binary model's, or a regression's "
+                 "prediction); a multiclass model has one per class.", finding="fair_lending", category="fairness",
+         wanted=lambda cfg: cfg.checks.lending.enabled, severity=lambda cfg: cfg.checks.lending.severity),
     Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,
@@ -948,7 +1097,8 @@ def _slices(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowS
 
 
 def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: RowSample, rows: int,
-                findings: list[Finding], say: Callable[[str], None]) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
+                findings: list[Finding], say: Callable[[str], None], *, proxies: tuple[str, ...] = (),
+                favourable_positive: bool = True) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
     """The mitigation what-if on the seeded sample; returns its document section and the saved models."""
     mc = cfg.mitigation
     if not mc.enabled:
@@ -970,7 +1120,8 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
                                    task=dataset.task, loss_bounds=None if mc.loss_bounds is None
                                    else list(mc.loss_bounds),
                                    scores=sample.score if dataset.task == "binary" else None,
-                                   min_group_size=cfg.data.min_group_size)
+                                   min_group_size=cfg.data.min_group_size, proxies=proxies,
+                                   favourable_positive=favourable_positive)
     except AuditError:
         raise  # bad input: exit code 2, like every other config error
     except Exception as exc:  # noqa: BLE001 - a failed what-if is a finding, the audit goes on
@@ -984,7 +1135,8 @@ def _mitigation(cfg: AuditConfig, dataset: Dataset, model: FittedModel, sample: 
             mitigated[name] = data
             if note:
                 outcome = replace(outcome, notes=(*outcome.notes, note))
-    return mitigation_section(outcome, saved=sorted(mitigated) or None), mitigated
+    cost = mc.max_loss_increase if dataset.task == "regression" else mc.max_accuracy_loss
+    return mitigation_section(outcome, saved=sorted(mitigated) or None, max_cost=cost), mitigated
 
 
 def _data_bias(cfg: AuditConfig, sample: RowSample, groups: GroupIndex, features: tuple[str, ...],

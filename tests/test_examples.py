@@ -96,3 +96,18 @@ def test_the_readmission_example_is_a_multiclass_audit_with_every_step(tmp_path)
     assert asian["status"] == "fail" and asian["value"] == pytest.approx(1 / 3)
     card = result.write(tmp_path)["html"].read_text(encoding="utf-8")
     assert "Classes by group" in card and "fairlearn has no mitigation for multiclass" in card
+
+
+def test_the_german_credit_example_conditions_on_amount_and_duration():
+    doc = audit.run(ROOT / "examples/german-credit/audit.yaml").document
+    jsonschema.validate(doc, load_schema())
+    assert doc["data"]["rows"] == 500 and doc["conditional"]["controls"] == ["credit_amount", "duration"]
+    # Amount and duration are cut at their quartiles on the audited rows: 4 x 4 strata at most.
+    frame = pd.read_csv(ROOT / "examples/german-credit/data/german.csv.gz")
+    assert len(doc["conditional"]["edges"]["credit_amount"]) == 3
+    assert len(doc["conditional"]["strata"]) <= 16
+    age = doc["conditional"]["by_attribute"]["age"]["metrics"]["selection_rate"]
+    assert age["groups"] is not None and age["pattern"] in ("persists", "vanishes", "reverses", "no_marginal_gap")
+    assert set(doc["lending"]["by_attribute"]) == {"sex", "age"}
+    assert doc["lending"]["by_attribute"]["sex"]["reference"] == "male"
+    assert set(frame["sex"]) == {"male", "female"}

@@ -24,7 +24,7 @@ def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, mi
         status = "pass" if test.p_value > fdr else ("fail" if config.severity == "block" else "warn")
         findings.append(Finding(
             check="representation_vs_reference", category="bias", status=status, severity=config.severity,
-            attribute=test.attribute, value=test.p_value,
+            attribute=test.attribute, value=test.p_value, measure="chi_square_p_value",
             message=f"{test.attribute}: group shares {'differ from' if status != 'pass' else 'agree with'} the "
                     f"reference shares (chi-square {fmt(test.statistic)}, {fmt_p(test.p_value)}, threshold "
                     f"p > {fmt(fdr)}); most under-represented: {test.most_under_represented} "
@@ -37,13 +37,13 @@ def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, mi
             if small:
                 findings.append(Finding(
                     check="representation", category="bias", status="warn", severity=config.severity,
-                    attribute=gm.grouping, value=float(len(small)),
+                    attribute=gm.grouping, value=float(len(small)), measure="groups_under_min_group_size",
                     message=f"{gm.grouping}: {len(small)} group(s) under min_group_size {min_group_size} rows, "
                             f"reported as insufficient data: {', '.join(small)}."))
             else:
                 findings.append(Finding(
                     check="representation", category="bias", status="pass", severity=config.severity,
-                    attribute=gm.grouping, value=0.0,
+                    attribute=gm.grouping, value=0.0, measure="groups_under_min_group_size",
                     message=f"{gm.grouping}: every group has at least min_group_size {min_group_size} rows "
                             f"(smallest: {min(gm.n)})."))
     if config.base_rates and config.max_base_rate_difference is not None:
@@ -62,6 +62,7 @@ def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, mi
             findings.append(Finding(
                 check="missingness", category="bias", status="fail" if config.severity == "block" else "warn",
                 severity=config.severity, value=m.difference, threshold=threshold, attribute=m.attribute,
+                subject=f"{m.feature} by {m.attribute}",
                 message=f"{m.feature} is missing for {fmt(100 * m.rates[m.groups[0]])}% of {m.attribute}={m.groups[0]} "
                         f"but {fmt(100 * m.rates[m.groups[1]])}% of {m.attribute}={m.groups[1]}: a gap of "
                         f"{fmt(m.difference)} > {fmt(limit)}. Imputation then treats these groups differently."))
@@ -93,6 +94,7 @@ def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, mi
             findings.append(Finding(
                 check="proxy", category="bias", status="fail" if config.severity == "block" else "warn",
                 severity=config.severity, value=p.cramers_v, threshold=threshold, attribute=p.attribute,
+                subject=f"{p.feature} for {p.attribute}",
                 message=f"{p.feature} is a proxy for {p.attribute}: Cramér's V {fmt(p.cramers_v)} > {fmt(limit)}. "
                         f"Removing {p.attribute} from the features does not stop the model from using it."))
         if not strong and proxies:

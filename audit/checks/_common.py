@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..statistics._evaluate import Estimate
-from ._finding import Finding, Threshold, fmt, judge, shown
+from ._finding import Finding, Threshold, fmt, judge, readable, shown
 
 __all__ = ["thresholds", "estimate_finding", "interval_text"]
 
@@ -40,12 +40,12 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
                                f"not judged against {rule}.")
     if min_group_size and estimate.support is not None and estimate.support < min_group_size:
         return Finding(**base, status="insufficient_data",
-                       message=f"{subject}: {threshold.metric} rests on {estimate.support} {estimate.support_name}, "
+                       message=f"{subject}: {readable(threshold.metric)} rests on {estimate.support} {estimate.support_name}, "
                                f"fewer than "
                                f"min_group_size {min_group_size}; not judged against {rule}.")
     if estimate.value is None:
         return Finding(**base, status="insufficient_data",
-                       message=f"{subject}: {threshold.metric} is undefined ({estimate.reason}); "
+                       message=f"{subject}: {readable(threshold.metric)} is undefined ({estimate.reason}); "
                                f"not judged against {rule}.")
     status = judge(estimate.value, estimate.ci_low, estimate.ci_high, threshold)
     result = shown(estimate.value, estimate.ci_low, estimate.ci_high, threshold)
@@ -58,5 +58,5 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
         evidence = (f" These rows can show a difference of about {fmt(detectable)} from the threshold "
                     "(80% power); the true value may lie on either side.")
     return Finding(**base, status=status, shown=result, detectable=detectable,
-                   message=f"{subject}: {threshold.metric} is {fmt(estimate.value)}"
+                   message=f"{subject}: {readable(threshold.metric)} is {fmt(estimate.value)}"
                            f"{interval_text(estimate.ci_low, estimate.ci_high, level)}, {verdict} {rule}.{evidence}")

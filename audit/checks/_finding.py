@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt", "fmt_p", "P_FLOOR"]
+__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt", "fmt_p", "P_FLOOR",
+           "readable"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or not shown either way),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
@@ -52,9 +53,31 @@ class Finding:
     shown: str | None = None
     #: The smallest difference from the threshold this interval could show at 80% power (half-width x 1.43).
     detectable: float | None = None
+    #: What was measured, when the finding has no threshold to name it (``threshold.metric`` otherwise).
+    measure: str | None = None
+    #: What the finding is about within its check and measure, when its attribute and group do not say it
+    #: stably (a feature by an attribute, a slice, every group at once); part of its id.
+    subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Names whose words are not just the key with spaces.
+_NAMES = {"roc_auc": "ROC AUC", "f1": "F1", "pr_auc": "PR AUC", "r2": "R²", "r2_score": "R²",
+          "four_fifths_rule": "four-fifths rule", "cramers_v": "Cramér's V", "nyc_ll144": "NYC LL144",
+          "shap": "SHAP", "mean_absolute_error": "mean absolute error", "rmse": "RMSE"}
+
+
+def readable(name: str) -> str:
+    """A metric or check key in words, for prose (the key itself stays in the data).
+
+    Examples
+    --------
+    >>> readable("demographic_parity_difference"), readable("roc_auc"), readable("four_fifths_rule")
+    ('demographic parity difference', 'ROC AUC', 'four-fifths rule')
+    """
+    return _NAMES.get(name, name.replace("_", " "))
 
 
 def fmt(value: float | None) -> str:

@@ -34,6 +34,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
         if not worse:
             findings.append(Finding(
                 check="group_gaps", category="performance", status="pass", severity=config.severity,
+                measure=metric, subject="every group",
                 message=f"No group's {metric} is significantly worse than the rest's (false discovery rate "
                         f"{fmt(fdr)}, across all attributes, intersections and the {len(config.metrics)} metric(s) of this check)."))
             continue
@@ -47,7 +48,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
         findings.append(Finding(
             check="group_gaps", category="performance", status="fail" if config.severity == "block" else "warn",
             severity=config.severity, value=top[4].difference, ci_low=top[4].ci_low, ci_high=top[4].ci_high,
-            attribute=top[1], group=top[2],
+            attribute=top[1], group=top[2], measure=metric, subject="every group",
             message=f"{metric} is significantly worse for {len(worse)} group(s) (false discovery rate {fmt(fdr)}): "
                     f"{shown}{more}."))
     return findings

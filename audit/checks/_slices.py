@@ -46,7 +46,7 @@ def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
     for rank, s in enumerate(search.slices, start=1):
         findings.append(Finding(
             check="slices", category="performance", status=miss, severity=config.severity, value=s.effect,
-            threshold=threshold, attribute="slice", group=s.text,
+            threshold=threshold, attribute="slice", group=s.text, subject=s.text,
             message=f"Slice {rank} of {len(search.slices)}, {s.text} ({s.rows} rows): {metric} {fmt(s.value)} "
                     f"({search.level:.0%} CI {fmt(s.ci_low)} to {fmt(s.ci_high)}) against {fmt(s.rest_value)} on "
                     f"the rest; {metric}_difference {fmt(s.effect)} > {fmt(config.min_effect)}, "

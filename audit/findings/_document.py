@@ -9,14 +9,18 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ._facts import facts, with_ids
 from ..measures._bias import DataBias
+from ..measures._conditional import ConditionalDisparity
+from ..measures._lending import Lending
+from ..measures._reasons import Reasons
 from ..measures._curves import Curves, GroupCurves
 from ..measures._drift import Drift, FeatureDrift
 from ..statistics._evaluate import Estimate, Evaluation, RestComparison
 from ..measures._explain import Explanation
-from ..checks._finding import Finding
+from ..checks._finding import Finding, Threshold, shown
 from ..measures._highlights import WorstGroup
-from ..measures._mitigation import Mitigation
+from ..measures._mitigation import Mitigation, frontier, less_discriminatory
 from ..statistics._metrics import MetricSpec
 from ..statistics._paired import PairedComparison
 from ..measures._regulatory import DISCLAIMER, FOUR_FIFTHS, Regulatory
@@ -256,16 +260,79 @@ def challenger_section(comparison: PairedComparison, *, champion: dict[str, Any]
             "overall": overall, "by_group": by_group, "fairness": fairness}
 
 
-def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> dict[str, Any]:
+def conditional_section(cd: ConditionalDisparity, *, rows_note: str) -> dict[str, Any]:
+    """The ``conditional`` key: marginal and within-strata differences by attribute and rate, and the CDD."""
+    return {
+        "controls": list(cd.controls), "edges": {c: None if e is None else list(e) for c, e in cd.edges.items()},
+        "strata": list(cd.strata), "rows": cd.rows, "rows_note": rows_note, "level": cd.level,
+        "replicates": cd.replicates,
+        "by_attribute": {a.attribute: {
+            "metrics": {m.metric: {
+                "groups": None if m.groups is None else list(m.groups), "marginal": m.marginal,
+                "marginal_ci_low": m.marginal_ci_low, "marginal_ci_high": m.marginal_ci_high,
+                "conditional": m.conditional, "ci_low": m.ci_low, "ci_high": m.ci_high,
+                "strata_used": m.strata_used, "strata_total": m.strata_total, "support_covered": m.support_covered,
+                "pattern": m.pattern, "reason": m.reason,
+                "by_stratum": [vars(r) for r in m.by_stratum]} for m in a.metrics},
+            "cdd": None if a.cdd_group is None else {"group": a.cdd_group, "value": a.cdd, "ci_low": a.cdd_ci_low,
+                                                     "ci_high": a.cdd_ci_high}}
+            for a in cd.attributes},
+    }
+
+
+def lending_section(lending: Lending, *, rows_note: str) -> dict[str, Any]:
+    """The ``lending`` key: AIR by cutoff (each point marked by what its interval shows against four-fifths),
+    SMD and marginal effects, by attribute."""
+    four_fifths = Threshold(metric="adverse_impact_ratio", op=">=", value=FOUR_FIFTHS, severity="warn")
+
+    def air(p: Any) -> dict[str, Any]:
+        return {**vars(p), "four_fifths": None if p.ratio is None else shown(p.ratio, p.ci_low, p.ci_high,
+                                                                              four_fifths)}
+
+    return {
+        "cutoffs": list(lending.cutoffs), "higher_is_favourable": lending.higher_is_favourable,
+        "level": lending.level, "rows": lending.rows, "rows_note": rows_note,
+        "by_attribute": {a.attribute: {
+            "reference": a.reference, "controls": list(a.controls), "effect_model": a.effect_model,
+            "air": [air(p) for p in a.air], "smd": [vars(s) for s in a.smd],
+            "marginal_effects": [vars(s) for s in a.marginal_effects], "marginal_note": a.marginal_note}
+            for a in lending.attributes},
+    }
+
+
+def reasons_section(reasons: Reasons, *, rows_note: str, file: str | None) -> dict[str, Any]:
+    """The ``reasons`` key: principal reasons overall and by group, the withheld features, the stability."""
+    def shares(items: Any) -> list[dict[str, Any]]:
+        return [vars(s) for s in items]
+
+    low, high = reasons.stability_ci
+    return {
+        "declined": reasons.declined, "explained": reasons.explained, "top_k": reasons.top_k,
+        "explainer": reasons.explainer, "key": reasons.key, "rows_note": rows_note, "file": file,
+        "overall": shares(reasons.overall),
+        "by_group": {a: {g: {"rows": reasons.group_sizes[a][g], "reasons": shares(items)} for g, items in groups.items()}
+                     for a, groups in reasons.by_group.items()},
+        "withheld": dict(reasons.withheld),
+        "stability": {"value": reasons.stability, "ci_low": low, "ci_high": high, "method": reasons.stability_method},
+    }
+
+
+def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None, max_cost: float = 0.01) -> dict[str, Any]:
     """The ``mitigation`` key: each method's accuracy and fairness (a classifier) or group losses (a
-    regression) on the rows it was measured on; no points, and a note, where fairlearn has no mitigator."""
+    regression) on the rows it was measured on; no points, and a note, where fairlearn has no mitigator.
+
+    ``on_frontier`` marks the points no other beats on both cost and disparity; ``alternative`` is the index
+    of the less discriminatory alternative within ``max_cost`` (None when no point qualifies)."""
+    edge = frontier(mitigation.points, task=mitigation.task)
     points = [{"method": p.method, "constraint": p.constraint, "tolerance": p.tolerance, "accuracy": p.accuracy,
                "accuracy_loss": p.accuracy_loss, "demographic_parity_difference": p.demographic_parity_difference,
                "equalized_odds_difference": p.equalized_odds_difference, "selection_rate": p.selection_rate,
                "seconds": p.seconds, "mean_squared_error": p.mean_squared_error,
                "mean_absolute_error": p.mean_absolute_error, "worst_group_loss": p.worst_group_loss,
-               "group_loss_gap": p.group_loss_gap, "loss_increase": p.loss_increase, "eps": p.eps}
-              for p in mitigation.points]
+               "group_loss_gap": p.group_loss_gap, "loss_increase": p.loss_increase, "eps": p.eps,
+               "favourable_ratio": p.favourable_ratio, "dropped": None if p.dropped is None else list(p.dropped),
+               "on_frontier": on}
+              for p, on in zip(mitigation.points, edge)]
     return {
         "task": mitigation.task, "attribute": mitigation.attribute, "groups": list(mitigation.groups),
         "fit_rows": mitigation.fit_rows, "held_out_rows": mitigation.held_out_rows,
@@ -274,6 +341,8 @@ def mitigation_section(mitigation: Mitigation, *, saved: list[str] | None) -> di
         "target_range": None if mitigation.target_range is None else list(mitigation.target_range),
         "min_group_size": mitigation.min_group_size,
         "left_out": [{"group": g.group, "rows": g.rows} for g in mitigation.left_out],
+        "alternative": less_discriminatory(mitigation.points, task=mitigation.task, max_cost=max_cost),
+        "max_cost": max_cost,
     }
 
 
@@ -350,7 +419,8 @@ def build_document(*, audit: dict[str, Any], model: dict[str, Any], data: dict[s
         **({"mitigation": mitigation} if mitigation is not None else {}),
         **(extras or {}),
         **({"steps": steps} if steps else {}),
-        "findings": [f.to_dict() for f in findings],
+        "findings": (listed := with_ids([f.to_dict() for f in findings])),
+        "facts": facts(listed),
         "summary": counts,
         "gate": gate,
     }

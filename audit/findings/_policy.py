@@ -33,6 +33,7 @@ from ..measures._compare import Comparison, compare, task_of
 from ..statistics._paired import PairedComparison, paired_outputs
 from ..settings._config import GateConfig
 from .._errors import AuditError
+from ._facts import facts, with_ids
 from ..checks._finding import Finding, Threshold, fmt, judge, undecided
 
 __all__ = ["apply_policy", "load_findings", "paired_documents"]
@@ -192,7 +193,7 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
                if effective != "significant_regression" and "exception" not in f
                and undecided(status=f["status"], severity=f["severity"], has_threshold=bool(f.get("threshold")),
                              attribute=f.get("attribute"))]
-    doc.pop("findings"), doc.pop("summary"), doc.pop("gate")
+    doc.pop("findings"), doc.pop("facts", None), doc.pop("summary"), doc.pop("gate")
     if comparison is not None:
         doc["comparison"] = comparison.to_dict()
     doc["policy"] = {
@@ -201,7 +202,8 @@ def apply_policy(document: dict[str, Any], *, policy: GateConfig, baseline: dict
         "baseline": None if baseline is None else baseline_source,
         "gating_findings": len(blocking),
     }
-    doc["findings"] = findings
+    doc["findings"] = with_ids(findings)
+    doc["facts"] = facts(doc["findings"])
     doc["summary"] = {s: sum(f["status"] == s for f in findings) for s in _STATUSES}
     doc["gate"] = "fail" if blocking else "inconclusive" if held_up else "pass"
     return doc

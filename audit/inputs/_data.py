@@ -421,6 +421,8 @@ def load_dataset(config: AuditConfig, *, model_features: tuple[str, ...] | None 
     _require_columns(test, "data.target", [data.target])
     _require_columns(test, "data.sensitive", data.sensitive)
     _require_columns(test, "data.bins", list(data.bins))
+    _require_columns(test, "data.control", list(data.control))
+    _require_columns(test, "checks.conditional.bins", list(config.checks.conditional.bins))
     if data.id is not None:
         _require_columns(test, "data.id", [data.id])
     for column in data.bins:

@@ -8,7 +8,7 @@ import inspect
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -201,6 +201,39 @@ def train_model(config: AuditConfig, dataset: Dataset) -> FittedModel:
                        features=dataset.features, positive_column=1 if binary else -1,
                        positive_class=1 if binary else None, path=None, sha256=None,
                        params={k: _jsonable(v) for k, v in params.items()})
+
+
+def refit_without(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, *, drop: tuple[str, ...]) -> FittedModel:
+    """The audited model's estimator, cloned with its parameters, refitted on ``frame`` without the ``drop``
+    columns, inside the same column-type preprocessing rebuilt for the columns left.
+
+    For a less discriminatory alternative: the same model, trained without its strongest proxies of a
+    sensitive attribute. Only for a model the audit trained (a ``preprocess`` and a ``model`` step).
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    steps = getattr(model.estimator, "named_steps", {})
+    if "preprocess" not in steps or "model" not in steps:
+        raise AuditError("Dropping proxies retrains a model the audit trained (`model.train`).")
+    features = tuple(f for f in model.features if f not in drop)
+    if not features:
+        raise AuditError(f"Dropping {', '.join(drop)} leaves the model no features.")
+    estimator = clone(steps["model"])
+    text = _categoricals_as_text(frame, features)
+    encoding = _encoding_for(type(estimator))
+    numeric, categorical = _column_kinds(text, features)
+    if encoding == "ordinal" and "categorical_features" in estimator.get_params():
+        # The ordinal-coded categories follow the numeric columns; their positions move with the columns left.
+        estimator.set_params(categorical_features=list(range(len(numeric), len(numeric) + len(categorical)))
+                             if categorical else None)
+    max_bins = estimator.get_params().get("max_bins", 255)
+    pipeline = Pipeline([("preprocess", build_preprocessor(text, features, encoding=encoding,
+                                                           max_categories=max_bins if isinstance(max_bins, int)
+                                                           else 255)),
+                         ("model", estimator)])
+    pipeline.fit(text, y)
+    return replace(model, estimator=pipeline, features=features, sha256=None, path=None)
 
 
 def _jsonable(value: Any) -> Any:

@@ -31,6 +31,7 @@ from ..inputs._groups import GroupIndex
 from ..inputs._model import FittedModel, Predictions, _categoricals_as_text, dense, predict
 
 __all__ = ["FeatureImportance", "ImportanceGap", "FlipResult", "Explanation", "explain", "fold_columns",
+           "Contributions", "folded_contributions",
            "stratified_rows", "flip_test"]
 
 # Model classes SHAP's TreeExplainer handles (scikit-learn ensembles and trees, LightGBM, XGBoost, CatBoost).
@@ -144,13 +145,19 @@ def fold_columns(output_names: list[str], features: tuple[str, ...]) -> np.ndarr
     --------
     >>> fold_columns(["age", "sex_F", "sex_M"], ("sex", "age")).tolist()
     [1, 0, 0]
+    >>> fold_columns(["num__age", "cat__sex_F"], ("sex", "age")).tolist()
+    [1, 0]
     """
     by_length = sorted(range(len(features)), key=lambda i: -len(features[i]))
     out = np.empty(len(output_names), dtype=np.int64)
-    for j, name in enumerate(output_names):
-        out[j] = next((i for i in by_length if name == features[i] or name.startswith(features[i] + "_")), -1)
+    for j, full in enumerate(output_names):
+        # A ColumnTransformer's own names are prefixed with the transformer's ("num__age"): try both.
+        for name in (full, full.split("__", 1)[1] if "__" in full else full):
+            out[j] = next((i for i in by_length if name == features[i] or name.startswith(features[i] + "_")), -1)
+            if out[j] >= 0:
+                break
         if out[j] < 0:
-            raise ValueError(f"transformed column {name!r} has no source feature")
+            raise ValueError(f"transformed column {full!r} has no source feature")
     return out
 
 
@@ -184,17 +191,27 @@ def _split(model: FittedModel) -> tuple[object | None, object]:
     return None, model.estimator
 
 
-def _raw_shap(final: object, Xt: np.ndarray, kind: str, seed: int) -> np.ndarray | list[np.ndarray]:
-    """SHAP values of every output of the model, as SHAP returns them (a list per class, or an array)."""
+def _raw_shap(final: object, Xt: np.ndarray, kind: str, seed: int, interventional: bool = False,
+              pool: np.ndarray | None = None) -> np.ndarray | list[np.ndarray]:
+    """SHAP values of every output of the model, as SHAP returns them (a list per class, or an array).
+
+    The background is a seeded sample of ``pool`` (default: the explained rows themselves).
+    """
     import shap
 
+    pool = Xt if pool is None else pool
     if kind == "tree":
         with warnings.catch_warnings():
             # SHAP announces a change of its LightGBM output format; the handling below covers both formats.
             warnings.filterwarnings("ignore", message="LightGBM binary classifier with TreeExplainer")
-            values = shap.TreeExplainer(final).shap_values(Xt, check_additivity=False)
+            if interventional:
+                background = pool[np.random.default_rng(seed).choice(len(pool), size=min(len(pool), 100), replace=False)]
+                explainer = shap.TreeExplainer(final, data=background, feature_perturbation="interventional")
+            else:
+                explainer = shap.TreeExplainer(final)
+            values = explainer.shap_values(Xt, check_additivity=False)
     else:
-        background = Xt[np.random.default_rng(seed).choice(len(Xt), size=min(len(Xt), 200), replace=False)]
+        background = pool[np.random.default_rng(seed).choice(len(pool), size=min(len(pool), 200), replace=False)]
         values = shap.LinearExplainer(final, shap.maskers.Independent(background)).shap_values(Xt)
     return values
 
@@ -282,7 +299,8 @@ def stratified_rows(leaf: np.ndarray, size: int, *, seed: int) -> np.ndarray:
 
 
 def _agnostic_values(f: Callable[[np.ndarray], np.ndarray], Xt: np.ndarray, *, seed: int,
-                     deadline: float, progress: Callable[[int, int], None]) -> np.ndarray:
+                     deadline: float, progress: Callable[[int, int], None],
+                     pool: np.ndarray | None = None) -> np.ndarray:
     """SHAP's permutation explainer of ``f``, chunk by chunk until the time budget runs out.
 
     ``(rows, columns)`` for a function with one output per row, ``(rows, columns, outputs)`` for several.
@@ -290,7 +308,8 @@ def _agnostic_values(f: Callable[[np.ndarray], np.ndarray], Xt: np.ndarray, *, s
     import shap
 
     rng = np.random.default_rng(seed)
-    background = Xt[rng.choice(len(Xt), size=min(len(Xt), 20), replace=False)]
+    pool = Xt if pool is None else pool
+    background = pool[rng.choice(len(pool), size=min(len(pool), 20), replace=False)]
     explainer = shap.PermutationExplainer(f, shap.maskers.Independent(background, max_samples=20), seed=seed)
     out: list[np.ndarray] = []
     done = 0
@@ -539,6 +558,67 @@ def flip_test(model: FittedModel, frame: pd.DataFrame, labels: pd.DataFrame, *, 
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Contributions:
+    """SHAP values folded to the model's original columns, ``values[row, feature, output]``.
+
+    Additive: for each row and output, the values sum to the explained output minus the explainer's
+    expected value (the log-odds for tree and linear models of a binary target, the probability for the
+    permutation explainer, the prediction for a regression).
+    """
+
+    values: np.ndarray
+    features: tuple[str, ...]
+    kind: str
+    explainer: str
+    final: object
+
+
+def folded_contributions(model: FittedModel, X: pd.DataFrame, *, method: str, seed: int, deadline: float,
+                         progress: Callable[[int, int], None] | None = None, task: str = "binary",
+                         interventional: bool = False, background: pd.DataFrame | None = None) -> Contributions:
+    """SHAP values of ``X``'s rows in the space of the original columns (one-hot parts summed back).
+
+    ``method`` as for :func:`explain`; the model-agnostic explainer stops at the first chunk past ``deadline``
+    (``time.perf_counter()`` seconds), so fewer rows may come back. ``interventional`` explains a tree model
+    against a seeded background sample of ``X`` instead of its own path statistics (for the stability of
+    reason codes; other explainers always use a seeded background). The background is drawn from
+    ``background`` (rows of the same columns; default ``X`` itself): contributions are relative to it.
+    """
+    output = _output(task)
+    pre, final = _split(model)
+    kind = _kind(final) if method == "auto" else method
+    if kind == "tree" and method == "auto" and not output.tree_supported(final):
+        kind = "permutation"
+    if kind == "tree" and _categorical_splits(final):
+        # SHAP's TreeExplainer reads a native categorical split as a threshold on the code: its values then do
+        # not add up to the model's output (by 9.8 log-odds on UCI Adult). The permutation explainer's do.
+        kind = "permutation"
+    features = model.features
+    Xt = dense(pre.transform(X)) if pre is not None else X.to_numpy(dtype=float)
+    names = list(pre.get_feature_names_out()) if pre is not None else list(features)
+    pool = None
+    if background is not None:
+        B = _categoricals_as_text(background, features)
+        pool = dense(pre.transform(B)) if pre is not None else B.to_numpy(dtype=float)
+    if kind in ("tree", "linear"):
+        values = output.shap_values(_raw_shap(final, Xt, kind, seed, interventional=interventional, pool=pool),
+                                    model)
+        explainer = "TreeExplainer" if kind == "tree" else "LinearExplainer"
+    else:
+        # Many small predictions: OpenMP thread start-up and spinning would cost more than they save.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            values = _as_outputs(_agnostic_values(output.function(final, model), Xt, seed=seed, deadline=deadline,
+                                                  progress=progress or (lambda done, total: None), pool=pool))
+        explainer = "PermutationExplainer (model-agnostic)"
+    source = fold_columns(names, features)
+    folded = np.zeros((len(values), len(features), values.shape[2]))
+    for k in range(values.shape[2]):
+        # SHAP values are additive: a column's is the sum of its parts (folded[:, :, k].T is a view, summed into).
+        np.add.at(folded[:, :, k].T, source, values[:, :, k].T)
+    return Contributions(values=folded, features=features, kind=kind, explainer=explainer, final=final)
+
+
 def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: GroupIndex, *, method: str,
             sample: int, seed: int, replicates: int, level: float, max_seconds: float = 60.0,
             min_group_size: int = 30, bins: dict[str, list[float]] | None = None, flip_test_rows: int = 1000,
@@ -611,34 +691,13 @@ def explain(model: FittedModel, frame: pd.DataFrame, y: np.ndarray, groups: Grou
     rng = np.random.default_rng(seed)
     rows = stratified_rows(groups.row_leaf, min(sample, len(frame)), seed=seed)
     X = _categoricals_as_text(frame.iloc[rows], model.features)
-    pre, final = _split(model)
-    kind = _kind(final) if method == "auto" else method
-    if kind == "tree" and method == "auto" and not output.tree_supported(final):
-        kind = "permutation"
-    if kind == "tree" and _categorical_splits(final):
-        # SHAP's TreeExplainer reads a native categorical split as a threshold on the code: its values then do
-        # not add up to the model's output (by 9.8 log-odds on UCI Adult). The permutation explainer's do.
-        kind = "permutation"
+    contributions = folded_contributions(model, X, method=method, seed=seed, deadline=start + max_seconds,
+                                         progress=progress, task=task)
+    kind, explainer, folded, final = (contributions.kind, contributions.explainer, contributions.values,
+                                      contributions.final)
     features = model.features
-    Xt = dense(pre.transform(X)) if pre is not None else X.to_numpy(dtype=float)
-    names = list(pre.get_feature_names_out()) if pre is not None else list(features)
-    if kind in ("tree", "linear"):
-        values = output.shap_values(_raw_shap(final, Xt, kind, seed), model)
-        explainer = "TreeExplainer" if kind == "tree" else "LinearExplainer"
-    else:
-        # Many small predictions: OpenMP thread start-up and spinning would cost more than they save.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            values = _as_outputs(_agnostic_values(output.function(final, model), Xt, seed=seed,
-                                                  deadline=start + max_seconds,
-                                                  progress=progress or (lambda done, total: None)))
-        explainer = "PermutationExplainer (model-agnostic)"
-    explained = len(values)
+    explained = len(folded)
     rows = rows[:explained]
-    source = fold_columns(names, features)
-    folded = np.zeros((explained, len(features), values.shape[2]))
-    for k in range(values.shape[2]):
-        # SHAP values are additive: a column's is the sum of its parts (folded[:, :, k].T is a view, summed into).
-        np.add.at(folded[:, :, k].T, source, values[:, :, k].T)
     # Mean over outputs of |SHAP|: one output for binary and regression (the value itself), every class otherwise.
     per_row = np.abs(folded).mean(axis=2)
     mean = per_row.mean(axis=0)

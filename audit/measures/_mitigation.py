@@ -28,7 +28,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -36,16 +36,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from .._errors import AuditError
-from ..inputs._model import FittedModel, _categoricals_as_text, dense_clone
+from ..inputs._model import FittedModel, _categoricals_as_text, dense_clone, predict, predict_values, refit_without
 from ..settings._config import MitigationConfig
 
 __all__ = ["METHODS", "METHODS_BY_TASK", "MULTICLASS_NOTE", "AuditedScores", "ScoreColumn", "RescaledTarget",
            "MitigationPoint", "LeftOutGroup", "Mitigation", "check_mitigation_methods", "judged_groups", "mitigate",
+           "frontier", "less_discriminatory",
            "saved_model", "split_fit_held_out"]
 
 #: Mitigation methods, with the fairness constraint each one enforces (on a binary classifier).
 METHODS = {"threshold_optimizer_dp": "demographic_parity", "threshold_optimizer_eo": "equalized_odds",
-           "exponentiated_gradient": "demographic_parity"}
+           "exponentiated_gradient": "demographic_parity", "drop_proxies": None}
+#: Most proxies dropped (one alternative each: the strongest, the two strongest, ...).
+_MAX_DROPPED = 3
 #: The methods each task can run; the settings layer's data, one source.
 METHODS_BY_TASK = MitigationConfig.METHODS_BY_TASK
 #: Refuses methods the task cannot run, naming the field: ``check_mitigation_methods(methods, task)``.
@@ -150,6 +153,10 @@ class MitigationPoint:
     group_loss_gap: float | None = None  # regression: highest minus lowest group mean squared error
     loss_increase: float | None = None  # regression: this mean squared error minus the unmitigated one
     eps: float | None = None  # regression: ExponentiatedGradient's eps (slack, in units of the squared target range)
+    #: Classifier: the smallest group rate of the favourable outcome over the largest (the adverse impact ratio).
+    favourable_ratio: float | None = None
+    #: drop_proxies: the features the model was retrained without.
+    dropped: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,12 +190,15 @@ class Mitigation:
 
 
 def _point(method: str, constraint: str | None, tolerance: float | None, y: np.ndarray, yhat: np.ndarray,
-           a: np.ndarray, baseline: float | None, seconds: float) -> MitigationPoint:
-    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+           a: np.ndarray, baseline: float | None, seconds: float, *, favourable_positive: bool = True,
+           dropped: tuple[str, ...] | None = None) -> MitigationPoint:
+    from fairlearn.metrics import demographic_parity_difference, demographic_parity_ratio, equalized_odds_difference
     from sklearn.metrics import accuracy_score
 
     acc = float(accuracy_score(y, yhat))
+    favourable = yhat if favourable_positive else 1 - yhat
     return MitigationPoint(
+        favourable_ratio=float(demographic_parity_ratio(y, favourable, sensitive_features=a)), dropped=dropped,
         method=method, constraint=constraint, tolerance=tolerance, accuracy=acc,
         accuracy_loss=0.0 if baseline is None else baseline - acc,
         demographic_parity_difference=float(demographic_parity_difference(y, yhat, sensitive_features=a)),
@@ -229,6 +239,9 @@ class _Request:
     loss_bounds: list[float] | None
     scores: np.ndarray | None = None
     min_group_size: int = 1
+    #: The attribute's strongest proxies among the model's features, strongest first (for drop_proxies).
+    proxies: tuple[str, ...] = ()
+    favourable_positive: bool = True
 
 
 def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np.ndarray, sensitive: pd.Series,
@@ -236,7 +249,8 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
              seed: int, train: tuple[pd.DataFrame, np.ndarray, pd.Series] | None = None, fit_rows: int = 20000,
              max_iter: int = 50, max_seconds: float = 300.0, task: str = "binary",
              loss_bounds: list[float] | None = None, scores: np.ndarray | None = None,
-             min_group_size: int = 1) -> tuple[Mitigation, dict[str, Any]]:
+             min_group_size: int = 1, proxies: tuple[str, ...] = (),
+             favourable_positive: bool = True) -> tuple[Mitigation, dict[str, Any]]:
     """Fit each mitigation and measure it, with the unmitigated model, on the held-out rows.
 
     Parameters
@@ -278,6 +292,11 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
     min_group_size : int
         Groups with fewer evaluation rows are not judged, as in the rest of the audit: their rows (evaluation
         and training) take no part in the what-if, and ``left_out`` lists them with their row counts.
+    proxies : tuple of str
+        ``drop_proxies``: the attribute's strongest proxies among the model's features, strongest first; the
+        model is retrained without the first one, the first two, ... (at most three alternatives).
+    favourable_positive : bool
+        Binary: whether the positive label is the favourable outcome (for each point's ``favourable_ratio``).
 
     Returns
     -------
@@ -293,6 +312,7 @@ def mitigate(model: FittedModel, *, frame: pd.DataFrame, y: np.ndarray, yhat: np
                                    seed=seed, train=train, fit_rows=fit_rows, max_iter=max_iter,
                                    max_seconds=max_seconds, loss_bounds=None if loss_bounds is None
                                    else list(loss_bounds), scores=None if scores is None else np.asarray(scores),
+                                   proxies=tuple(proxies), favourable_positive=favourable_positive,
                                    min_group_size=int(min_group_size)))
 
 
@@ -376,7 +396,8 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
         raise AuditError(f"`mitigation.attribute` {attribute!r} has a single group in the evaluation rows; "
                          "mitigation needs at least two groups.")
     y_out, a_out = y[out], a[out]
-    base = _point("unmitigated", None, None, y_out, yhat[out], a_out, None, 0.0)
+    fav = r.favourable_positive
+    base = _point("unmitigated", None, None, y_out, yhat[out], a_out, None, 0.0, favourable_positive=fav)
     points = [base]
     notes: list[str] = list(judged.notes)
     fitted: dict[str, Any] = {}
@@ -390,6 +411,14 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
             runs += [(method, t) for t in sorted(set(tolerances))]
         elif method == "threshold_optimizer_eo":
             runs.append((method, None))  # fairlearn cannot relax equalized odds
+        elif method == "drop_proxies":
+            if train is None:
+                notes.append("Dropping proxies retrains the model: it needs training data and a model the audit "
+                             "trains (`model.train`); it was skipped.")
+            elif not r.proxies:
+                notes.append(f"No feature of the model is a proxy of {attribute} (bias.proxies): nothing to drop.")
+            else:
+                runs += [(method, float(k)) for k in range(1, min(len(r.proxies), _MAX_DROPPED) + 1)]
         elif train is None:
             notes.append("ExponentiatedGradient needs training data and a model the audit trains (`model.train`); "
                          "it was skipped.")
@@ -403,7 +432,14 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
                          f"(tolerance {tol}); it and the methods after it were not run.")
             break
         t0 = time.perf_counter()
-        if method.startswith("threshold_optimizer"):
+        dropped = None
+        if method == "drop_proxies":
+            assert train is not None and tol is not None
+            dropped = tuple(r.proxies[:int(tol)])
+            alternative = refit_without(model, train[0], train[1], drop=dropped)
+            pred = np.asarray(predict(alternative, frame.iloc[out].reset_index(drop=True)).label)
+            mitigator = alternative.estimator
+        elif method.startswith("threshold_optimizer"):
             mitigator = ThresholdOptimizer(estimator=ScoreColumn(), constraints=METHODS[method], prefit=True,
                                            predict_method="decision_function",
                                            tol=tol if tol else None)
@@ -418,7 +454,7 @@ def _mitigate_binary(model: FittedModel, r: _Request) -> tuple[Mitigation, dict[
             pred, mitigator, train_rows = _exponentiated_gradient(model, train=train, X_out=X_out, eps=float(tol),
                                                                   seed=seed, fit_rows=fit_rows, max_iter=max_iter)
         points.append(_point(method, METHODS[method], tol, y_out, pred.astype(int), a_out, base.accuracy,
-                             time.perf_counter() - t0))
+                             time.perf_counter() - t0, favourable_positive=fav, dropped=dropped))
         fitted.setdefault(method, mitigator)  # tolerances run strictest first
     return Mitigation(attribute=attribute, groups=judged.groups, fit_rows=len(fit), held_out_rows=len(out),
                       train_rows=train_rows, seed=seed, points=tuple(points), notes=tuple(notes),
@@ -569,6 +605,22 @@ def _mitigate_regression(model: FittedModel, r: _Request) -> tuple[Mitigation, d
             points.append(_regression_point("exponentiated_gradient", BOUNDED_GROUP_LOSS, float(bound), slack, y,
                                             pred, a, base.mean_squared_error, time.perf_counter() - t0))
             fitted.setdefault("exponentiated_gradient", Pipeline([("preprocess", pre), ("mitigated", rescaled)]))
+    if "drop_proxies" in r.methods:
+        if train is None:
+            notes.append("Dropping proxies retrains the model: it needs training data and a model the audit trains "
+                         "(`model.train`); it was skipped.")
+        elif not r.proxies:
+            notes.append(f"No feature of the model is a proxy of {r.attribute} (bias.proxies): nothing to drop.")
+        for k in range(1, min(len(r.proxies), _MAX_DROPPED) + 1) if train is not None else ():
+            t0 = time.perf_counter()
+            dropped = tuple(r.proxies[:k])
+            alternative = refit_without(model, train[0], np.asarray(train[1], dtype=float), drop=dropped)
+            pred = np.asarray(predict_values(alternative, frame, source="the evaluation rows", task="regression")[0],
+                              dtype=float)
+            point = _regression_point("drop_proxies", None, float(k), None, y, pred, a, base.mean_squared_error,
+                                      time.perf_counter() - t0)
+            points.append(replace(point, dropped=dropped))
+            fitted.setdefault("drop_proxies", alternative.estimator)
     return Mitigation(attribute=r.attribute, groups=judged.groups, fit_rows=0, held_out_rows=len(y),
                       train_rows=train_rows, seed=r.seed, points=tuple(points), notes=tuple(notes), complete=complete,
                       task="regression", target_range=target_range, min_group_size=r.min_group_size,
@@ -592,6 +644,47 @@ def _mitigate_multiclass(model: FittedModel, r: _Request) -> tuple[Mitigation, d
 #: What the what-if does for each task.
 _ADAPTERS: dict[str, Callable[[FittedModel, _Request], tuple[Mitigation, dict[str, Any]]]] = {
     "binary": _mitigate_binary, "regression": _mitigate_regression, "multiclass": _mitigate_multiclass}
+
+
+def _cost_and_disparity(p: MitigationPoint, task: str) -> tuple[float, float] | None:
+    """A point's cost (accuracy given up, or the share of mean squared error added) and disparity (one minus
+    the adverse impact ratio, or the group loss gap), both lower-is-better; None where undefined."""
+    if task == "regression":
+        if p.mean_squared_error is None or p.group_loss_gap is None or p.loss_increase is None:
+            return None
+        base = p.mean_squared_error - p.loss_increase
+        return (p.loss_increase / base if base > 0 else 0.0), p.group_loss_gap
+    if p.accuracy_loss is None or p.favourable_ratio is None:
+        return None
+    return p.accuracy_loss, 1.0 - p.favourable_ratio
+
+
+def frontier(points: tuple[MitigationPoint, ...], *, task: str) -> tuple[bool, ...]:
+    """Whether each point is on the cost–disparity frontier: no other point is at least as good on both and
+    better on one.
+
+    Examples
+    --------
+    >>> P = lambda loss, ratio: MitigationPoint("m", None, None, 0.8, loss, 0.1, 0.1, 0.3, 0.0, favourable_ratio=ratio)
+    >>> frontier((P(0.0, 0.6), P(0.01, 0.9), P(0.02, 0.85)), task="binary")
+    (True, True, False)
+    """
+    pairs = [_cost_and_disparity(p, task) for p in points]
+    out = []
+    for i, a in enumerate(pairs):
+        out.append(a is not None and not any(
+            b is not None and j != i and b[0] <= a[0] and b[1] <= a[1] and b != a for j, b in enumerate(pairs)))
+    return tuple(out)
+
+
+def less_discriminatory(points: tuple[MitigationPoint, ...], *, task: str, max_cost: float) -> int | None:
+    """The point with the least disparity among those that cost at most ``max_cost`` and have less disparity
+    than the unmitigated model (the first point); None when no point qualifies."""
+    pairs = [_cost_and_disparity(p, task) for p in points]
+    if not pairs or pairs[0] is None:
+        return None
+    eligible = [i for i, c in enumerate(pairs) if i and c is not None and c[0] <= max_cost and c[1] < pairs[0][1]]
+    return min(eligible, key=lambda i: (pairs[i][1], pairs[i][0])) if eligible else None
 
 
 def saved_model(method: str, mitigator: Any) -> tuple[str, bytes, str | None]:

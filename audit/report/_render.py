@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._templates import environment, template_dir
+from ..findings._facts import finding_id
 from ._views import card_view
 
 __all__ = ["render_html", "render_markdown", "render_junit"]
@@ -52,27 +53,35 @@ def _xml_text(value: str) -> str:
 
 
 def render_junit(document: dict[str, Any]) -> str:
-    """``junit.xml``: one test case per finding; fail and error carry the message and figures."""
+    """``junit.xml``: one test case per finding, named by the finding's stable id (``check.measure.subject``)
+    so CI history follows a check from run to run.
+
+    ``fail`` and ``error`` are failures and errors; a warning is ``skipped`` with ``type="warn"`` and an
+    insufficient-data finding ``skipped`` with ``type="insufficient_data"``, so publishers list both with
+    their message instead of hiding them as passes; a pass carries its message as output. The suite's
+    properties hold the gate and the counts by status.
+    """
     findings = document["findings"]
+    skipped = sum(f["status"] in ("warn", "insufficient_data") for f in findings)
     suite = ET.Element("testsuite", name=f"audit.{document['audit']['name']}", tests=str(len(findings)),
                        failures=str(sum(f["status"] == "fail" for f in findings)),
                        errors=str(sum(f["status"] == "error" for f in findings)),
-                       skipped=str(sum(f["status"] == "insufficient_data" for f in findings)),
-                       timestamp=document["audit"]["created"])
-    for i, f in enumerate(findings):
-        subject = f["attribute"] or "overall"
-        if f["group"]:
-            subject += f"={f['group']}"
-        metric = f["threshold"]["metric"] if f["threshold"] else ""
+                       skipped=str(skipped), timestamp=document["audit"]["created"])
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="gate", value=document["gate"])
+    for status, count in document["summary"].items():
+        ET.SubElement(properties, "property", name=f"findings.{status}", value=str(count))
+    for f in findings:
         case = ET.SubElement(suite, "testcase", classname=f"audit.{f['category']}.{f['check']}",
-                             name=f"{i:03d} {subject} {metric}".strip())
+                             name=f.get("id") or finding_id(f))
         figures = f"value={f['value']} ci=[{f['ci_low']}, {f['ci_high']}] threshold={f['threshold']}"
         if f["status"] == "fail":
             ET.SubElement(case, "failure", message=f["message"], type=f["severity"]).text = figures
         elif f["status"] == "error":
-            ET.SubElement(case, "error", message=f["message"]).text = figures
-        elif f["status"] == "insufficient_data":
-            ET.SubElement(case, "skipped", message=f["message"])
+            ET.SubElement(case, "error", message=f["message"], type="error").text = figures
+        elif f["status"] in ("warn", "insufficient_data"):
+            label = "warning" if f["status"] == "warn" else "insufficient data"
+            ET.SubElement(case, "skipped", type=f["status"], message=f"{label}: {f['message']}").text = figures
         else:
             ET.SubElement(case, "system-out").text = f"{f['status']}: {f['message']}"
     suites = ET.Element("testsuites")

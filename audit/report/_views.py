@@ -41,7 +41,8 @@ _RAMP = ("#3b4cc0", "#7b9ff9", "#c0c0c0", "#f49a7b", "#b40426")
 _GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: Colours of the mitigation trade-off chart, by method.
 _METHOD_COLOURS = {"unmitigated": "#000000", "threshold_optimizer_dp": "#0072B2",
-                   "threshold_optimizer_eo": "#E69F00", "exponentiated_gradient": "#009E73"}
+                   "threshold_optimizer_eo": "#E69F00", "exponentiated_gradient": "#009E73",
+                   "drop_proxies": "#CC79A7"}
 
 
 def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
@@ -754,6 +755,8 @@ class CardView:
     config_rows: tuple[tuple[str, str], ...] = ()
     #: For each reference-share test with a pooled row, by attribute: (the row's name, the groups it pools).
     pooled: Mapping[str, tuple[str, tuple[str, ...]]] | None = None
+    #: The document's facts with their findings, worst first: ``(fact, findings)`` pairs.
+    facts: tuple[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]], ...] = ()
 
 
 def representation_pools(document: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -838,4 +841,17 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
         challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
         challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else (),
-        config_rows=config_rows(document["audit"].get("config") or {}), pooled=representation_pools(document))
+        config_rows=config_rows(document["audit"].get("config") or {}), pooled=representation_pools(document),
+        facts=fact_findings(document))
+
+
+def fact_findings(document: Mapping[str, Any]) -> tuple[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]], ...]:
+    """Each fact of the document beside its findings, in the fact's order (worst value first).
+
+    A document written before facts existed gets one fact per finding, so every card still lists them.
+    """
+    by_id = {f.get("id"): f for f in document["findings"]}
+    if "facts" not in document:
+        return tuple(({"status": f["status"], "severity": f["severity"], "check": f["check"], "count": 1,
+                       "headline": f["message"], "excepted": "exception" in f}, (f,)) for f in document["findings"])
+    return tuple((fact, tuple(by_id[i] for i in fact["findings"])) for fact in document["facts"])

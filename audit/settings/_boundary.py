@@ -93,6 +93,7 @@ def check_task(cfg: AuditConfig, task: str) -> None:
     """
     selected_metrics(cfg, _names_of(task))
     cfg.checks.slices.metric_for(task)
+    cfg.checks.conditional.metrics_for(task)
     if cfg.challenger is not None:
         registry = _names_of(task)
         judged = [m for m, spec in registry.metrics.items() if spec.direction != "none"] + list(registry.fairness)

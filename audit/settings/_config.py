@@ -75,6 +75,21 @@ class DataConfig(_Strict):
     #: The group every other group of an attribute is compared with ({race: White}): differences and ratios
     #: of each group's rates against it, beside the largest-minus-smallest gaps.
     reference_groups: dict[str, Scalar] = Field(default_factory=dict)
+    #: Legitimate factors a disparity may be conditioned on (income band, credit history length): the
+    #: conditional-disparity check compares groups within each stratum of these columns and combined.
+    control: list[str] = Field(default_factory=list)
+
+    @field_validator("control")
+    @classmethod
+    def _control_not_target_or_sensitive(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        target, sensitive = info.data.get("target"), info.data.get("sensitive") or []
+        wrong = [c for c in value if c == target or c in sensitive]
+        if wrong:
+            raise ValueError(f"must name columns that are neither the target nor a sensitive attribute (a control "
+                             f"is a legitimate factor the groups are compared within); got {', '.join(map(repr, wrong))}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"must not repeat a column; got {value}")
+        return value
 
     @field_validator("separator")
     @classmethod
@@ -377,6 +392,95 @@ class LeakageConfig(_Strict):
     severity: Severity = "warn"
 
 
+class ConditionalConfig(_Strict):
+    """Disparity conditioned on the legitimate factors of ``data.control``: each group's rates within each
+    stratum of the controls and standardised over them, beside the marginal gap; a finding when the
+    conditional gap is shown beyond ``max_difference``, and one when the marginal gap reverses or is no longer
+    shown within strata (Simpson's paradox). Runs when ``data.control`` names columns."""
+
+    enabled: Bool = True
+    #: Rates compared (default per task: favourable/selection rate, true and false positive rates for binary;
+    #: accuracy for multiclass; mean prediction and mean absolute error for regression).
+    metrics: list[str] | None = None
+    #: Largest conditional gap (absolute, standardised over the strata) before a finding.
+    max_difference: Float = Field(default=0.1, ge=0)
+    #: Edges of numeric control columns; a numeric control with more than ``max_levels`` values and no edges
+    #: here is cut at its ``quantiles`` quantiles of the evaluation rows.
+    bins: dict[str, list[Float]] = Field(default_factory=dict)
+    quantiles: Int = Field(default=4, ge=2, le=20)
+    max_levels: Int = Field(default=10, ge=2)
+    severity: Severity = "warn"
+
+    #: Rates each task can compare within strata (the first ones are the default).
+    METRICS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("selection_rate", "true_positive_rate", "false_positive_rate"),
+        "multiclass": ("accuracy",),
+        "regression": ("mean_prediction", "mean_absolute_error"),
+    }
+
+    def metrics_for(self, task: str) -> list[str]:
+        """The rates of a ``task`` audit: ``metrics`` when set (checked), else every rate the task has.
+
+        Raises AuditError naming the rates the task has, e.g. for ``recall`` in a regression audit.
+        """
+        allowed = self.METRICS_BY_TASK.get(task, ())
+        if self.metrics is None:
+            return list(allowed)
+        wrong = [m for m in self.metrics if m not in allowed]
+        if wrong or not self.metrics:
+            raise AuditError(f"`checks.conditional.metrics` must name rates of a {task} audit: "
+                             f"{', '.join(allowed)}; got {', '.join(map(repr, wrong)) or 'none'}.")
+        return list(self.metrics)
+
+    @field_validator("bins")
+    @classmethod
+    def _edges_increase(cls, bins: dict[str, list[float]]) -> dict[str, list[float]]:
+        for column, edges in bins.items():
+            if len(edges) < 2 or not all(map(math.isfinite, edges)) or any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ValueError(f"edges of {column!r} must be at least two increasing numbers; got {edges}")
+        return bins
+
+
+class LendingConfig(_Strict):
+    """Fair-lending measures of the score (binary and regression audits): the adverse impact ratio at each of
+    ``cutoffs`` score quantiles, the standardised mean difference of scores, and the marginal effect of each
+    group on the decision with ``data.control`` held fixed (logistic regression; linear for regression)."""
+
+    enabled: Bool = False
+    cutoffs: Int = Field(default=19, ge=1, le=99)
+    #: Largest size of a group's marginal effect (probability points; the target's units for regression).
+    max_marginal_effect: Float = Field(default=0.05, ge=0)
+    #: Largest size of a group's standardised mean difference of scores (Hedges' g).
+    max_smd: Float = Field(default=0.3, ge=0)
+    #: Regression only: whether a higher prediction is the favourable outcome (an amount granted); binary
+    #: audits take it from ``data.favorable_label``.
+    higher_is_favourable: Bool = True
+    severity: Severity = "warn"
+
+
+class ReasonsConfig(_Strict):
+    """Reason codes: the principal reasons of each declined row (binary: the decision, or a score on the adverse
+    side of ``cutoff``; regression: a prediction on the adverse side of ``cutoff``), from SHAP values on the
+    original columns, written to ``reasons.parquet``; by group in the card, with their stability."""
+
+    enabled: Bool = False
+    top_k: Int = Field(default=4, ge=1, le=20)
+    #: The reason dictionary: a feature's text, ``{low: ..., high: ...}`` for a numeric one, or a text per value.
+    text: dict[str, Union[str, dict[str, str]]] = Field(default_factory=dict)
+    #: Sensitive attributes that may be given as reasons (by default none is).
+    allow: list[str] = Field(default_factory=list)
+    #: Other features never given as reasons (proxies of a sensitive attribute, features a person cannot act on).
+    withhold: list[str] = Field(default_factory=list)
+    #: A row is declined when its score (binary) or prediction (regression) is on the adverse side of this.
+    cutoff: Float | None = None
+    #: Declined rows explained at most (a seeded sample of them beyond).
+    max_rows: Int = Field(default=2000, ge=1)
+    #: Least share of rows whose principal reason survives a second explanation before a finding.
+    min_stability: Float = Field(default=0.8, ge=0, le=1)
+    max_seconds: Float = Field(default=60.0, gt=0)
+    severity: Severity = "warn"
+
+
 class ChecksConfig(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -386,6 +490,9 @@ class ChecksConfig(_Strict):
     explainability: ExplainabilityConfig = Field(default_factory=ExplainabilityConfig)
     slices: SlicesConfig = Field(default_factory=SlicesConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    conditional: ConditionalConfig = Field(default_factory=ConditionalConfig)
+    lending: LendingConfig = Field(default_factory=LendingConfig)
+    reasons: ReasonsConfig = Field(default_factory=ReasonsConfig)
 
 
 class MitigationConfig(_Strict):
@@ -398,13 +505,21 @@ class MitigationConfig(_Strict):
 
     #: Methods each task can run (fairlearn's mitigations for it).
     METHODS_BY_TASK: ClassVar[dict[str, tuple[str, ...]]] = {
+        "binary": ("threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient", "drop_proxies"),
+        "regression": ("exponentiated_gradient", "drop_proxies"),
+        "multiclass": (),
+    }
+    #: What runs when ``methods`` is unset: fairlearn's mitigations (dropping proxies retrains the model up to
+    #: three times: ask for it).
+    DEFAULT_METHODS: ClassVar[dict[str, tuple[str, ...]]] = {
         "binary": ("threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"),
         "regression": ("exponentiated_gradient",),
         "multiclass": (),
     }
 
     enabled: Bool = False
-    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient"]] | None = Field(
+    methods: list[Literal["threshold_optimizer_dp", "threshold_optimizer_eo", "exponentiated_gradient",
+                          "drop_proxies"]] | None = Field(
         default=None, min_length=1,
         description="The mitigations to try; unset (null), every one the task has (see METHODS_BY_TASK).")
     #: The sensitive attribute the constraints are about (default: the first of `data.sensitive`).
@@ -427,6 +542,11 @@ class MitigationConfig(_Strict):
     max_iter: Int = Field(default=50, ge=1)
     max_seconds: Float = Field(default=300.0, gt=0)
     save: Bool = False
+    #: The less discriminatory alternative: of the points that give up at most this much accuracy (binary) or
+    #: add at most this much mean squared error relative to the unmitigated model's (regression, a share),
+    #: the one with the highest adverse impact ratio (binary) or the smallest group loss gap (regression).
+    max_accuracy_loss: Float = Field(default=0.01, ge=0)
+    max_loss_increase: Float = Field(default=0.05, ge=0)
 
     @field_validator("tolerances", "eps")
     @classmethod
@@ -461,8 +581,8 @@ class MitigationConfig(_Strict):
 
     def methods_for(self, task: str) -> list[str]:
         """The methods of a ``task`` audit: `methods` when set (checked), else every method the task has."""
-        if self.methods is None and task in self.METHODS_BY_TASK:
-            return list(self.METHODS_BY_TASK[task])
+        if self.methods is None and task in self.DEFAULT_METHODS:
+            return list(self.DEFAULT_METHODS[task])
         return self.check_methods(self.methods or [], task)
 
 

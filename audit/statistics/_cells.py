@@ -25,6 +25,8 @@ from typing import Iterator
 import numpy as np
 from scipy import sparse
 
+from ..inputs._groups import factorize_sorted
+
 __all__ = ["CellStats", "cell_stats", "merge", "relabel", "coarsen", "PoissonReplicates", "LeafSums", "leaf_sums",
            "leaf_indicator", "dense_membership", "membership", "to_groups", "pairs_on_grid", "group_sums", "rest_sums", "SUM_NAMES", "BOOTSTRAP_BINS"]
 
@@ -93,10 +95,9 @@ def _compact(leaf: np.ndarray, score: np.ndarray, y: np.ndarray, yhat: np.ndarra
     loss, so a cell's loss sum is its count times that loss: independent of the
     order rows arrived in, hence equal to the last bit however the data was cut.
     """
-    values, score_idx = np.unique(score, return_inverse=True)
-    key = ((leaf.astype(np.int64) * len(values) + score_idx.reshape(-1)) * 2 + y) * 2 + yhat
-    keys, inverse = np.unique(key, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    values, score_idx = factorize_sorted(score)
+    key = ((leaf.astype(np.int64) * len(values) + score_idx) * 2 + y) * 2 + yhat
+    keys, inverse = factorize_sorted(key)
 
     def total(w: np.ndarray) -> np.ndarray:
         return np.bincount(inverse, weights=w, minlength=len(keys))

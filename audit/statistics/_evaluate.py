@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from ..inputs._groups import GroupIndex
+from ..inputs._groups import SEPARATOR, GroupIndex
 from ._inference import auc_score_interval, fisher_two_sided, gap_interval, rate_ratio_bounds, wilson_interval
 from ._metrics import FairnessSpec, MetricSpec, Registry
 from ._tables import AdditiveTable, Named
@@ -509,6 +509,24 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
     return out
 
 
+def _reference(attributes: tuple[str, ...], groups: tuple[str, ...], references: dict[str, str]) -> str | None:
+    """The reference group of a grouping: the attribute's own, or for an intersection the group that is the
+    reference of each of its attributes (``Male&White`` for sex and race); None when an attribute has none
+    or that combination has no rows.
+
+    Examples
+    --------
+    >>> _reference(("sex", "race"), ("Female&Black", "Male&White"), {"sex": "Male", "race": "White"})
+    'Male&White'
+    >>> _reference(("sex", "race"), ("Female&Black", "Male&White"), {"sex": "Male"}) is None
+    True
+    """
+    if not all(a in references for a in attributes):
+        return None
+    ref = SEPARATOR.join(references[a] for a in attributes)
+    return ref if ref in groups else None
+
+
 def _versus_reference(s: _Series, metrics: list[str], ref: int,
                       level: float) -> dict[str, tuple[ReferenceComparison, ...]]:
     """Every group's metric against group ``ref``: difference and ratio with shifted percentile intervals."""
@@ -627,7 +645,7 @@ def _evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, r
                                                            and adjusted[m][i][g] <= 1 - level))
                            for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in metrics}
         base_rate, base_estimate, pair = _outcome_gap(s, registry, grouping.groups, eligible, level)
-        ref = (reference_groups or {}).get(grouping.name) if len(grouping.attributes) == 1 else None
+        ref = _reference(grouping.attributes, grouping.groups, reference_groups or {})
         bases = list(dict.fromkeys(b for spec in registry.fairness.values() for b in spec.base))
         versus_ref = None if ref is None else _versus_reference(s, bases, list(grouping.groups).index(ref), level)
         gm = GroupingMetrics(

@@ -233,18 +233,28 @@ FAVORABLE_RATE = MetricSpec("favorable_rate", "none", lambda s: _ratio(s["tn"] +
                             lambda s: (s["tn"] + s["fn"], s["n"]))
 
 
+#: Specificity: among the rows whose label is the favourable negative one, the share that receives it.
+TRUE_NEGATIVE_RATE = MetricSpec("true_negative_rate", "higher", lambda s: _ratio(s["tn"], s["tn"] + s["fp"]),
+                                "no negative labels", "Share of negatives predicted negative.",
+                                lambda s: s["neg"], "negative labels", lambda s: (s["tn"], s["tn"] + s["fp"]))
+
+
 def with_favorable(registry: Registry, *, favorable_is_positive: bool) -> Registry:
     """The binary registry with the favourable outcome's rate behind ``demographic_parity_ratio``.
 
     When the positive label is favourable (the default) the registry is returned as it is. Otherwise it gains
     ``favorable_rate`` (the share predicted negative) and ``demographic_parity_ratio`` becomes the smallest
     favourable rate over the largest: the group named lowest is then the one that receives the benefit least,
-    as the four-fifths rule means it. ``demographic_parity_difference`` is the same either way.
+    as the four-fifths rule means it. ``equalized_odds_ratio`` likewise compares the rates at which the
+    favourable outcome is given: to the rows that merit it (the true negative rate) and to those that do not
+    (the false negative rate), as fairlearn's ratio on the swapped labels does; a ratio of true positive rates
+    is not the ratio of true negative rates. The differences are the same either way.
 
     Examples
     --------
-    >>> with_favorable(BINARY, favorable_is_positive=False).fairness["demographic_parity_ratio"].base
-    ('favorable_rate',)
+    >>> flipped = with_favorable(BINARY, favorable_is_positive=False)
+    >>> flipped.fairness["demographic_parity_ratio"].base, flipped.fairness["equalized_odds_ratio"].base
+    (('favorable_rate',), ('true_negative_rate', 'false_negative_rate'))
     """
     if favorable_is_positive:
         return registry
@@ -253,7 +263,12 @@ def with_favorable(registry: Registry, *, favorable_is_positive: bool) -> Regist
         "demographic_parity_ratio", "ratio", ("favorable_rate",),
         "Smallest rate of the favourable outcome (the negative label) over the largest (the four-fifths rule "
         "compares it to 0.8).")
-    return Registry(task=registry.task, metrics={**registry.metrics, FAVORABLE_RATE.name: FAVORABLE_RATE},
+    fairness["equalized_odds_ratio"] = FairnessSpec(
+        "equalized_odds_ratio", "ratio", ("true_negative_rate", "false_negative_rate"),
+        "Smaller of the ratios between groups of the rates the favourable outcome (the negative label) is given "
+        "to the rows whose label it is and to the others (true and false negative rates).")
+    return Registry(task=registry.task, metrics={**registry.metrics, FAVORABLE_RATE.name: FAVORABLE_RATE,
+                                                 TRUE_NEGATIVE_RATE.name: TRUE_NEGATIVE_RATE},
                     fairness=fairness, performance_defaults=registry.performance_defaults,
                     fairness_defaults=registry.fairness_defaults, outcome=registry.outcome, classes=registry.classes)
 

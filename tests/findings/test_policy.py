@@ -58,9 +58,12 @@ def test_active_exception_keeps_the_status_and_passes_the_gate():
     html = render_html(doc)
     assert "remediation &lt;b&gt;planned&lt;/b&gt;" in html and "<b>planned</b>" not in html
     assert html.index('id="gate-policy"') < html.index('id="model-details"')
-    # The failed checks at the top say which failures are excepted, and why.
+    # The failed checks at the top say which failures are excepted, and why: the two excepted four-fifths
+    # failures are one fact, marked once, apart from the failures that still count.
     top = html[:html.index('id="model-details"')]
-    assert top.count("Excepted by the gate policy until 2026-11-25: remediation &lt;b&gt;planned&lt;/b&gt;") == 2
+    assert top.count("Excepted by the gate policy until 2026-11-25: remediation &lt;b&gt;planned&lt;/b&gt;") == 1
+    (fact,) = [f for f in doc["facts"] if f["excepted"]]
+    assert fact["check"] == "four_fifths_rule" and fact["count"] == 2 and sorted(fact["subjects"]) == ["race", "sex"]
     # Scoped to one attribute, the other failure still fails the gate.
     scoped = _gate(GOLDEN, exceptions=[GateException(check="four_fifths_rule", attribute="sex", reason="r",
                                                      expires=TODAY)])

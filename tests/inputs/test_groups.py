@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit import AuditError
-from audit.inputs._groups import MISSING, band_labels, build_groups, join_key, split_key
+from audit.inputs._groups import MISSING, band_labels, build_groups, factorize_sorted, join_key, split_key
 from helpers import AGE_BINS, adult_rows
 
 BANDS = ["0-25", "25-45", "45-65", "65-120"]
@@ -303,3 +303,17 @@ def test_intersections_with_no_group_of_min_group_size_are_counted_not_kept():
     # Single attributes stay, even when every group is small; nothing is dropped at min_group_size 1.
     assert [g.name for g in gi.judged(rows_by_leaf, min_group_size=10**6).groupings] == ["zip", "age", "sex"]
     assert gi.judged(rows_by_leaf, min_group_size=1).groupings == gi.groupings
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.lists(st.integers(-5, 5), max_size=50),
+    st.lists(st.integers(-2**40, 2**40), max_size=50),
+    st.lists(st.sampled_from([0.0, -0.0, 0.25, 1.0, float("nan"), 1e-300]), max_size=50),
+    st.lists(st.floats(allow_nan=False, allow_infinity=True, width=32), max_size=50)))
+def test_factorize_sorted_is_np_unique(values):
+    array = np.asarray(values, dtype=np.int64 if values and isinstance(values[0], int) else np.float64)
+    uniques, inverse = factorize_sorted(array)
+    expected, expected_inverse = np.unique(array, return_inverse=True)
+    np.testing.assert_array_equal(uniques, expected)
+    np.testing.assert_array_equal(inverse, expected_inverse.reshape(-1))

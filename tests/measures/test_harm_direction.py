@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import demographic_parity_ratio
+from fairlearn.metrics import demographic_parity_ratio, equalized_odds_ratio
 
 import audit
 from audit.measures._threshold import threshold_for_rate
@@ -87,6 +87,20 @@ def test_fairlearn_agrees_on_the_flipped_ratio(tmp_path):
                                         sensitive_features=test.loc[big, "EDUCATION"])
     got = result.document["fairness"]["by_attribute"]["EDUCATION"]["demographic_parity_ratio"]["value"]
     assert got == pytest.approx(expected, abs=1e-9)
+    # Equalized odds as a ratio: of the rates "no default" is given to those who repaid and to those who did
+    # not (true and false negative rates), fairlearn's ratio on the swapped labels; not a ratio of recalls.
+    # Rates are judged on groups with min_group_size rows of the label they condition on (30 repaid and 30
+    # defaults): fairlearn gets those groups.
+    labels = test.groupby("EDUCATION")[TARGET].agg(["sum", "size"])
+    judged = labels[(labels["sum"] >= 30) & (labels["size"] - labels["sum"] >= 30)].index
+    big = test["EDUCATION"].isin(judged)
+    swapped = equalized_odds_ratio((test[TARGET] == 0).astype(int)[big], 1 - selected[big.to_numpy()],
+                                   sensitive_features=test.loc[big, "EDUCATION"])
+    got = result.document["fairness"]["by_attribute"]["EDUCATION"]["equalized_odds_ratio"]["value"]
+    assert got == pytest.approx(swapped, abs=1e-9)
+    unswapped = equalized_odds_ratio(test[TARGET][big], selected[big.to_numpy()],
+                                     sensitive_features=test.loc[big, "EDUCATION"])
+    assert swapped != pytest.approx(unswapped)
 
 
 def test_fixed_threshold_changes_predictions_as_scores_at_least_t(runs):

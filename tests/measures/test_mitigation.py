@@ -250,9 +250,10 @@ def test_threshold_optimizers_are_refused_for_a_regression(ridge):
     from audit.measures._mitigation import METHODS_BY_TASK, check_mitigation_methods
 
     model, _, (test, y_test) = ridge
-    message = ("`mitigation.methods` must hold only exponentiated_gradient for a regression audit (the threshold "
-               "optimizers post-process classifier scores); got 'threshold_optimizer_dp', 'threshold_optimizer_eo'.")
-    assert METHODS_BY_TASK["regression"] == ("exponentiated_gradient",)
+    message = ("`mitigation.methods` must hold only exponentiated_gradient, drop_proxies for a regression audit (the "
+               "threshold optimizers post-process classifier scores); got 'threshold_optimizer_dp', "
+               "'threshold_optimizer_eo'.")
+    assert METHODS_BY_TASK["regression"] == ("exponentiated_gradient", "drop_proxies")
     with pytest.raises(audit.AuditError, match=re.escape(message)):
         check_mitigation_methods(["threshold_optimizer_dp", "threshold_optimizer_eo"], "regression")
     with pytest.raises(audit.AuditError, match=re.escape(message)):
@@ -404,3 +405,61 @@ def test_groups_under_min_group_size_are_left_out_and_counted(logistic):
     alone, fitted = mitigate(model, min_group_size=1000, **kwargs)
     assert alone.points == () and fitted == {} and alone.groups == ("a",)
     assert any("Fewer than two groups of group have min_group_size 1000" in n for n in alone.notes)
+
+
+def test_dropping_proxies_gives_alternatives_on_a_frontier_and_the_least_discriminatory_within_budget():
+    from pathlib import Path
+
+    from audit.measures._mitigation import _cost_and_disparity, MitigationPoint
+
+    german = Path(__file__).resolve().parents[2] / "examples" / "german-credit" / "data" / "german.csv.gz"
+    raw = {"name": "german", "seed": 0,
+           "data": {"test": str(german), "target": "risk", "positive_label": 1, "sensitive": ["sex"],
+                    "test_size": 0.5},
+           "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 1000}}},
+           "bootstrap": {"replicates": 20}, "checks": {"explainability": {"method": "none"}},
+           "mitigation": {"enabled": True, "methods": ["threshold_optimizer_dp", "drop_proxies"],
+                          "tolerances": [0.0, 0.05], "max_accuracy_loss": 0.02}}
+    doc = audit.run(raw).document
+    m = doc["mitigation"]
+    ranked = [p["feature"] for p in sorted((p for p in doc["bias"]["proxies"] if p["attribute"] == "sex"),
+                                           key=lambda p: -p["cramers_v"])]
+    dropped = [p["dropped"] for p in m["points"] if p["method"] == "drop_proxies"]
+    assert dropped == [ranked[:k] for k in range(1, min(3, len(ranked)) + 1)]
+    # The frontier by brute force: no other point at most as costly and at most as disparate, better on one.
+    pairs = [(p["accuracy_loss"], 1 - p["favourable_ratio"]) for p in m["points"]]
+    for p, (cost, gap) in zip(m["points"], pairs):
+        dominated = any(c <= cost and g <= gap and (c, g) != (cost, gap) for c, g in pairs)
+        assert p["on_frontier"] == (not dominated)
+    # The alternative: the highest adverse impact ratio among points within 0.02 accuracy that beat the model.
+    within = [i for i, (c, g) in enumerate(pairs) if i and c <= 0.02 and g < pairs[0][1]]
+    if within:
+        assert m["alternative"] == min(within, key=lambda i: (pairs[i][1], pairs[i][0]))
+    else:
+        assert m["alternative"] is None
+    # A favourable ratio is fairlearn's demographic parity ratio of the predictions (the positive label here).
+    assert all(0 <= p["favourable_ratio"] <= 1 for p in m["points"])
+
+
+def test_refit_without_equals_training_without_the_columns():
+    from pathlib import Path
+
+    from audit.inputs._data import load_dataset
+    from audit.inputs._model import refit_without, train_model
+    from audit.settings._config import config_from_dict
+
+    german = Path(__file__).resolve().parents[2] / "examples" / "german-credit" / "data" / "german.csv.gz"
+    base = {"name": "g", "data": {"test": str(german), "target": "risk", "positive_label": 1, "sensitive": ["sex"]},
+            "model": {"train": {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
+                                "params": {"max_iter": 30}}}}
+    cfg = config_from_dict(base, source="t")
+    dataset = load_dataset(cfg)
+    model = train_model(cfg, dataset)
+    refit = refit_without(model, dataset.train.frame, dataset.y_train, drop=("housing", "job"))
+    reduced = [f for f in dataset.features if f not in ("housing", "job")]
+    cfg2 = config_from_dict({**base, "data": {**base["data"], "features": reduced}}, source="t")
+    direct = train_model(cfg2, load_dataset(cfg2))
+    frame = dataset.test.frame
+    assert refit.features == tuple(reduced)
+    np.testing.assert_allclose(refit.estimator.predict_proba(frame[reduced]),
+                               direct.estimator.predict_proba(frame[reduced]), atol=1e-12)

@@ -242,13 +242,13 @@ def test_markdown_summary_escapes_hostile_strings(hostile):
     # A gap defined by the script group reaches the findings document (equalized odds is undefined here:
     # that group has too few positive labels for its true positive rate).
     assert any(SCRIPT in (m["groups"] or []) for m in gaps.values()), "no race gap is defined by the script group"
-    summarised = [(name, m) for name, m in gaps.items()
-                  if name in ("demographic_parity_difference", "equalized_odds_difference") and m["groups"]]
-    assert summarised
-    for name, m in summarised:
-        groups = " vs ".join(g.replace("<", "&lt;").replace(">", "&gt;") for g in m["groups"])
-        row = (f"| race | {name} | {m['value']:.3f} | {m['ci_low']:.3f} – {m['ci_high']:.3f} | {groups} |")
-        assert row in md.splitlines()
+    # Every failing or warning fact is one line, its headline escaped.
+    lines = md.splitlines()
+    shown = [f for f in doc["facts"] if f["status"] in ("fail", "warn", "error")]
+    assert shown
+    for fact in shown:
+        headline = fact["headline"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+        assert sum(line.endswith(": " + headline) for line in lines) == 1, fact["id"]
 
 
 def test_junit_is_well_formed_with_one_case_per_finding(hostile, tmp_path):
@@ -263,16 +263,28 @@ def test_junit_is_well_formed_with_one_case_per_finding(hostile, tmp_path):
     assert len(cases) == len(findings) == int(suite.get("tests"))
     assert len(suite.findall("testcase/failure")) == n_fail == int(suite.get("failures"))
     assert suite.get("name") == f"audit.{HOSTILE_NAME}"
+    # Each case is named by the finding's stable id (check.measure.subject), unique in the suite.
+    assert [c.get("name") for c in cases] == [f["id"] for f in findings]
+    assert len({c.get("name") for c in cases}) == len(cases)
     for case, f in zip(cases, findings):
-        failure = case.find("failure")
+        failure, skipped = case.find("failure"), case.find("skipped")
         if f["status"] == "fail":
             assert failure is not None and failure.get("message") == f["message"]
         else:
             assert failure is None
-            if f["status"] in ("pass", "warn"):
-                assert case.findtext("system-out") == f"{f['status']}: {f['message']}"
+        if f["status"] == "warn":
+            # A warning reaches CI publishers as a skipped case with its message, not as a silent pass.
+            assert skipped is not None and skipped.get("type") == "warn"
+            assert skipped.get("message") == f"warning: {f['message']}"
+        elif f["status"] == "pass":
+            assert skipped is None and case.findtext("system-out") == f"pass: {f['message']}"
+    assert int(suite.get("skipped")) == sum(f["status"] in ("warn", "insufficient_data") for f in findings)
+    props = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    assert props["gate"] == hostile.document["gate"] and props["findings.warn"] == str(hostile.document["summary"]["warn"])
     # The img payload is character data of a case, never an element.
-    assert any(IMG in (case.findtext("system-out") or "") for case in cases)
+    assert any(IMG in (case.findtext("system-out") or "") + ((case.find("skipped") is not None
+                                                              and case.find("skipped").get("message")) or "")
+               for case in cases)
     assert not list(root.iter("img")) and not list(root.iter("script"))
 
 

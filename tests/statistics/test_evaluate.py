@@ -306,4 +306,4 @@ def test_tied_groups_are_not_named_as_a_pair():
     assert dp.value == 0 and dp.groups is None
     findings = check_fairness(evaluation=ev, config=FairnessConfig(max={"demographic_parity_difference": 0.5}))
     message = next(f.message for f in findings if f.threshold.metric == "demographic_parity_difference")
-    assert message.startswith("g: demographic_parity_difference is 0") and " vs " not in message
+    assert message.startswith("g: demographic parity difference is 0") and " vs " not in message

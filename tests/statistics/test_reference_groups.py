@@ -69,3 +69,24 @@ def test_an_unknown_reference_group_is_refused(run):
                                       "reference_groups": {"EDUCATION": "college"}}}
     with pytest.raises(audit.AuditError, match=r"`data.reference_groups.EDUCATION` must name a group"):
         audit.run(raw, model=model, data=test)
+
+
+def test_an_intersection_is_judged_against_the_combination_of_its_attributes_references():
+    frame = pd.read_csv(DATA)
+    train, test = frame.iloc[:1400], frame.iloc[1400:]
+    model = LogisticRegression(max_iter=500).fit(train[FEATURES], train[TARGET])
+    raw = {"name": "credit", "data": {"target": TARGET, "sensitive": ["SEX", "EDUCATION"], "features": FEATURES,
+                                      "reference_groups": {"SEX": 1, "EDUCATION": 2}, "min_group_size": 10},
+           "bootstrap": {"replicates": 30},
+           "checks": {"explainability": {"method": "none"}, "bias": {"proxies": False}}}
+    result = audit.run(raw, model=model, data=test)
+    section = result.document["fairness"]["reference_groups"]["SEX&EDUCATION"]
+    assert section["reference"] == "1&2"
+    cells = test["SEX"].astype(str) + "&" + test["EDUCATION"].astype(str)
+    rate = pd.Series(model.predict(test[FEATURES]), index=test.index).groupby(cells).mean()
+    for group, metrics in section["by_group"].items():
+        assert metrics["selection_rate"]["difference"] == pytest.approx(rate[group] - rate["1&2"], abs=1e-9)
+    # Without a reference for every attribute of an intersection, the intersection has none.
+    raw["data"]["reference_groups"] = {"SEX": 1}
+    partial_refs = audit.run(raw, model=model, data=test).document["fairness"]["reference_groups"]
+    assert set(partial_refs) == {"SEX"}
