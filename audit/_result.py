@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .findings._document import dumps
 from .findings._history import record_run
@@ -28,6 +28,21 @@ __all__ = ["AuditResult", "Written", "MlflowSettings", "FORMATS", "report_folder
 PDF_NAME = "model_card.pdf"
 _NO_CHROMIUM = (f"{PDF_NAME} skipped: no Chromium found (install Debian's `chromium` package or set "
                 f"{CHROMIUM_ENV} to a Chromium executable).")
+
+
+def _size(n: int) -> str:
+    """A file size for a progress line.
+
+    Examples
+    --------
+    >>> _size(512), _size(35_200_000)
+    ('512 bytes', '35.2 MB')
+    """
+    if n < 1_000:
+        return f"{n} bytes"
+    if n < 1_000_000:
+        return f"{n / 1_000:.1f} kB"
+    return f"{n / 1_000_000:.1f} MB"
 
 
 @dataclass(frozen=True)
@@ -213,7 +228,7 @@ class AuditResult:
 
     def write(self, out_dir: str | Path, *, formats: tuple[str, ...] = tuple(FORMATS), pdf: bool | None = None,
               history: bool = True, mlflow: bool | str | None = None, chromium: str | None = None,
-              now: datetime | None = None) -> Written:
+              now: datetime | None = None, progress: Callable[[str], None] | None = None) -> Written:
         """Write the audit's reports into ``out_dir/<audit name>/``, as ``audit run --out out_dir`` does.
 
         In order: each challenger's own report set, into ``challengers/<name>/`` (the same way, not logged to
@@ -243,6 +258,9 @@ class AuditResult:
             The Chromium executable (default :func:`audit.report._pdf.find_chromium`).
         now : datetime, optional
             The time that names the history folder (default: now, UTC).
+        progress : callable, optional
+            Told each writing step in a few words (as :func:`audit.run`'s ``progress``): saving a large model
+            takes a while, and the last step of the audit is long over by then.
 
         Returns
         -------
@@ -257,19 +275,22 @@ class AuditResult:
         AuditError
             Chromium failed to print, or MLflow could not log (or is not installed); the reports are written.
         """
+        say = progress or (lambda _text: None)
         folder = Path(out_dir) / self.folder_name
         check_writable_folder(out_dir)
         check_writable_folder(folder, what="--out")
         rendered = {fmt: self.render(fmt) for fmt in formats}
         # The challengers' report sets, each whole, before the champion's card that links to them is shown.
         challengers = {c.name or "": c.write(folder / CHALLENGERS_FOLDER, formats=formats, pdf=pdf, history=history,
-                                             mlflow=False, chromium=chromium, now=now) for c in self.challengers}
+                                             mlflow=False, chromium=chromium, now=now, progress=progress)
+                       for c in self.challengers}
         # The run is written whole into its own folder, then shown in one rename (see audit.inputs._io).
         run = ReportSet(folder)
         names: dict[str, str] = {}
         skipped: list[str] = []
         try:
             if self.model_bytes is not None:
+                say(f"saving the model (model.skops, {_size(len(self.model_bytes))})")
                 run.write("model.skops", self.model_bytes)
                 names["model"] = "model.skops"
             if self.predictions_bytes is not None:
@@ -278,6 +299,8 @@ class AuditResult:
             for name, data in {**self.mitigated_models, **self.row_files}.items():
                 run.write(name, data)
                 names[name] = name
+            if rendered:
+                say(f"writing the reports ({', '.join(FORMATS[fmt] for fmt in rendered)})")
             for fmt, text in rendered.items():
                 run.write(FORMATS[fmt], text.encode("utf-8"))
                 names[fmt] = FORMATS[fmt]
@@ -286,6 +309,7 @@ class AuditResult:
                 if binary is None:  # the audit itself succeeded: say why there is no PDF
                     skipped.append(_NO_CHROMIUM)
                 else:
+                    say("printing the card to PDF")
                     self.to_pdf(run.path(PDF_NAME), chromium=binary)
                     run.add(PDF_NAME)
                     names["pdf"] = PDF_NAME

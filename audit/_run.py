@@ -568,13 +568,14 @@ def _explain_step(ctx: _Context) -> None:
     assert ctx.done is not None and ctx.groups is not None
     sample = ctx.done.sample
     if ctx.predictions_only:
-        ctx.explanation_note = ("Explainability was skipped: this audit has the model's predictions only "
-                                "(`model.predictions`), not the model, so nothing can be asked why it predicted them.")
+        # Plain words, no Markdown backticks: this note is printed as is on the card and in findings.json.
+        ctx.explanation_note = ("No explanations: this audit was given the model's predictions (model.predictions), "
+                                "not the model, and explanations (SHAP values, the flip test) need the model itself.")
         ctx.findings.append(Finding(check="explainability", category="explainability", status="insufficient_data",
                                     severity=chk.explainability.severity, message=ctx.explanation_note))
         return
     if chk.explainability.method == "none":
-        ctx.explanation_note = "Explainability was switched off (`checks.explainability.method: none`)."
+        ctx.explanation_note = "Explainability was switched off in the config (checks.explainability.method: none)."
         return
     ctx.say(f"explaining {min(chk.explainability.sample, len(sample.frame))} rows")
     try:
@@ -883,6 +884,8 @@ def _regulatory_step(ctx: _Context) -> None:
         bias_done={"representation": chk.bias.representation, "proxies": chk.bias.proxies,
                    "missingness": chk.bias.missingness},
         explained=ctx.explanation is not None, drift=ctx.drift is not None,
+        unexplained=("explanations need the model; this audit was given its predictions only"
+                     if ctx.predictions_only else "explainability was switched off"),
         reference_shares=bool(chk.bias.reference_shares), favorable_label=_plain(_favorable_label(ctx)),
         favorable_is_positive=ctx.favorable_is_positive)
 

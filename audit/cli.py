@@ -200,11 +200,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run(config, seed=args.seed, progress=progress, engine=args.engine,
                      scheduler=args.scheduler, baseline=args.baseline)
-        progress("writing reports")
         # `--pdf` asks for the PDF; without it the config's `report.pdf` decides. `--mlflow` with no URI is True.
+        # Writing has its own progress: saving a large model takes a while after the last audit step.
         written = result.write(args.out, formats=args.format, pdf=True if args.pdf else None,
                                history=not args.no_history,
-                               mlflow=None if args.mlflow is None else (args.mlflow or True))
+                               mlflow=None if args.mlflow is None else (args.mlflow or True), progress=progress)
     except BaseException:
         if isinstance(progress, _Bar):  # the bar ends first: the error is printed on a line of its own
             progress.close("stopped")

@@ -66,4 +66,18 @@
     select.addEventListener("change", show);
     show();
   });
+  // A printed page cannot be clicked open: every collapsed <details> prints open and closes again after.
+  // (The print stylesheet does this through ::details-content, which Chromium before 131 does not know.)
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details:not([open])").forEach(function (d) {
+      d.setAttribute("data-print-opened", "");
+      d.open = true;
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    document.querySelectorAll("details[data-print-opened]").forEach(function (d) {
+      d.removeAttribute("data-print-opened");
+      d.open = false;
+    });
+  });
 }());

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..measures._bias import DataBias
 from ..settings._config import BiasConfig
 from ..statistics._evaluate import Evaluation
-from ._finding import Finding, Threshold, fmt
+from ._finding import Finding, Threshold, fmt, fmt_p
 from ._common import estimate_finding
 
 __all__ = ["check_bias"]
@@ -18,14 +18,18 @@ def check_bias(*, evaluation: Evaluation, bias: DataBias, config: BiasConfig, mi
     fdr = 1 - evaluation.level
     for test in bias.representation_tests:
         i = test.groups.index(test.most_under_represented)
+        # A pooled remainder says what it holds, so "(other)" is never read as a group of that name.
+        pool = (f"; {test.groups[-1]} pools {', '.join(test.pooled)}, the groups the reference shares do not name"
+                if test.pooled else "")
         status = "pass" if test.p_value > fdr else ("fail" if config.severity == "block" else "warn")
         findings.append(Finding(
             check="representation_vs_reference", category="bias", status=status, severity=config.severity,
             attribute=test.attribute, value=test.p_value, measure="chi_square_p_value",
             message=f"{test.attribute}: group shares {'differ from' if status != 'pass' else 'agree with'} the "
-                    f"reference shares (chi-square {fmt(test.statistic)}, p {fmt(test.p_value)}, threshold "
+                    f"reference shares (chi-square {fmt(test.statistic)}, {fmt_p(test.p_value)}, threshold "
                     f"p > {fmt(fdr)}); most under-represented: {test.most_under_represented} "
-                    f"({fmt(100 * test.observed_share[i])}% of rows vs {fmt(100 * test.reference_share[i])}%)."))
+                    f"({fmt(100 * test.observed_share[i])}% of rows vs {fmt(100 * test.reference_share[i])}%)"
+                    f"{pool}."))
     single = [gm for gm in evaluation.by_grouping if len(gm.attributes) == 1]
     if config.representation:
         for gm in single:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..settings._config import DriftConfig
 from ..measures._drift import Drift
-from ._finding import Finding, Threshold, fmt
+from ._finding import Finding, Threshold, fmt, fmt_p
 
 __all__ = ["check_drift"]
 
@@ -26,8 +26,8 @@ def check_drift(*, drift: Drift, config: DriftConfig) -> list[Finding]:
                 check="feature_drift", category="drift", status=miss, severity=config.severity, value=d.psi,
                 threshold=threshold, attribute=d.feature,
                 message=f"{d.feature} has drifted: PSI {fmt(d.psi)} > {fmt(config.max_psi)} "
-                        f"({'Kolmogorov-Smirnov' if d.test == 'ks' else 'chi-square'} {fmt(d.statistic)}, adjusted p "
-                        f"{fmt(d.p_adjusted)}).{group}"))
+                        f"({'Kolmogorov-Smirnov' if d.test == 'ks' else 'chi-square'} {fmt(d.statistic)}, "
+                        f"{fmt_p(d.p_adjusted, name='adjusted p')}).{group}"))
     if not findings:
         top = max(drift.features, key=lambda d: d.psi, default=None)
         findings.append(Finding(
@@ -44,5 +44,5 @@ def check_drift(*, drift: Drift, config: DriftConfig) -> list[Finding]:
             message=f"{noun} {'have drifted' if p.psi > config.max_psi else 'are stable'}: PSI "
                     f"{fmt(p.psi)} {'>' if p.psi > config.max_psi else '≤'} {fmt(config.max_psi)} "
                     f"({'Kolmogorov-Smirnov' if p.test == 'ks' else 'chi-square'} {fmt(p.statistic)}, "
-                    f"p {fmt(p.p_value)})."))
+                    f"{fmt_p(p.p_value)})."))
     return findings

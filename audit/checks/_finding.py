@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt", "readable"]
+__all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt", "fmt_p", "P_FLOOR",
+           "readable"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or not shown either way),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
@@ -88,6 +89,47 @@ def fmt(value: float | None) -> str:
     ('0.1235', 'undefined')
     """
     return "undefined" if value is None else f"{value:.4g}"
+
+
+#: The smallest p-value printed as a number: below it, "p < 0.0001" (a bootstrap or a chi-square test on
+#: tens of thousands of rows gives p-values like 1e-126, whose digits mean nothing to a reader).
+P_FLOOR = 1e-4
+
+
+def fmt_p(value: float | None, *, name: str = "p") -> str:
+    """Format a p-value, the one way every message and the card print one.
+
+    Parameters
+    ----------
+    value : float or None
+        The p-value (raw or adjusted); None when it was not tested.
+    name : str
+        What it is called in the sentence ("p", "adjusted p"); empty for a table cell, which then holds
+        only the number (or "< 0.0001").
+
+    Returns
+    -------
+    str
+        ``"<name> < 0.0001"`` below :data:`P_FLOOR`, else ``"<name> = "`` and two significant digits;
+        ``"<name> undefined"`` (or "—" in a cell) without a value.
+
+    Examples
+    --------
+    >>> fmt_p(1.346e-126), fmt_p(0.0), fmt_p(0.012345, name="adjusted p"), fmt_p(0.5), fmt_p(1.0)
+    ('p < 0.0001', 'p < 0.0001', 'adjusted p = 0.012', 'p = 0.50', 'p = 1.0')
+    >>> fmt_p(0.00012, name=""), fmt_p(3e-7, name=""), fmt_p(None), fmt_p(None, name="")
+    ('0.00012', '< 0.0001', 'p undefined', '—')
+    """
+    if value is None:
+        return f"{name} undefined" if name else "—"
+    if value < P_FLOOR:
+        body = f"< {P_FLOOR:.4f}"
+    else:
+        body = f"{value:#.2g}"
+        body = body.rstrip(".")  # "#" keeps trailing zeros ("0.50"); it also leaves "1." for 1
+    if not name:
+        return body
+    return f"{name} {body}" if body.startswith("<") else f"{name} = {body}"
 
 
 def shown(value: float, ci_low: float | None, ci_high: float | None, threshold: Threshold) -> str:

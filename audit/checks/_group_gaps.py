@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..settings._config import GroupGapsConfig
 from ..statistics._evaluate import Evaluation
-from ._finding import Finding, fmt
+from ._finding import Finding, fmt, fmt_p
 from ..measures._significance import significantly_worse
 
 __all__ = ["check_group_gaps"]
@@ -41,7 +41,7 @@ def check_group_gaps(*, evaluation: Evaluation, config: GroupGapsConfig) -> list
         shown = "; ".join(
             f"{grouping}={group}: {fmt(est.value)}, {fmt(abs(cmp.difference))} "
             f"{'below' if direction == 'higher' else 'above'} the rest (CI of the difference {fmt(cmp.ci_low)} to "
-            f"{fmt(cmp.ci_high)}, adjusted p {fmt(cmp.p_adjusted)})"
+            f"{fmt(cmp.ci_high)}, {fmt_p(cmp.p_adjusted, name='adjusted p')})"
             for _, grouping, group, est, cmp in worse[:_SHOWN])
         more = f"; and {len(worse) - _SHOWN} more" if len(worse) > _SHOWN else ""
         top = worse[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..measures._lending import GroupShift, Lending, LendingAttribute
 from ..settings._config import LendingConfig
 from ._fairness import FOUR_FIFTHS
-from ._finding import Finding, Threshold, fmt, judge, shown
+from ._finding import Finding, Threshold, fmt, fmt_p, judge, shown
 
 __all__ = ["check_lending"]
 
@@ -32,7 +32,7 @@ def _size_finding(a: LendingAttribute, s: GroupShift, *, measure: str, limit: fl
     status, result = judge(abs(s.value), lo, hi, threshold), shown(abs(s.value), lo, hi, threshold)
     verdict = {"within": "shown within", "beyond": "shown beyond", "neither": "not shown either way against"}[result]
     interval = "" if s.ci_low is None else f" ({level:.0%} CI {fmt(s.ci_low)} to {fmt(s.ci_high)})"
-    p = "" if s.p_value is None else f", p {fmt(s.p_value)}"
+    p = "" if s.p_value is None else f", {fmt_p(s.p_value)}"
     return Finding(**base, status=status, shown=result, value=s.value, ci_low=s.ci_low, ci_high=s.ci_high,
                    message=f"{a.attribute}={s.group} against {a.reference}: {what} {fmt(s.value)}{interval}{p}; its "
                            f"size is {verdict} {measure} ≤ {fmt(limit)}.")

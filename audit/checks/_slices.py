@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..settings._config import SlicesConfig
-from ._finding import Finding, Threshold, fmt
+from ._finding import Finding, Threshold, fmt, fmt_p
 from ..measures._slices import SliceSearch
 
 __all__ = ["check_slices"]
@@ -49,7 +49,7 @@ def check_slices(*, search: SliceSearch, config: SlicesConfig) -> list[Finding]:
             threshold=threshold, attribute="slice", group=s.text, subject=s.text,
             message=f"Slice {rank} of {len(search.slices)}, {s.text} ({s.rows} rows): {metric} {fmt(s.value)} "
                     f"({search.level:.0%} CI {fmt(s.ci_low)} to {fmt(s.ci_high)}) against {fmt(s.rest_value)} on "
-                    f"the rest; {metric}_difference {fmt(s.effect)} > {fmt(config.min_effect)}, adjusted p "
-                    f"{fmt(s.p_adjusted)} ({_family(search)}, false discovery rate "
+                    f"the rest; {metric}_difference {fmt(s.effect)} > {fmt(config.min_effect)}, "
+                    f"{fmt_p(s.p_adjusted, name='adjusted p')} ({_family(search)}, false discovery rate "
                     f"{fmt(search.alpha)}).{budget}"))
     return findings

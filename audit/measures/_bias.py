@@ -160,7 +160,9 @@ def proxy_associations(frame: pd.DataFrame, *, features: tuple[str, ...], groups
 class RepresentationTest:
     """Observed group shares against reference shares (e.g. census), with a chi-square goodness-of-fit test.
 
-    Groups the reference does not name are pooled as ``"(other)"`` with the remaining share.
+    Groups of the data the reference does not name share the reference's remaining share: one such group
+    keeps its own name (a group called "Other" stays "Other"); two or more are pooled as ``"(other)"``,
+    and ``pooled`` names them (empty when no group was pooled).
     """
 
     attribute: str
@@ -171,6 +173,11 @@ class RepresentationTest:
     statistic: float
     p_value: float
     most_under_represented: str
+    pooled: tuple[str, ...] = ()
+
+
+#: The name of the pooled remainder, when two or more groups of the data are not in the reference.
+OTHER = "(other)"
 
 
 def representation_test(*, attribute: str, counts: dict[str, int], reference: dict[str, float]) -> RepresentationTest:
@@ -187,7 +194,13 @@ def representation_test(*, attribute: str, counts: dict[str, int], reference: di
     total = sum(counts.values())
     named = [g for g in reference if g in counts or reference[g] > 0]
     other = [g for g in counts if g not in reference]
-    groups = [*named, *(["(other)"] if other or sum(reference.values()) < 1 - 1e-9 else [])]
+    # The remainder's name: the one group it holds, else the pooled label (made unique against real groups,
+    # so a group called "(other)" is never mistaken for the pool).
+    pool = OTHER
+    while pool in counts or pool in reference:
+        pool = f"({pool})"
+    remainder = other[0] if len(other) == 1 else pool
+    groups = [*named, *([remainder] if other or sum(reference.values()) < 1 - 1e-9 else [])]
     observed = np.array([counts.get(g, 0) for g in named] + ([sum(counts[g] for g in other)] if len(groups) > len(named) else []),
                         dtype=float)
     shares = np.array([reference[g] for g in named] + ([1 - sum(reference.values())] if len(groups) > len(named) else []))
@@ -199,7 +212,8 @@ def representation_test(*, attribute: str, counts: dict[str, int], reference: di
                               observed_share=tuple(float(o / total) for o in observed),
                               reference_share=tuple(float(s) for s in shares / shares.sum()),
                               statistic=float(statistic), p_value=float(p),
-                              most_under_represented=groups[int(np.argmin(ratio))])
+                              most_under_represented=groups[int(np.argmin(ratio))],
+                              pooled=tuple(other) if len(other) > 1 else ())
 
 
 def representation_tests(*, reference_shares: dict[str, dict[str, float]], counts: dict[str, dict[str, int]],

@@ -18,7 +18,7 @@ from ..statistics._evaluate import Evaluation, GroupingMetrics
 from ..statistics._metrics import favorable_rate_metric
 from ..inputs._groups import MISSING, split_key
 
-__all__ = ["DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
+__all__ = ["documented", "DISCLAIMER", "FOUR_FIFTHS", "ImpactRatios", "impact_ratios", "Ll144Row", "Ll144Table", "Ll144",
            "FourFifthsVerdict", "ChecklistItem", "Regulatory", "regulatory_views", "ll144_attributes"]
 
 DISCLAIMER = ("An aid for a compliance file, computed from this audit's statistics; not legal advice. Whether and "
@@ -232,15 +232,43 @@ def _four_fifths(evaluation: Evaluation) -> tuple[FourFifthsVerdict, ...]:
     return tuple(out)
 
 
+#: Texts that say nothing: what a YAML ``None``, a form's placeholder or a to-do leaves in a report field.
+_PLACEHOLDERS = frozenset({"none", "null", "n/a", "na", "-", "—", "tbd", "todo", "to do", "unknown", "?"})
+
+
+def documented(value: object) -> bool:
+    """Whether a report field documents something: a non-empty value that is not a placeholder.
+
+    YAML reads ``human_oversight: None`` as the text "None", which documents nothing; so do "", blanks,
+    "TBD" and "n/a". A list (``owners``) is documented when one of its items is.
+
+    Examples
+    --------
+    >>> documented("Decisions are reviewed by a loan officer."), documented(None), documented("None")
+    (True, False, False)
+    >>> documented("   "), documented(" n/a "), documented([]), documented(["", "Risk team"])
+    (False, False, False, True)
+    """
+    if value is None:
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        return bool(text) and text.lower().rstrip(".") not in _PLACEHOLDERS
+    if isinstance(value, (list, tuple)):
+        return any(documented(v) for v in value)
+    return bool(value)
+
+
 def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explained: bool, drift: bool,
-               reference_shares: bool) -> tuple[ChecklistItem, ...]:
+               reference_shares: bool, unexplained: str = "explainability was switched off"
+               ) -> tuple[ChecklistItem, ...]:
     def have(key: str) -> bool:
-        return bool(report.get(key))
+        return documented(report.get(key))
 
     def item(id_: str, reference: str, requirement: str, status: str, evidence: str) -> ChecklistItem:
         return ChecklistItem(id=id_, reference=reference, requirement=requirement, status=status, evidence=evidence)
 
-    oversight = report.get("human_oversight")
+    oversight = have("human_oversight")
     return (
         item("intended_purpose", "Annex IV(1)(a); Art. 13(3)(a)", "Intended purpose, provider, version",
              "covered" if have("intended_use") and have("owners") else "partial" if have("intended_use") else "owner",
@@ -274,13 +302,15 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
              else "set data.reference to measure drift; stress tests are the owner's"),
         item("interpretability", "Art. 13(1), 13(3)(b)(iv)", "Information to interpret the system's output",
              "covered" if explained else "owner",
-             "SHAP importances overall and by group, flip test" if explained else "explainability was switched off"),
+             "SHAP importances overall and by group, flip test" if explained else unexplained),
         item("human_oversight", "Art. 14; Annex IV(2)(e)", "Human oversight measures",
              "covered" if oversight else "owner",
-             "report.human_oversight, on the card" if oversight else "describe them in report.human_oversight"),
+             "report.human_oversight, on the card" if oversight
+             else "not documented: describe them in report.human_oversight"),
         item("limitations", "Art. 13(3)(b)(iii); Annex IV(3)", "Known limitations and foreseeable misuse",
              "covered" if have("limitations") else "owner",
-             "report.limitations, on the card" if have("limitations") else "set report.limitations"),
+             "report.limitations, on the card" if have("limitations")
+             else "not documented: set report.limitations"),
         item("risk_management", "Art. 9; Annex IV(5)", "Risk management system", "owner",
              "outside an audit's reach; this report is one input to it"),
         item("logging", "Art. 12; Annex IV(2)(g)", "Record-keeping and logs during operation", "owner",
@@ -294,7 +324,8 @@ def _eu_ai_act(*, report: dict[str, object], bias_done: dict[str, bool], explain
 def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: str | None, race: str | None,
                      min_share: float, report: dict[str, object], bias_done: dict[str, bool], explained: bool,
                      drift: bool, reference_shares: bool, favorable_label: object = None,
-                     favorable_is_positive: bool = True) -> Regulatory:
+                     favorable_is_positive: bool = True,
+                     unexplained: str = "explainability was switched off") -> Regulatory:
     """All three views from the audit's statistics.
 
     Parameters
@@ -313,6 +344,9 @@ def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: s
         Which data bias analyses ran (``representation``, ``proxies``, ``missingness``).
     explained, drift, reference_shares : bool
         Whether explanations, drift and a representation test against reference shares are in the audit.
+    unexplained : str
+        Why there are no explanations, when ``explained`` is false (the checklist's evidence): switched off,
+        or a predictions-only audit, which has no model to explain.
     favorable_label : object
         The favourable outcome (``data.favorable_label``, else the positive label), for the document.
     favorable_is_positive : bool
@@ -323,5 +357,5 @@ def regulatory_views(evaluation: Evaluation, *, sensitive: Sequence[str], sex: s
         ll144=_ll144(evaluation, sensitive=sensitive, sex=sex, race=race, min_share=min_share),
         four_fifths=_four_fifths(evaluation),
         eu_ai_act=_eu_ai_act(report=report, bias_done=bias_done, explained=explained, drift=drift,
-                             reference_shares=reference_shares),
+                             reference_shares=reference_shares, unexplained=unexplained),
         favorable_label=favorable_label, favorable_is_positive=favorable_is_positive)

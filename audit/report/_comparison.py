@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._templates import environment
+from ._templates import environment, fmt_p
 
 __all__ = ["render_comparison_text", "render_comparison_markdown", "render_comparison_html"]
 
@@ -33,7 +33,7 @@ def _rows(changes: list[dict[str, Any]], *, subject: bool) -> list[str]:
         who = (c["attribute"] or "overall") + ("" if c["group"] is None else f"={c['group']}")
         lines.append((f"{who[:28]:<28} " if subject else "")
                      + f"{c['metric'][:32]:<32} {_num(c['old']):>9} {_num(c['new']):>9} {_num(c['change'], '+.4f'):>9} "
-                       f"{_num(c['p_adjusted'], '.2g'):>8}  {_verdict(c)}")
+                       f"{fmt_p(c['p_adjusted'], name=''):>8}  {_verdict(c)}")
     return lines
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import jinja2
 
+from ..checks._finding import fmt_p as _fmt_p
+from ..measures._regulatory import documented
 from ._views import axis_top, bar_width
 
 __all__ = ["template_dir", "environment", "fmt_number", "fmt_p", "axis_top"]
@@ -47,18 +49,16 @@ def _fmt_ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{fmt_number(entry['ci_low'], digits)} – {fmt_number(entry['ci_high'], digits)}"
 
 
-def fmt_p(value: float | None, digits: int = 4) -> str:
-    """A p-value for display: ``< 0.0001`` below the smallest number ``digits`` decimals show.
+def fmt_p(value: float | None, name: str = "") -> str:
+    """A p-value for display, as the findings' messages print it (:func:`audit.checks._finding.fmt_p`):
+    a table cell holds ``< 0.0001`` or two significant digits; ``name`` makes it a phrase ("adjusted p = 0.012").
 
     Examples
     --------
-    >>> fmt_p(0.00001), fmt_p(0.0123), fmt_p(None)
-    ('< 0.0001', '0.0123', '—')
+    >>> fmt_p(0.00001), fmt_p(0.0123), fmt_p(None), fmt_p(0.2, "adjusted p")
+    ('< 0.0001', '0.012', '—', 'adjusted p = 0.20')
     """
-    floor = 10.0 ** -digits
-    if value is not None and value < floor:
-        return f"< {floor:.{digits}f}"
-    return fmt_number(value, digits)
+    return _fmt_p(value, name=name)
 
 
 def _md(value: Any) -> str:
@@ -86,4 +86,7 @@ def environment(extra_dir: str | None = None) -> jinja2.Environment:
     env.filters["axis_top"] = axis_top
     env.filters["g"] = lambda v: "—" if v is None else f"{v:g}"
     env.filters["bar_width"] = bar_width
+    # `x is documented`: the checklist's own rule (a "None", blank or "TBD" report text documents nothing),
+    # so a template never shows a placeholder as if it were the owner's text.
+    env.tests["documented"] = documented
     return env

@@ -9,6 +9,9 @@ Entry point: :func:`card_view` (the ``view`` a card template receives). The piec
 and custom templates: :func:`interval_chart`, :func:`heatmap`, :func:`unit_lines`, :func:`confusion`,
 :func:`shap_summary`, :func:`dependence_plots`, :func:`tradeoff_charts`, :func:`bar_width`,
 :func:`jitter`, :func:`colour_ranks`, :func:`threshold_findings`.
+
+Every axis comes from one helper, :func:`audit.report._axis.nice_axis` (1-2-5 ticks over the data, the
+scale into the chart's frame, every value clamped inside it); each chart records its ``frame``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from ._axis import Axis, Frame, fit_label, nice_axis, nice_step, text_width
 
-__all__ = ["axis_top", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark", "IntervalChart", "HeatCell", "HeatRow",
+__all__ = ["axis_top", "Frame", "OKABE", "WORSE", "BETTER", "MUTED", "IntervalRow", "Mark", "IntervalChart", "HeatCell", "HeatRow",
            "Heatmap", "Series", "UnitLines", "ConfusionCell", "Confusion", "Dot", "SwarmRow", "ShapSummary",
            "Scatter", "GroupsPanel", "CurvesPanel", "CardView", "bar_width", "jitter", "colour_ranks",
            "interval_chart", "heatmap", "unit_lines", "confusion", "shap_summary", "dependence_plots",
            "tradeoff_charts", "challenger_charts", "challenger_wins", "mitigation_table", "MitigationTable", "threshold_findings", "fairness_charts", "group_charts", "importance_chart", "heatmaps",
-           "curves_panels", "card_view"]
+           "curves_panels", "representation_pools", "card_view"]
 
 #: Okabe-Ito palette (safe for colour-blind readers), and the card's two judgement colours.
 OKABE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
@@ -42,7 +46,7 @@ _METHOD_COLOURS = {"unmitigated": "#000000", "threshold_optimizer_dp": "#0072B2"
 
 
 def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
-    """A round upper end of a chart axis starting at 0, and how many equal steps of a round size reach it.
+    """A round upper end of a chart axis starting at 0, and how many equal 1-2-5 steps reach it.
 
     Examples
     --------
@@ -51,9 +55,7 @@ def axis_top(value: float | None, *, ticks: int = 4) -> tuple[float, int]:
     """
     if value is None or not value > 0:
         return 1.0, 4
-    raw = value / ticks
-    scale = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw * (1 - 1e-9))
+    step = nice_step(value, target=ticks)
     steps = math.ceil(value / step - 1e-9)
     return float(round(step * steps, 12)), int(steps)
 
@@ -94,6 +96,8 @@ class IntervalRow:
     x_high: str | None
     colour: str
     radius: int
+    #: The label as drawn, shortened in the middle to the label column (the whole label is its title).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,26 +128,27 @@ class IntervalChart:
     rows: tuple[IntervalRow, ...]
     #: What a row drawn in the worse colour means, for its tooltip.
     worse_note: str = "significantly worse than the rest"
-
-
-def _x(v: float, lo: float, hi: float, left: float, width: float) -> str:
-    return _f1(left + min(max((v - lo) / max(hi - lo, 1e-12), 0), 1) * width)
+    #: The plotting area: every dot and whisker end lies inside it.
+    frame: Frame | None = None
 
 
 def interval_chart(items: Sequence[Mapping[str, Any]], lo: float, hi: float, title: str, axis_label: str, *,
                    ref: float | None = None, ref_label: str = "", threshold: float | None = None,
                    threshold_label: str = "", width: int = 560, label_width: int = 190, digits: int = 3,
-                   ticks: int = 4, worse_note: str = "significantly worse than the rest") -> IntervalChart:
+                   ticks: int = 5, worse_note: str = "significantly worse than the rest") -> IntervalChart:
     """A dot-and-whisker chart, one row per item ``{label, value, ci_low, ci_high, worse, muted}``.
 
-    ``lo``..``hi`` is the axis, ``ref`` a dashed reference line, ``threshold`` a solid line (a gate).
+    ``lo``..``hi`` is the data range the axis covers (rounded out to 1-2-5 ticks, at most ``ticks`` steps),
+    ``ref`` a dashed reference line, ``threshold`` a solid line (a gate). Values beyond the axis are drawn
+    at its end.
     """
     row, top, left, plot = 20, 10, label_width, width - label_width - 20
     height = top + row * len(items) + 40
-    tick_marks = []
-    for k in range(ticks + 1):
-        v = lo + (hi - lo) * k / ticks
-        tick_marks.append((_x(v, lo, hi, left, plot), "%g" % round(v, 3)))
+    axis = nice_axis(lo, hi, start=left, end=left + plot, target=ticks)
+
+    def _x(v: float, *_: Any) -> str:
+        return _f1(axis.place(v))
+
     rows = []
     for i, it in enumerate(items):
         worse, muted, value = bool(it["worse"]), bool(it["muted"]), it["value"]
@@ -153,15 +158,17 @@ def interval_chart(items: Sequence[Mapping[str, Any]], lo: float, hi: float, tit
             y=top + row * i + row / 2, x_value=None if value is None else _x(value, lo, hi, left, plot),
             x_low=_x(it["ci_low"], lo, hi, left, plot) if has_ci else None,
             x_high=_x(it["ci_high"], lo, hi, left, plot) if has_ci else None,
-            colour=WORSE if worse else (MUTED if muted else BETTER), radius=5 if worse else 4))
+            colour=WORSE if worse else (MUTED if muted else BETTER), radius=5 if worse else 4,
+            text=fit_label(str(it["label"]), width=left - 12)))
     return IntervalChart(
         title=title, axis_label=axis_label, width=width, height=height, left=left, digits=digits,
         grid_top=top - 4, grid_bottom=height - 34, tick_y=height - 22, axis_x=left + plot / 2, axis_y=height - 5,
-        ticks=tuple(tick_marks),
+        ticks=axis.marks(),
         ref=None if ref is None else Mark(x=_x(ref, lo, hi, left, plot), value=ref, label=ref_label),
         threshold=None if threshold is None else Mark(x=_x(threshold, lo, hi, left, plot), value=threshold,
                                                       label=threshold_label),
-        rows=tuple(rows), worse_note=worse_note)
+        rows=tuple(rows), worse_note=worse_note,
+        frame=Frame(x=left, y=top - 4, width=plot, height=height - 34 - (top - 4)))
 
 
 def _ends(items: Sequence[Mapping[str, Any]], *extra: float) -> list[float]:
@@ -215,14 +222,13 @@ def fairness_charts(document: Mapping[str, Any]) -> tuple[IntervalChart, ...]:
             items.append({"label": attribute, "value": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
                           "worse": _missed(f), "muted": m["value"] is None})
         if d["kind"] == "ratio":
-            lo, hi, nt = 0.0, 1.0, 4
+            lo, hi = 0.0, 1.0
         else:
-            hi, nt = axis_top(min(max(max(_ends(items, limit or 0)), 0.05), 1.0))
-            lo = 0.0
+            lo, hi = 0.0, min(max(max(_ends(items, limit or 0)), 0.05), 1.0)
         label = name + (" (0 is parity)" if d["kind"] == "difference" else " (1 is parity)")
         charts.append(interval_chart(items, lo, hi, f"{name} by attribute", label, ref=d["parity"],
                                      ref_label="parity", threshold=limit, threshold_label="threshold", width=440,
-                                     label_width=150, ticks=nt))
+                                     label_width=150))
     return tuple(charts)
 
 
@@ -241,12 +247,12 @@ def group_charts(document: Mapping[str, Any]) -> dict[str, tuple[IntervalChart, 
                       "ci_high": ms[name]["ci_high"], "worse": ms[name]["versus_rest"]["significantly_worse"],
                       "muted": not _eligible(document, attribute, group)} for group, ms in groups.items()]
             ov = overall[name]["value"]
-            if name == "log_loss":
-                hi, nt = axis_top(max(max(_ends(items, ov if ov is not None else 0)), 1.0))
-            else:
-                hi, nt = 1.0, 4
+            # Unbounded losses get an axis to their largest end; rates and scores live on 0..1.
+            hi = max(max(_ends(items, ov if ov is not None else 0)), 1.0) if name == "log_loss" else 1.0
+            # The label column fits the longest group (intersections are long), within reason.
+            label_width = math.ceil(min(max(max(text_width(str(g)) for g in groups) + 12, 150), 240))
             charts.append(interval_chart(items, 0.0, hi, f"{name} by {attribute}", name, ref=ov, ref_label="all rows",
-                                         width=400, label_width=150, ticks=nt))
+                                         width=label_width + 250, label_width=label_width))
         out[attribute] = tuple(charts)
     return out
 
@@ -260,9 +266,8 @@ def importance_chart(document: Mapping[str, Any], top: int = 15) -> IntervalChar
     sensitive = set(document["data"]["sensitive"])
     items = [{"label": i["feature"], "value": i["value"], "ci_low": i["ci_low"], "ci_high": i["ci_high"],
               "worse": i["feature"] in sensitive, "muted": False} for i in shown]
-    hi, nt = axis_top(max(_ends(items)))
-    return interval_chart(items, 0.0, hi, "Feature importance", x["measure"], width=640, label_width=200, digits=4,
-                          ticks=nt)
+    return interval_chart(items, 0.0, max(max(_ends(items)), 1e-6), "Feature importance", x["measure"], width=640,
+                          label_width=200, digits=4)
 
 
 # ------------------------------------------------------------------------------------------- heat map
@@ -286,6 +291,9 @@ class HeatRow:
     eligible: bool
     y: int
     cells: tuple[HeatCell, ...]
+    #: The label as drawn: whole when it fits the label column, else shortened in the middle (the whole
+    #: label is in the row's ``<title>``).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,8 +314,13 @@ def heatmap(title: str, groups: Sequence[Mapping[str, Any]], definitions: Mappin
             overall: Mapping[str, Any], min_support: int, scale: float = 0.1) -> Heatmap:
     """Groups x metrics; each cell coloured by its difference from all rows (blue better, vermillion worse,
     full colour at ``scale``), grey when the group, or the rows the metric is a rate of, is too small to judge,
-    or the metric has no better direction. ``groups`` are ``{label, metrics, eligible}``."""
-    cw, rh, left, top = 82, 22, 270, 70
+    or the metric has no better direction. ``groups`` are ``{label, metrics, eligible}``.
+
+    The label column is as wide as the longest label needs, up to 420 px; a longer label is shortened in
+    the middle (the attribute and the last group kept) and given whole in its row's title."""
+    cw, rh, top = 82, 22, 70
+    widest = max((text_width(g["label"]) for g in groups), default=0.0)
+    left = int(min(max(widest + 16, 120), 420))
     metrics = list(definitions)
     rows = []
     for gi, g in enumerate(groups):
@@ -327,7 +340,8 @@ def heatmap(title: str, groups: Sequence[Mapping[str, Any]], definitions: Mappin
             cells.append(HeatCell(metric=m, value=e["value"], overall=ov,
                                   worse=bool(e["versus_rest"]["significantly_worse"]), x=x, text_x=x + cw / 2,
                                   fill=fill, opacity="%.2f" % alpha))
-        rows.append(HeatRow(label=g["label"], eligible=bool(g["eligible"]), y=y, cells=tuple(cells)))
+        rows.append(HeatRow(label=g["label"], eligible=bool(g["eligible"]), y=y, cells=tuple(cells),
+                            text=fit_label(g["label"], width=left - 14)))
     return Heatmap(title=title, width=left + cw * len(metrics) + 70, height=top + rh * len(groups) + 4, left=left,
                    top=top, cell_width=cw, row_height=rh, scale=scale,
                    columns=tuple((m, left + cw * i + cw / 2) for i, m in enumerate(metrics)), rows=tuple(rows))
@@ -371,6 +385,7 @@ class UnitLines:
     plot: int
     grid: tuple[tuple[str, str, str, str], ...]   # (x, y, tick label, y of the left tick label)
     series: tuple[Series, ...]
+    frame: Frame | None = None
 
 
 def unit_lines(series: Sequence[Mapping[str, Any]], title: str, x_label: str, y_label: str, diagonal_label: str, *,
@@ -378,15 +393,17 @@ def unit_lines(series: Sequence[Mapping[str, Any]], title: str, x_label: str, y_
     """Lines on the unit square, one per series ``{label, xs, ys}``, coloured in palette order."""
     left, top = 46, 10
     plot = size - left - 12
-    grid = tuple((_f1(left + k / 5 * plot), _f1(top + plot - k / 5 * plot), "%g" % (k / 5),
-                  _f1(top + plot - k / 5 * plot + 4)) for k in range(6))
+    ax = nice_axis(0.0, 1.0, start=left, end=left + plot)
+    ay = nice_axis(0.0, 1.0, start=top + plot, end=top)
+    grid = tuple((_f1(ax.place(t)), _f1(ay.place(t)), ax.label(t), _f1(ay.place(t) + 4)) for t in ax.ticks)
     out = []
     for i, s in enumerate(series):
-        xy = [(_f1(left + x * plot), _f1(top + plot - y * plot)) for x, y in zip(s["xs"], s["ys"])]
+        xy = [(_f1(ax.place(x)), _f1(ay.place(y))) for x, y in zip(s["xs"], s["ys"])]
         out.append(Series(label=s["label"], colour=OKABE[i % 8], points="".join(f"{a},{b} " for a, b in xy),
                           markers=tuple(xy) if markers else ()))
     return UnitLines(title=title, x_label=x_label, y_label=y_label, diagonal_label=diagonal_label, size=size,
-                     height=top + plot + 38, left=left, top=top, plot=plot, grid=grid, series=tuple(out))
+                     height=top + plot + 38, left=left, top=top, plot=plot, grid=grid, series=tuple(out),
+                     frame=Frame(x=left, y=top, width=plot, height=plot))
 
 
 @dataclass(frozen=True)
@@ -512,6 +529,8 @@ class SwarmRow:
     feature: str
     label_y: int
     dots: tuple[Dot, ...]
+    #: The feature's name as drawn, shortened to the 150 px label column (the whole name is its title).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -523,6 +542,10 @@ class ShapSummary:
     caption_x: int
     caption_y: int
     rows: tuple[SwarmRow, ...]
+    #: The SHAP axis' ticks (x, label), drawn at ``tick_y`` under the plotting area ``frame``.
+    ticks: tuple[tuple[str, str], ...] = ()
+    tick_y: int = 0
+    frame: Frame | None = None
 
 
 def shap_summary(points: Mapping[str, Mapping[str, Any]], seed: int) -> ShapSummary:
@@ -531,17 +554,19 @@ def shap_summary(points: Mapping[str, Mapping[str, Any]], seed: int) -> ShapSumm
     names = list(points)
     lo = min(p["shap_min"] for p in points.values())
     hi = max(p["shap_max"] for p in points.values())
-    span = max(hi - lo, 1e-12)
+    # Zero is on the axis: it is the line a reader compares every dot with.
+    axis = nice_axis(min(lo, 0.0), max(hi, 0.0), start=160, end=740, target=6)
+    bottom = 40 * len(names) + 10
     rows = []
     for row, f in enumerate(names):
         p = points[f]
         ranks = colour_ranks(p["value"], p["numeric"])
-        rows.append(SwarmRow(feature=f, label_y=40 * row + 30, dots=tuple(
-            Dot(cx=160 + (v - lo) / span * 580, cy=40 * row + 26 + 12 * jitter(seed, i),
+        rows.append(SwarmRow(feature=f, label_y=40 * row + 30, text=fit_label(str(f), width=146), dots=tuple(
+            Dot(cx=axis.place(v), cy=40 * row + 26 + 12 * jitter(seed, i),
                 colour=_RAMP[int(round(ranks[i] * 4, 0))]) for i, v in enumerate(p["shap"]))))
-    return ShapSummary(width=760, height=40 * len(names) + 40, zero_x=160 + (0 - lo) / span * 580,
-                       zero_bottom=40 * len(names) + 10, caption_x=160 + 290, caption_y=40 * len(names) + 32,
-                       rows=tuple(rows))
+    return ShapSummary(width=760, height=bottom + 46, zero_x=axis.place(0.0), zero_bottom=bottom,
+                       caption_x=160 + 290, caption_y=bottom + 38, rows=tuple(rows), ticks=axis.marks(),
+                       tick_y=bottom + 14, frame=Frame(x=160, y=10, width=580, height=bottom - 10))
 
 
 @dataclass(frozen=True)
@@ -554,6 +579,12 @@ class Scatter:
     dots: tuple[Dot, ...]
     #: The field of each point drawn on the y axis (a mitigation trade-off: accuracy, or mean squared error).
     y_field: str = ""
+    #: The plotting area, and the ticks of each axis: (x, label) under it, (y, label) left of it.
+    frame: Frame | None = None
+    x_ticks: tuple[tuple[str, str], ...] = ()
+    y_ticks: tuple[tuple[str, str], ...] = ()
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True)
@@ -565,8 +596,20 @@ class GroupsPanel:
     plots: tuple[Scatter, ...]
 
 
-def _g(v: float | None) -> str:
-    return "—" if v is None else f"{v:g}"
+#: Layout of a small scatter plot: the SVG's size and its frame (left, top, width, height).
+_SCATTER = {"dependence": (266, 200, (52, 10, 190, 156)), "tradeoff": (350, 226, (62, 10, 270, 180))}
+
+
+def _scatter(title: str, x_label: str, y_label: str, xs: Sequence[float], ys: Sequence[float],
+             colours: Sequence[str], *, kind: str, y_field: str = "", x_from_zero: bool = False) -> Scatter:
+    # Both axes from the one helper: round 1-2-5 ticks over the data, every dot clamped into the frame.
+    width, height, (left, top, w, h) = _SCATTER[kind]
+    ax = nice_axis(min(0.0, *xs) if x_from_zero else min(xs), max(xs), start=left, end=left + w, target=4)
+    ay = nice_axis(min(ys), max(ys), start=top + h, end=top, target=4)
+    dots = tuple(Dot(cx=ax.place(x), cy=ay.place(y), colour=c) for x, y, c in zip(xs, ys, colours))
+    return Scatter(title=title, x_label=x_label, y_label=y_label, dots=dots, y_field=y_field,
+                   frame=Frame(x=left, y=top, width=w, height=h), x_ticks=ax.marks(), y_ticks=ay.marks(),
+                   width=width, height=height)
 
 
 def dependence_plots(points: Mapping[str, Mapping[str, Any]], attribute: str, limit: int = 3) -> GroupsPanel:
@@ -576,13 +619,11 @@ def dependence_plots(points: Mapping[str, Mapping[str, Any]], attribute: str, li
     plots = []
     for f in [n for n in names if points[n]["numeric"]][:limit]:
         p = points[f]
-        vlo, vspan = p["value_min"], max(p["value_max"] - p["value_min"], 1e-12)
-        slo, sspan = p["shap_min"], max(p["shap_max"] - p["shap_min"], 1e-12)
-        dots = tuple(Dot(cx=30 + (v - vlo) / vspan * 200, cy=170 - (p["shap"][i] - slo) / sspan * 160,
-                         colour=_GROUP_COLOURS[seen.index(p["group"][i]) % 8])
-                     for i, v in enumerate(p["value"]) if v is not None)
-        plots.append(Scatter(title=f, x_label=f"{f} ({_g(p['value_min'])} – {_g(p['value_max'])})", y_label="SHAP",
-                             dots=dots))
+        shown = [i for i, v in enumerate(p["value"]) if v is not None]
+        if not shown:
+            continue
+        plots.append(_scatter(f, f, "SHAP value", [p["value"][i] for i in shown], [p["shap"][i] for i in shown],
+                              [_GROUP_COLOURS[seen.index(p["group"][i]) % 8] for i in shown], kind="dependence"))
     return GroupsPanel(attribute=attribute, legend=tuple((g, _GROUP_COLOURS[i % 8]) for i, g in enumerate(seen)),
                        plots=tuple(plots))
 
@@ -630,15 +671,11 @@ def tradeoff_charts(mitigation: Mapping[str, Any]) -> tuple[tuple[tuple[str, str
         if not points or any(p.get(gap) is None or p.get(perf) is None for p in points):
             continue
         ys = [p[perf] for p in points]
+        # A gap's axis starts at 0, where the groups are equal.
         xs = [p[gap] for p in points]
-        pad = max(0.005, (max(ys) - min(ys)) * 0.1)
-        x_max = max(xs) * 1.1 if max(xs) > 0 else 1.0
-        y_min, y_max = min(ys) - pad, max(ys) + pad
-        dots = tuple(Dot(cx=50 + p[gap] / x_max * 270, cy=190 - (p[perf] - y_min) / (y_max - y_min) * 180,
-                         colour=_METHOD_COLOURS[p["method"]]) for p in points)
-        out.append(Scatter(title=gap, x_label=f"{gap.replace('_', ' ')} (0 – {x_max:.3f})",
-                           y_label=f"{perf.replace('_', ' ')} ({y_min:.3f} – {y_max:.3f})", dots=dots,
-                           y_field=perf))
+        out.append(_scatter(gap, gap.replace("_", " "), perf.replace("_", " "), xs, ys,
+                            [_METHOD_COLOURS[p["method"]] for p in points], kind="tradeoff", y_field=perf,
+                            x_from_zero=True))
     methods = {p["method"] for p in points}
     legend = tuple((name, colour) for name, colour in _METHOD_COLOURS.items() if name in methods)
     return legend, tuple(out)
@@ -716,8 +753,34 @@ class CardView:
     challenger: tuple[IntervalChart, ...] = ()
     challenger_wins: tuple[dict[str, Any], ...] = ()
     config_rows: tuple[tuple[str, str], ...] = ()
+    #: For each reference-share test with a pooled row, by attribute: (the row's name, the groups it pools).
+    pooled: Mapping[str, tuple[str, tuple[str, ...]]] | None = None
     #: The document's facts with their findings, worst first: ``(fact, findings)`` pairs.
     facts: tuple[tuple[Mapping[str, Any], tuple[Mapping[str, Any], ...]], ...] = ()
+
+
+def representation_pools(document: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The pooled row of each reference-share test: the row that is no group of the data, and the data's
+    groups the test has no row for (those it pools; none when the reference leaves a share to groups
+    absent from the data). A group of the data keeps its own row, whatever its name ("Other" included).
+
+    Parameters
+    ----------
+    document : Mapping
+        The findings document.
+
+    Returns
+    -------
+    dict
+        Attribute to (row name, pooled groups), for the tests that have such a row.
+    """
+    out = {}
+    for t in document["bias"].get("representation_tests", []):
+        present = document["bias"]["representation"].get(t["attribute"], {})
+        rows = [g for g in t["groups"] if g not in present]
+        if rows:
+            out[t["attribute"]] = (rows[0], tuple(g for g in present if g not in t["groups"]))
+    return out
 
 
 def config_rows(config: Any, *, prefix: str = "") -> tuple[tuple[str, str], ...]:
@@ -778,7 +841,7 @@ def card_view(document: Mapping[str, Any]) -> CardView:
         mitigation=mitigation_table(document["mitigation"]) if document.get("mitigation") else None,
         challenger=challenger_charts(document["champion_challenger"]) if document.get("champion_challenger") else (),
         challenger_wins=challenger_wins(document["champion_challenger"]) if document.get("champion_challenger") else (),
-        config_rows=config_rows(document["audit"].get("config") or {}),
+        config_rows=config_rows(document["audit"].get("config") or {}), pooled=representation_pools(document),
         facts=fact_findings(document))
 
 

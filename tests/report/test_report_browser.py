@@ -255,3 +255,29 @@ def test_policy_blocks_a_script_that_slipped_into_the_page(small_card, browser, 
     browser.open(broken.as_uri())
     assert browser.evaluate("typeof window.__pwned") == "undefined"
     assert any("Content Security Policy" in p for p in _problems(browser))
+
+
+# ------------------------------------------------------------------------------------ chart labels
+
+#: Every right-aligned label of every chart: its text, its rendered width, the x it ends at, and (for a
+#: heat-map row) the whole label of the row's <title>.
+_LABELS = """Array.from(document.querySelectorAll('svg text[text-anchor="end"]')).map(t => [
+  t.textContent, t.getComputedTextLength(), parseFloat(t.getAttribute('x')),
+  t.parentNode.tagName === 'g' && t.parentNode.querySelector('title') ?
+    t.parentNode.querySelector('title').textContent : null])"""
+
+
+@pytest.mark.parametrize("which", ["adult", "hostile"])
+def test_no_chart_label_is_cut_at_the_charts_left_edge(which, bundled_adult, hostile_card, browser):
+    card = bundled_adult.folder / "model_card.html" if which == "adult" else hostile_card
+    browser.open(card.as_uri())
+    labels = browser.evaluate(_LABELS)
+    assert len(labels) > 50
+    cut = [(text, round(x - width, 1)) for text, width, x, _ in labels if x - width < 0]
+    assert cut == [], f"labels running past the chart's left edge: {cut[:5]}"
+    # Heat-map rows: the whole label is in the row's title; a shortened one keeps both of its ends.
+    rows = [(text, whole) for text, _, _, whole in labels if whole is not None]
+    assert rows and all(text == whole or ("…" in text and whole.startswith(text.split("…")[0])
+                                          and whole.endswith(text.split("…")[1])) for text, whole in rows)
+    if which == "adult":  # Adult's longest intersections fit whole
+        assert all(text == whole for text, whole in rows)
