@@ -196,7 +196,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             champion=kept.champion if kept is not None else "champion")})
     from ._run import planned_steps
 
-    progress = _progress(args.quiet, total=planned_steps(config) + 1)  # + writing the reports
+    # Writing: the reports, and first the trained model (saving a large one takes a while), and last the PDF.
+    writing = 1 + (config.model is not None and config.model.train is not None) + bool(args.pdf or config.report.pdf)
+    progress = _progress(args.quiet, total=planned_steps(config) + writing)
     try:
         result = run(config, seed=args.seed, progress=progress, engine=args.engine,
                      scheduler=args.scheduler, baseline=args.baseline)

@@ -79,9 +79,10 @@ def test_without_a_terminal_each_step_is_a_line_and_quiet_prints_nothing(tmp_pat
     assert lines[:4] == ["audit: loading data...", "audit: training sklearn.linear_model.LogisticRegression...",
                          "audit: serialising the trained model (model.skops)...",
                          "audit: predicting and counting 600 rows..."]
-    assert lines[-1] == "audit: writing reports..." and all(line.startswith("audit: ") for line in lines)
+    assert lines[-2].startswith("audit: saving the model (model.skops, ")
+    assert lines[-1] == "audit: writing the reports (findings.json)..." and all(line.startswith("audit: ") for line in lines)
     assert "audit: explaining 100 rows..." in lines and not any("explained" in line for line in lines)
-    assert len(lines) == planned_steps(load_config(config)) + 1  # one line per step, and writing
+    assert len(lines) == planned_steps(load_config(config)) + 2  # one line per step, saving the model, writing
     assert main(["run", str(config), "--out", str(tmp_path / "out"), "--format", "json", "--no-history",
                  "--quiet"]) in (0, 1)
     assert capsys.readouterr().err == ""
@@ -114,6 +115,6 @@ def test_on_a_pseudo_terminal_the_command_draws_one_bar(tmp_path):
     drawn = seen.decode("utf-8", "replace")
     # Redrawn in place (carriage returns), not a line per step; the last state is the whole plan done.
     assert "\r" in drawn and "audit: loading data..." not in drawn
-    total = planned_steps(load_config(config)) + 1
+    total = planned_steps(load_config(config)) + 2  # + saving the trained model, writing the reports
     assert re.search(rf"audit: predicting and counting 600 rows \|.*\| 3/{total} steps \[\d\d:\d\d\]", drawn)
     assert re.search(rf"audit: done \|[█#]+\| {total}/{total} steps \[\d\d:\d\d\]", drawn)

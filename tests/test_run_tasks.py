@@ -307,7 +307,7 @@ def test_multiclass_predictions_alone_give_the_same_audit_as_the_model(digits_ru
     doc = audit.run(config_from_dict(raw, base_dir=str(tmp_path))).document
     assert doc["model"]["source"] == "predictions"
     assert doc["metrics"] == result.document["metrics"] and doc["multiclass"] == result.document["multiclass"]
-    assert "predictions only" in doc["explainability"]["note"]
+    assert "given the model's predictions (model.predictions), not the model" in doc["explainability"]["note"]
 
 
 def test_an_onnx_regressor_gives_the_same_findings_as_the_original(diabetes, tmp_path):

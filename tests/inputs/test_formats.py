@@ -220,11 +220,11 @@ def test_predictions_alone_are_audited_and_explainability_is_skipped_with_a_note
     assert doc["metrics"]["overall"]["accuracy"]["value"] == pytest.approx(
         accuracy_score(y, frame["vendor_label"] == ">50K"), abs=1e-12)
     assert doc["explainability"]["status"] == "skipped"
-    assert "predictions only" in doc["explainability"]["note"]
+    assert "given the model's predictions (model.predictions), not the model" in doc["explainability"]["note"]
     skipped = [f for f in doc["findings"] if f["check"] == "explainability"]
     assert len(skipped) == 1 and skipped[0]["status"] == "insufficient_data"
     card = audit.AuditResult(document=doc).to_html(tmp_path / "card.html").read_text()
-    assert "predictions only" in card
+    assert "given the model&#39;s predictions (model.predictions), not the model" in card
 
 
 def test_predictions_without_scores_use_the_labels_and_a_missing_column_is_named(adult, tmp_path):
