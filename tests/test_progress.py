@@ -88,6 +88,7 @@ def test_without_a_terminal_each_step_is_a_line_and_quiet_prints_nothing(tmp_pat
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow  # a whole audit on a pseudo-terminal, about ten seconds
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_on_a_pseudo_terminal_the_command_draws_one_bar(tmp_path):
     config = _config(tmp_path, slices={"enabled": False})
