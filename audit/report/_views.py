@@ -635,12 +635,14 @@ def dependence_plots(points: Mapping[str, Mapping[str, Any]], attribute: str, li
 _MITIGATION_COLUMNS = (("tolerance", "Tolerance", 0), ("accuracy", "Accuracy", 4), ("accuracy_loss", "Accuracy given up", 4),
                        ("demographic_parity_difference", "Demographic parity difference", 4),
                        ("equalized_odds_difference", "Equalized odds difference", 4),
+                       ("favourable_ratio", "Adverse impact ratio", 4),
                        ("selection_rate", "Selection rate", 4), ("mean_squared_error", "Mean squared error", 4),
                        ("loss_increase", "Mean squared error added", 4),
                        ("worst_group_loss", "Worst group's mean squared error", 4),
                        ("group_loss_gap", "Group loss gap", 4))
 #: Trade-off charts: (fairness on x, performance on y), drawn when every point has both.
 _TRADEOFFS = (("demographic_parity_difference", "accuracy"), ("equalized_odds_difference", "accuracy"),
+              ("favourable_ratio", "accuracy"),
               ("worst_group_loss", "mean_squared_error"), ("group_loss_gap", "mean_squared_error"))
 
 
