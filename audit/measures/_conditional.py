@@ -8,7 +8,8 @@ the mean absolute error of a regression), this measure gives:
 
 * the marginal difference between the groups with the highest and the lowest rate (``a`` minus ``b``, so it
   is never negative), with a bootstrap interval;
-* the same two groups' difference within each stratum of the controls, with its interval;
+* the same two groups' difference within each stratum of the controls, with its interval (Newcombe's score
+  interval for a rate that is a share of rows, a bootstrap percentile interval otherwise);
 * the **conditional difference**: the within-stratum differences averaged over the strata where both groups
   have support, each stratum weighted by the two groups' support there (direct standardisation: the gap if
   both groups had the same mix of strata), with its interval; and how it relates to the marginal one
@@ -29,6 +30,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from ..statistics._inference import wilson_interval
 
 __all__ = ["RATES", "FAVOURABLE", "StratumRow", "ConditionalMetric", "ConditionalAttribute", "ConditionalDisparity",
            "strata", "conditional_disparity"]
@@ -57,6 +60,30 @@ RATES: dict[str, _Rate] = {
 FAVOURABLE: dict[str, Callable[[np.ndarray, bool], np.ndarray]] = {
     "binary": lambda prediction, positive: prediction.astype(int) if positive else 1 - prediction.astype(int),
 }
+
+
+#: Rates that are shares of rows (a 0/1 numerator over a 0/1 denominator): their within-stratum differences get
+#: Newcombe's score interval, which stays honest for a handful of rows, where a bootstrap percentile interval
+#: of two rates of 1.0 collapses to [0, 0].
+PROPORTIONS = frozenset({"selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"})
+
+
+def newcombe_interval(k1: float, n1: float, k2: float, n2: float, level: float) -> tuple[float | None, float | None]:
+    """Newcombe's hybrid score interval (1998, method 10) of ``k1/n1 - k2/n2``, from the two Wilson intervals.
+
+    Examples
+    --------
+    >>> lo, hi = newcombe_interval(3, 3, 24, 24, 0.95)   # 3 of 3 against 24 of 24: far from [0, 0]
+    >>> round(lo, 3), round(hi, 3)
+    (-0.561, 0.138)
+    """
+    if n1 <= 0 or n2 <= 0:
+        return None, None
+    (l1,), (u1,) = wilson_interval(np.array([k1]), np.array([n1]), level)
+    (l2,), (u2,) = wilson_interval(np.array([k2]), np.array([n2]), level)
+    p1, p2 = k1 / n1, k2 / n2
+    d = p1 - p2
+    return float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)), float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
 @dataclass(frozen=True)
@@ -259,7 +286,12 @@ def _metric(name: str, num: np.ndarray, den: np.ndarray, *, groups: list[str], s
         if rows[s] == 0:
             continue
         d = ra[:, s] - rb[:, s]
-        s_lo, s_hi = _quantiles(d[1:], level) if used[s] else (None, None)
+        if not used[s]:
+            s_lo = s_hi = None
+        elif name in PROPORTIONS:
+            s_lo, s_hi = newcombe_interval(num[0, a, s], den[0, a, s], num[0, b, s], den[0, b, s], level)
+        else:
+            s_lo, s_hi = _quantiles(d[1:], level)
         by_stratum.append(StratumRow(stratum=stratum, rows=int(rows[s]), support_a=int(round(den[0, a, s])),
                                      support_b=int(round(den[0, b, s])), rate_a=_num(ra[0, s]), rate_b=_num(rb[0, s]),
                                      difference=_num(d[0]), ci_low=s_lo, ci_high=s_hi, used=bool(used[s])))

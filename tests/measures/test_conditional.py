@@ -155,3 +155,13 @@ def test_bad_controls_are_refused(tmp_path):
     with pytest.raises(audit.AuditError, match=r"`checks.conditional.metrics` must name rates of a binary audit"):
         audit.run({**base, "data": {**base["data"], "control": ["dept"]},
                    "checks": {"conditional": {"metrics": ["mean_absolute_error"]}}})
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2", [(3, 3, 24, 24), (0, 5, 4, 9), (17, 40, 9, 33), (1, 1, 0, 2)])
+def test_within_stratum_intervals_of_shares_are_newcombes_as_statsmodels_computes_them(k1, n1, k2, n2):
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from audit.measures._conditional import newcombe_interval
+
+    expected = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=0.05)
+    assert newcombe_interval(k1, n1, k2, n2, 0.95) == pytest.approx(tuple(map(float, expected)), abs=1e-9)
