@@ -34,7 +34,7 @@ from ..statistics._paired import PairedComparison, paired_outputs
 from ..settings._config import GateConfig
 from .._errors import AuditError
 from ._facts import facts, with_ids
-from ..checks._finding import Finding, Threshold, fmt, judge, undecided
+from ..checks._finding import Finding, Threshold, fmt, fmt_p, judge, undecided
 
 __all__ = ["apply_policy", "load_findings", "paired_documents"]
 
@@ -82,7 +82,7 @@ def _regression_findings(comparison: Comparison, *, blocking: bool, min_change: 
     out = []
     for attribute, changes in sorted(by_grouping.items(), key=lambda kv: kv[0] is not None):
         shown = "; ".join(f"{c.subject if c.group is not None else ''}{' ' if c.group is not None else ''}"
-                          f"{c.metric} {fmt(c.old)} → {fmt(c.new)} ({c.change:+.3g}, adjusted p {fmt(c.p_adjusted)})"
+                          f"{c.metric} {fmt(c.old)} → {fmt(c.new)} ({c.change:+.3g}, {fmt_p(c.p_adjusted, name='adjusted p')})"
                           for c in changes[:5])
         more = f"; and {len(changes) - 5} more" if len(changes) > 5 else ""
         out.append(Finding(
