@@ -7,7 +7,7 @@ from types import ModuleType
 
 from ._errors import AuditError
 
-__all__ = ["MissingExtra", "require"]
+__all__ = ["MissingExtra", "require", "check_installed"]
 
 
 class MissingExtra(AuditError, ImportError):
@@ -31,3 +31,22 @@ def require(module: str, *, extra: str, purpose: str) -> ModuleType:
     except ImportError:
         raise MissingExtra(f"{purpose} needs the `{extra}` extra (`{module}` is not installed); install it "
                            f"with pip install 'rai-audit[{extra}]'.") from None
+
+
+def check_installed(module: str, *, extra: str, purpose: str) -> None:
+    """Raise :class:`MissingExtra` unless ``module`` can be imported, without importing it (so that
+    ``audit validate`` finds a missing extra before a run, and stays quick).
+
+    Examples
+    --------
+    >>> check_installed("json", extra="lending", purpose="Reading JSON")
+    >>> check_installed("no_such_module_here", extra="lending", purpose="The fair-lending measures")
+    Traceback (most recent call last):
+    ...
+    audit._extras.MissingExtra: The fair-lending measures needs the `lending` extra (`no_such_module_here` is not installed); install it with pip install 'rai-audit[lending]'.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(f"{purpose} needs the `{extra}` extra (`{module}` is not installed); install it "
+                           f"with pip install 'rai-audit[{extra}]'.")

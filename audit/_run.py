@@ -755,7 +755,8 @@ def _lending_step(ctx: _Context) -> None:
                                    controls=sample.frame[list(cfg.data.control)], decision=decision,
                                    decision_is_binary=binary, references=references, higher_is_favourable=higher,
                                    cutoffs=lc.cutoffs, level=cfg.bootstrap.level,
-                                   min_group_size=cfg.data.min_group_size)
+                                   min_group_size=cfg.data.min_group_size,
+                                   decision_cutoff=ctx.rule.threshold if ctx.rule is not None and binary else None)
         ctx.extras["lending"] = lending_section(lending, rows_note=_rows_note(sample, ctx.evaluation.n))
         return checks.check_lending(lending=lending, config=lc)
 

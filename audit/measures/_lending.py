@@ -44,6 +44,8 @@ class AirPoint:
     ratio: float | None
     ci_low: float | None
     ci_high: float | None
+    #: Whether this cutoff is the audited model's own decision rule (``model.threshold``).
+    at_decision: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def _num(value: float) -> float | None:
 
 
 def _air(score: np.ndarray, groups: pd.Series, reference: str, *, cutoffs: np.ndarray, higher: bool,
-         level: float, min_group_size: int) -> tuple[AirPoint, ...]:
+         level: float, min_group_size: int, decision: float | None = None) -> tuple[AirPoint, ...]:
     proportion = require("statsmodels.stats.proportion", extra="lending", purpose="The fair-lending measures")
     names = [g for g in pd.unique(groups) if g != reference and (groups == g).sum() >= min_group_size]
     ref_rows = (groups == reference).to_numpy()
@@ -106,7 +108,8 @@ def _air(score: np.ndarray, groups: pd.Series, reference: str, *, cutoffs: np.nd
                     lo, hi = proportion.confint_proportions_2indep(k, n, k_ref, n_ref, compare="ratio", method="log",
                                                                    alpha=1 - level)
             points.append(AirPoint(cutoff=float(cutoff), approval_rate=float(approved.mean()), group=str(g),
-                                   group_rate=k / n, ratio=_num(ratio), ci_low=_num(lo), ci_high=_num(hi)))
+                                   group_rate=k / n, ratio=_num(ratio), ci_low=_num(lo), ci_high=_num(hi),
+                                   at_decision=decision is not None and float(cutoff) == float(decision)))
     return tuple(points)
 
 
@@ -189,7 +192,7 @@ def _marginal_effects(outcome: np.ndarray, groups: pd.Series, reference: str, co
 
 def lending_measures(*, score: np.ndarray, sensitive: pd.DataFrame, controls: pd.DataFrame, decision: np.ndarray,
                      decision_is_binary: bool, references: dict[str, str], higher_is_favourable: bool, cutoffs: int,
-                     level: float, min_group_size: int) -> Lending:
+                     level: float, min_group_size: int, decision_cutoff: float | None = None) -> Lending:
     """AIR at ``cutoffs`` score quantiles, SMD and marginal effects, for each sensitive attribute.
 
     Parameters
@@ -211,6 +214,8 @@ def lending_measures(*, score: np.ndarray, sensitive: pd.DataFrame, controls: pd
         regression of an amount granted) or the adverse one (a default score).
     cutoffs : int
         Number of cutoffs, at evenly spaced quantiles of the score strictly between 0 and 1.
+    decision_cutoff : float, optional
+        The audited model's own cutoff (``model.threshold``), added to the cutoffs and marked.
     level : float
     min_group_size : int
 
@@ -227,7 +232,7 @@ def lending_measures(*, score: np.ndarray, sensitive: pd.DataFrame, controls: pd
     """
     score = np.asarray(score, dtype=float)
     qs = np.quantile(score, np.linspace(0, 1, cutoffs + 2)[1:-1])
-    edges = np.unique(qs)
+    edges = np.unique(np.append(qs, decision_cutoff) if decision_cutoff is not None else qs)
     favourable_score = score if higher_is_favourable else -score
     attributes = []
     for attribute in sensitive.columns:
@@ -240,7 +245,7 @@ def lending_measures(*, score: np.ndarray, sensitive: pd.DataFrame, controls: pd
         attributes.append(LendingAttribute(
             attribute=str(attribute), reference=reference,
             air=_air(score, groups, reference, cutoffs=edges, higher=higher_is_favourable, level=level,
-                     min_group_size=min_group_size),
+                     min_group_size=min_group_size, decision=decision_cutoff),
             smd=_smd(favourable_score, groups, reference, level=level, min_group_size=min_group_size),
             marginal_effects=effects, marginal_note=note, controls=tuple(controls.columns),
             effect_model="logit" if decision_is_binary else "ols"))

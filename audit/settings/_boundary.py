@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._errors import AuditError
+from .._extras import check_installed
 from ..statistics._metrics import BINARY, Registry
 from ..statistics._multiclass import multiclass_registry
 from ..statistics._regression import REGRESSION
@@ -52,6 +53,8 @@ def check_run(cfg: AuditConfig, *, model_given: bool, engine: str | None, schedu
     if not model_given and cfg.model is None:
         raise AuditError("`model` is required: set one of `model.load`, `model.train` and `model.predictions`, "
                          "or pass a fitted model object as `model=` to audit.run.")
+    if cfg.checks.lending.enabled:  # before any work: the measures need statsmodels
+        check_installed("statsmodels", extra="lending", purpose="`checks.lending` (the fair-lending measures)")
     sensitive = list(cfg.data.sensitive)
     mc = cfg.mitigation
     if mc.enabled and mc.attribute is not None and mc.attribute not in sensitive:

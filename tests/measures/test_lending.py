@@ -126,3 +126,15 @@ def test_perfectly_separated_decisions_leave_the_marginal_effect_undefined_with_
                            higher_is_favourable=True, cutoffs=3, level=0.95, min_group_size=30)
     (a,) = out.attributes
     assert a.marginal_effects == () and "could not be fitted" in a.marginal_note
+
+
+def test_the_decision_cutoff_is_one_of_the_cutoffs_and_marked():
+    frame, score = _planted(effect=-0.5, seed=3)
+    decision = (np.random.default_rng(4).random(len(score)) < score).astype(int)
+    out = lending_measures(score=score, sensitive=frame[["g"]], controls=frame[["income"]], decision=decision,
+                           decision_is_binary=True, references={}, higher_is_favourable=True, cutoffs=4, level=0.95,
+                           min_group_size=30, decision_cutoff=0.3)
+    marked = [p for p in out.attributes[0].air if p.at_decision]
+    assert 0.3 in out.cutoffs and len(marked) == 1 and marked[0].cutoff == 0.3
+    approved = pd.Series(score >= 0.3).groupby(frame["g"]).mean()
+    assert marked[0].ratio == pytest.approx(approved["v"] / approved["u"], abs=1e-12)
