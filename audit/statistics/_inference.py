@@ -173,12 +173,32 @@ _DRAWS = 4000
 _BLOCK = 500
 
 
+#: Recent null draws by their standard errors: the draws depend on nothing else (the seed is fixed), and
+#: several gaps share them (equal opportunity and the false negative rate difference have the same errors).
+_DRAWN: dict[bytes, np.ndarray] = {}
+_DRAWN_LIMIT = 64
+
+
 def _max_t_draws(prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]]) -> np.ndarray:
     """Null draws of the largest |pairwise difference| / its standard error, over pairs and bases.
 
     Each group is an independent normal with its bootstrap standard error; drawn in blocks so that memory
     stays bounded by ``_BLOCK`` x pairs however many groups there are.
     """
+    key = b"|".join(np.asarray(se_g, float).tobytes() + (b"p" if pairs is not None else b"b")
+                    for _, _, se_g, pairs in prepared)
+    cached = _DRAWN.get(key)
+    if cached is not None:
+        return cached
+    out = _max_t_draws_uncached(prepared)
+    out.flags.writeable = False
+    if len(_DRAWN) >= _DRAWN_LIMIT:
+        _DRAWN.pop(next(iter(_DRAWN)))
+    _DRAWN[key] = out
+    return out
+
+
+def _max_t_draws_uncached(prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]]) -> np.ndarray:
     rng = np.random.default_rng(0)
     out = np.zeros(_DRAWS)
     for start in range(0, _DRAWS, _BLOCK):
