@@ -185,7 +185,8 @@ def _max_t_draws(prepared: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple 
     Each group is an independent normal with its bootstrap standard error; drawn in blocks so that memory
     stays bounded by ``_BLOCK`` x pairs however many groups there are.
     """
-    key = b"|".join(np.asarray(se_g, float).tobytes() + (b"p" if pairs is not None else b"b")
+    # Rounded: the errors of 1 - rate equal the rate's up to the last bit, and should draw once.
+    key = b"|".join(np.round(np.asarray(se_g, float), 12).tobytes() + (b"p" if pairs is not None else b"b")
                     for _, _, se_g, pairs in prepared)
     cached = _DRAWN.get(key)
     if cached is not None:
