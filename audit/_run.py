@@ -258,7 +258,7 @@ def _audit_model(cfg: AuditConfig, *, shared: _Shared, given: Any, keep_rows: bo
     for step in STEPS:
         if dataset.task in step.tasks:
             step.run(ctx)
-        else:
+        elif step.wanted(cfg) or not step.optional:
             notes.append({"step": step.name, "status": "not_applicable", "note": step.not_applicable(dataset.task)})
             if step.finding is not None and step.wanted(cfg):
                 ctx.findings.append(Finding(check=step.finding, category=step.category, status="insufficient_data",
@@ -395,6 +395,8 @@ class Step:
     category: str = ""
     wanted: Callable[[AuditConfig], bool] = lambda _cfg: False
     severity: Callable[[AuditConfig], str] = lambda _cfg: "warn"
+    #: An opt-in step (off unless the config asks for it) notes that it does not apply only when asked.
+    optional: bool = False
 
     def not_applicable(self, task: str) -> str:
         return f"{self.why_not} It was not run for this {task} audit."
@@ -969,11 +971,13 @@ STEPS: tuple[Step, ...] = (
     Step("reasons", frozenset(_DECLINED), _reasons_step,
          why_not="Reason codes explain a decline: a binary decision, or a regression's prediction below a cutoff; "
                  "a multiclass model has no declined rows.", finding="reasons", category="explainability",
-         wanted=lambda cfg: cfg.checks.reasons.enabled, severity=lambda cfg: cfg.checks.reasons.severity),
+         wanted=lambda cfg: cfg.checks.reasons.enabled, severity=lambda cfg: cfg.checks.reasons.severity,
+         optional=True),
     Step("lending", frozenset(_LENDING_INPUTS), _lending_step,
          why_not="The fair-lending measures need one score per row (a binary model's, or a regression's "
                  "prediction); a multiclass model has one per class.", finding="fair_lending", category="fairness",
-         wanted=lambda cfg: cfg.checks.lending.enabled, severity=lambda cfg: cfg.checks.lending.severity),
+         wanted=lambda cfg: cfg.checks.lending.enabled, severity=lambda cfg: cfg.checks.lending.severity,
+         optional=True),
     Step("mitigation", _ALL, _mitigation_step),
     Step("curves", _ALL, _curves_step),
     Step("regulatory", frozenset({"binary"}), _regulatory_step,

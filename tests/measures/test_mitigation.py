@@ -102,7 +102,8 @@ def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path)
     strict = m["points"][1]
     assert strict["accuracy_loss"] > 0
     assert f"{strict['accuracy_loss']:.4g}" in section
-    assert section.count("<svg") == 2 and section.count("<circle") == 2 * len(m["points"])
+    # Accuracy against demographic parity, equalized odds and the adverse impact ratio: one dot per point each.
+    assert section.count("<svg") == 3 and section.count("<circle") == 3 * len(m["points"])
     # The slices section and its findings come along; the summary mentions the top slice.
     assert '<section id="slices">' in html and doc["slices"]["slices"]
     top = doc["slices"]["slices"][0]["text"].replace("<", "&lt;").replace(">", "&gt;")  # as Markdown shows it
