@@ -120,7 +120,7 @@ def test_the_card_shows_the_accuracy_given_up_and_that_it_informs_only(tmp_path)
         ids = re.findall(r'<section id="([a-z-]+)"', done.stdout)
         assert ids.index("explainability") + 1 == ids.index("slices") == ids.index("mitigation") - 1
         dom_section = done.stdout[done.stdout.index('<section id="mitigation">'):]
-        assert dom_section[:dom_section.index("</section>")].count("<circle") == 2 * len(m["points"])
+        assert dom_section[:dom_section.index("</section>")].count("<circle") == 3 * len(m["points"])
 
 
 def test_strings_from_data_are_escaped_in_both_sections(tmp_path):
