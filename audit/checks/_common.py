@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..statistics._evaluate import Estimate
 from ._finding import Finding, Threshold, fmt, judge, readable, shown
 
-__all__ = ["thresholds", "estimate_finding", "interval_text"]
+__all__ = ["thresholds", "estimate_finding", "interval_text", "size_interval", "shown_text"]
 
 _SYMBOL = {">=": "≥", "<=": "≤"}
 # (z_{0.975} + z_{0.80}) / z_{0.975}: turns an interval's half-width into the smallest difference from the
@@ -17,6 +17,30 @@ def thresholds(*, minimum: dict[str, float], maximum: dict[str, float], severity
     """Thresholds as data from config's ``min``/``max`` mappings."""
     return ([Threshold(metric=m, op=">=", value=v, severity=severity) for m, v in minimum.items()]
             + [Threshold(metric=m, op="<=", value=v, severity=severity) for m, v in maximum.items()])
+
+
+#: How a message says what the interval showed against its threshold (``shown``'s three answers).
+_SHOWN_TEXT = {"within": "shown within", "beyond": "shown beyond", "neither": "not shown either way against"}
+
+
+def shown_text(result: str) -> str:
+    """``"shown within"``, ``"shown beyond"`` or ``"not shown either way against"``, before the threshold."""
+    return _SHOWN_TEXT[result]
+
+
+def size_interval(low: float, high: float) -> tuple[float, float]:
+    """The interval of ``|d|`` from the interval of a signed ``d``: a gap of either sign is judged by its size.
+
+    Examples
+    --------
+    >>> size_interval(0.1, 0.3), size_interval(-0.3, -0.1), size_interval(-0.2, 0.1)
+    ((0.1, 0.3), (0.1, 0.3), (0.0, 0.2))
+    """
+    if low >= 0:
+        return low, high
+    if high <= 0:
+        return -high, -low
+    return 0.0, max(-low, high)
 
 
 def interval_text(ci_low: float | None, ci_high: float | None, level: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..measures._conditional import ConditionalDisparity, ConditionalMetric
 from ..settings._config import ConditionalConfig
+from ._common import shown_text, size_interval
 from ._finding import Finding, Threshold, fmt, judge, readable, shown
 
 __all__ = ["check_conditional"]
@@ -14,14 +15,6 @@ _PATTERNS = {
     "persists": "persists within strata",
 }
 
-
-def _magnitude(low: float, high: float) -> tuple[float, float]:
-    # The interval of |d| from that of d: a gap of either sign is judged by its size.
-    if low >= 0:
-        return low, high
-    if high <= 0:
-        return -high, -low
-    return 0.0, max(-low, high)
 
 
 def _interval(low: float | None, high: float | None, level: float) -> str:
@@ -43,10 +36,10 @@ def _gap_finding(attribute: str, controls: str, m: ConditionalMetric, *, config:
     if m.ci_low is None or m.ci_high is None:
         lo = hi = None
     else:
-        lo, hi = _magnitude(m.ci_low, m.ci_high)
+        lo, hi = size_interval(m.ci_low, m.ci_high)
     status = judge(value, lo, hi, threshold)
     result = shown(value, lo, hi, threshold)
-    verdict = {"within": "shown within", "beyond": "shown beyond", "neither": "not shown either way against"}[result]
+    verdict = shown_text(result)
     return Finding(
         **base, status=status, shown=result, value=m.conditional, ci_low=m.ci_low, ci_high=m.ci_high,
         message=f"{attribute} ({a} vs {b}), within strata of {controls}: the {readable(m.metric)} difference, "

@@ -6,18 +6,11 @@ from __future__ import annotations
 from ..measures._lending import GroupShift, Lending, LendingAttribute
 from ..settings._config import LendingConfig
 from ._fairness import FOUR_FIFTHS
+from ._common import shown_text, size_interval
 from ._finding import Finding, Threshold, fmt, fmt_p, judge, shown
 
 __all__ = ["check_lending"]
 
-
-def _magnitude(low: float, high: float) -> tuple[float, float]:
-    # The interval of |d| from that of d: a shift of either sign is judged by its size.
-    if low >= 0:
-        return low, high
-    if high <= 0:
-        return -high, -low
-    return 0.0, max(-low, high)
 
 
 def _size_finding(a: LendingAttribute, s: GroupShift, *, measure: str, limit: float, severity: str, level: float,
@@ -28,9 +21,9 @@ def _size_finding(a: LendingAttribute, s: GroupShift, *, measure: str, limit: fl
     if s.value is None:
         return Finding(**base, status="insufficient_data",
                        message=f"{a.attribute}={s.group}: {what} could not be measured ({s.rows} rows).")
-    lo, hi = (None, None) if s.ci_low is None or s.ci_high is None else _magnitude(s.ci_low, s.ci_high)
+    lo, hi = (None, None) if s.ci_low is None or s.ci_high is None else size_interval(s.ci_low, s.ci_high)
     status, result = judge(abs(s.value), lo, hi, threshold), shown(abs(s.value), lo, hi, threshold)
-    verdict = {"within": "shown within", "beyond": "shown beyond", "neither": "not shown either way against"}[result]
+    verdict = shown_text(result)
     interval = "" if s.ci_low is None else f" ({level:.0%} CI {fmt(s.ci_low)} to {fmt(s.ci_high)})"
     p = "" if s.p_value is None else f", {fmt_p(s.p_value)}"
     return Finding(**base, status=status, shown=result, value=s.value, ci_low=s.ci_low, ci_high=s.ci_high,

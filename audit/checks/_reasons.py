@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..measures._reasons import Reasons
 from ..settings._config import ReasonsConfig
+from ._common import shown_text
 from ._finding import Finding, Threshold, fmt, judge, shown
 
 __all__ = ["check_reasons"]
@@ -22,7 +23,7 @@ def check_reasons(*, reasons: Reasons, config: ReasonsConfig, level: float) -> l
     else:
         status = judge(reasons.stability, low, high, threshold)
         result = shown(reasons.stability, low, high, threshold)
-        verdict = {"within": "shown within", "beyond": "shown beyond", "neither": "not shown either way against"}[result]
+        verdict = shown_text(result)
         findings.append(Finding(
             check="reasons", category="explainability", status=status, severity=config.severity, shown=result,
             value=reasons.stability, ci_low=low, ci_high=high, threshold=threshold,
