@@ -13,6 +13,7 @@ _PATTERNS = {
     "reverses": "reverses within strata",
     "vanishes": "is not shown within strata",
     "persists": "persists within strata",
+    "emerges": "is not shown, but within strata",
 }
 
 
@@ -54,11 +55,12 @@ def _pattern_finding(attribute: str, controls: str, m: ConditionalMetric, *, con
     if m.pattern in ("undefined", "no_marginal_gap") or m.groups is None:
         return None
     a, b = m.groups
-    flagged = m.pattern in ("reverses", "vanishes")
+    flagged = m.pattern in ("reverses", "vanishes", "emerges")
     why = {"reverses": f" Simpson's paradox: {b} gets the higher rate within strata; the marginal gap comes "
                        f"from how the groups are spread over {controls}. Compare like with like.",
            "vanishes": f" Within strata the gap is not shown: {controls} may account for the marginal gap "
                        f"(or the strata hold too few rows to show it).",
+           "emerges": f" The mix of {controls} hides it: within strata the groups differ.",
            "persists": ""}[m.pattern]
     return Finding(
         check="conditional_disparity", category="fairness", status="warn" if flagged else "pass",

@@ -121,7 +121,8 @@ class ConditionalMetric:
     #: Share of the two groups' support that lies in the strata used.
     support_covered: float | None
     #: ``persists`` (shown within strata too), ``vanishes`` (shown marginally, not within strata),
-    #: ``reverses`` (shown the other way within strata), ``no_marginal_gap``, or ``undefined``.
+    #: ``reverses`` (shown the other way within strata), ``emerges`` (not shown marginally, shown within
+    #: strata: masked by the mix), ``no_marginal_gap``, or ``undefined``.
     pattern: str
     reason: str | None
     by_stratum: tuple[StratumRow, ...]
@@ -246,7 +247,8 @@ def _pattern(marginal_low: float | None, low: float | None, high: float | None) 
     if marginal_low is None or low is None or high is None:
         return "undefined"
     if marginal_low <= 0:
-        return "no_marginal_gap"
+        # Nothing shown marginally; a gap shown within strata is masked by the mix of strata.
+        return "emerges" if low > 0 or high < 0 else "no_marginal_gap"
     if high < 0:
         return "reverses"
     if low <= 0:

@@ -165,3 +165,13 @@ def test_within_stratum_intervals_of_shares_are_newcombes_as_statsmodels_compute
 
     expected = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=0.05)
     assert newcombe_interval(k1, n1, k2, n2, 0.95) == pytest.approx(tuple(map(float, expected)), abs=1e-9)
+
+
+@pytest.mark.parametrize("marginal_low, low, high, pattern", [
+    (0.02, 0.01, 0.05, "persists"), (0.02, -0.01, 0.05, "vanishes"), (0.02, -0.06, -0.01, "reverses"),
+    (-0.01, 0.01, 0.04, "emerges"), (-0.01, -0.05, -0.01, "emerges"), (-0.01, -0.02, 0.03, "no_marginal_gap"),
+    (None, 0.0, 0.1, "undefined")])
+def test_each_pattern_is_what_the_two_intervals_show(marginal_low, low, high, pattern):
+    from audit.measures._conditional import _pattern
+
+    assert _pattern(marginal_low, low, high) == pattern
