@@ -65,11 +65,11 @@ def main() -> None:
     print(f"conditional disparity through audit.run: {args.runs} runs per scenario, {args.rows} rows, "
           f"threshold |d| <= 0.1 (blocking), 95% intervals, 200 replicates")
     print(f"{'true d':>7}{'coverage':>10}{'fail':>7}{'warn':>7}{'pass':>7}{'reverses':>10}{'vanishes':>10}"
-          f"{'persists':>10}{'marginal':>10}")
+          f"{'persists':>10}{'emerges':>9}{'marginal':>10}")
     for d in (0.0, 0.1, 0.25, -0.08):
         cover = 0
         status = {"fail": 0, "warn": 0, "pass": 0, "insufficient_data": 0}
-        pattern = {"reverses": 0, "vanishes": 0, "persists": 0, "no_marginal_gap": 0, "undefined": 0}
+        pattern = {"reverses": 0, "vanishes": 0, "persists": 0, "emerges": 0, "no_marginal_gap": 0, "undefined": 0}
         marginal = []
         for r in range(args.runs):
             doc = audit.run(_config(r), data=_data(args.rows, d=d, seed=r)).document
@@ -86,7 +86,7 @@ def main() -> None:
         n = args.runs
         print(f"{d:>7.2f}{cover / n:>10.3f}{status['fail'] / n:>7.3f}{status['warn'] / n:>7.3f}"
               f"{status['pass'] / n:>7.3f}{pattern['reverses'] / n:>10.3f}{pattern['vanishes'] / n:>10.3f}"
-              f"{pattern['persists'] / n:>10.3f}{np.mean(marginal):>10.3f}")
+              f"{pattern['persists'] / n:>10.3f}{pattern['emerges'] / n:>9.3f}{np.mean(marginal):>10.3f}")
     print(f"CPU {time.process_time() - start:.1f} s")
 
 
