@@ -243,6 +243,10 @@ class _Series:
     sums: Named
 
 
+#: Precision of the stored bootstrap replicates (see _series).
+_REPLICATE_DTYPE = np.float32
+
+
 def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.ndarray, int]], *,
             replicates: int, seed: int) -> list[_Series]:
     exact_leaf, centre_leaf = table.exact(), table.centre()
@@ -253,7 +257,9 @@ def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.n
         points.append((g_exact, _metric_values(g_exact, registry), _metric_values(g_centre, registry),
                        _metric_values(r_exact, registry), _metric_values(r_centre, registry)))
     # Replicate values are written chunk by chunk into arrays of their final size: memory holds one chunk's
-    # sums and the (replicates, groups) values, never a list of chunks and their concatenation too.
+    # sums and the (replicates, groups) values, never a list of chunks and their concatenation too. They are
+    # kept in single precision: they only place percentiles (seven digits are plenty), and with thousands of
+    # groups they are most of the engine's memory. Point estimates stay in double precision.
     reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
     rest_reps: list[dict[str, np.ndarray]] = [{} for _ in groupings]
     done = 0
@@ -265,7 +271,7 @@ def _series(table: AdditiveTable, registry: Registry, groupings: list[tuple[np.n
                 for m, v in values.items():
                     v = np.asarray(v, dtype=np.float64)
                     if m not in into:
-                        into[m] = np.empty((replicates, *v.shape[1:]), dtype=np.float64)
+                        into[m] = np.empty((replicates, *v.shape[1:]), dtype=_REPLICATE_DTYPE)
                     into[m][done:done + len(v)] = v
                     size = len(v)
         done += size
