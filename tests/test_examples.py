@@ -111,3 +111,21 @@ def test_the_german_credit_example_conditions_on_amount_and_duration():
     assert set(doc["lending"]["by_attribute"]) == {"sex", "age"}
     assert doc["lending"]["by_attribute"]["sex"]["reference"] == "male"
     assert set(frame["sex"]) == {"male", "female"}
+
+
+@pytest.mark.slow  # 30,000 rows, a gradient-boosted model, SHAP reasons for 1,000 declines
+def test_the_taiwan_credit_example_keys_reasons_by_id_and_counts_no_default_as_favourable(tmp_path):
+    result = audit.run(ROOT / "examples/taiwan-credit/audit.yaml")
+    doc = result.document
+    jsonschema.validate(doc, load_schema())
+    assert doc["data"]["rows"] == 9000 and doc["regulatory"]["favorable"]["label"] == 0
+    assert set(doc["data"]["groups"]["SEX"]) == {"male", "female"}  # codes named by data.labels
+    reasons = doc["reasons"]
+    assert reasons["key"] == "ID" and reasons["explained"] == 1000
+    table = pd.read_parquet(result.write(tmp_path).folder / "reasons.parquet")
+    frame = pd.read_csv(ROOT / "examples/taiwan-credit/data/default_of_credit_card_clients.csv.gz")
+    assert set(table["key"]) <= set(frame["ID"]) and not {"SEX", "AGE", "MARRIAGE"} & set(table["feature"])
+    # A declined card holder is one the model predicts to default: every keyed row is predicted 1.
+    keyed = frame.set_index("ID").loc[sorted(set(table["key"]))]
+    scores = result.model.estimator.predict_proba(keyed[list(result.model.features)])[:, 1]
+    assert (scores >= 0.5).all()
