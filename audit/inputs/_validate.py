@@ -51,6 +51,7 @@ def check_before_model(cfg: AuditConfig, dataset: Dataset) -> None:
         if missing:
             raise AuditError(f"`data.reference` must hold the features and sensitive columns; {reference.name} "
                              f"lacks {', '.join(map(repr, missing))}.")
+    _check_lending_columns(cfg, dataset)
     model = cfg.model
     if model is not None and model.train is not None:
         module = model.train.estimator.rpartition(".")[0]
@@ -64,6 +65,27 @@ def check_before_model(cfg: AuditConfig, dataset: Dataset) -> None:
         uri = spec.startswith(("mlflow:", "models:/", "runs:/"))
         if not uri and not path.exists():
             raise AuditError(f"`model.load` must name an existing model file; got {spec!r} (looked for {path}).")
+
+
+def _check_lending_columns(cfg: AuditConfig, dataset: Dataset) -> None:
+    """The columns the credit checks name, against the data (before a model is trained): reason texts and
+    withheld features are feature columns, reasons may only be allowed for sensitive attributes, and the
+    conditional check's edges are for control columns."""
+    name, columns = dataset.test.name, [c for c in dataset.test.columns if c != dataset.target]
+    rc = cfg.checks.reasons
+    if rc.enabled:
+        unknown = [f for f in [*rc.text, *rc.withhold] if f not in columns]
+        if unknown:
+            raise AuditError(f"`checks.reasons.text` and `checks.reasons.withhold` must name feature columns of "
+                             f"{name}; got {', '.join(map(repr, unknown))}. Columns: {', '.join(columns)}.")
+        wrong = [f for f in rc.allow if f not in cfg.data.sensitive]
+        if wrong:
+            raise AuditError(f"`checks.reasons.allow` must name attributes of `data.sensitive` "
+                             f"({', '.join(cfg.data.sensitive)}); got {', '.join(map(repr, wrong))}.")
+    stray = [c for c in cfg.checks.conditional.bins if c not in cfg.data.control]
+    if stray:
+        raise AuditError(f"`checks.conditional.bins` must only name columns of `data.control` "
+                         f"({', '.join(cfg.data.control) or 'none'}); got {', '.join(map(repr, stray))}.")
 
 
 def _module_exists(module: str) -> bool:

@@ -124,7 +124,8 @@ def test_reasons_refuse_unknown_features_and_say_when_they_cannot_run(tmp_path):
     base = {"name": "r", "data": {"target": "y", "sensitive": ["s"], "features": ["x"]},
             "model": {"train": {"estimator": "sklearn.linear_model.Ridge"}}, "bootstrap": {"replicates": 20},
             "checks": {"explainability": {"method": "none"}}}
-    with pytest.raises(audit.AuditError, match=r"`checks.reasons.withhold` and `checks.reasons.text` must name"):
+    with pytest.raises(audit.AuditError, match=r"`checks.reasons.text` and `checks.reasons.withhold` must name feature "
+                                               r"columns of the DataFrame passed as `data` .*got 'zip'"):
         audit.run({**base, "checks": {**base["checks"], "reasons": {"enabled": True, "withhold": ["zip"]}}},
                   data=frame)
     doc = audit.run({**base, "checks": {**base["checks"], "reasons": {"enabled": True}}}, data=frame).document
@@ -132,3 +133,20 @@ def test_reasons_refuse_unknown_features_and_say_when_they_cannot_run(tmp_path):
     doc = audit.run({**base, "checks": {**base["checks"], "reasons": {"enabled": True, "cutoff": 0.0}}},
                     data=frame).document
     assert doc["reasons"]["declined"] > 0 and doc["reasons"]["overall"][0]["reason"] == "x low"
+
+
+def test_validate_refuses_reason_columns_that_are_not_in_the_data_before_any_training(tmp_path, capsys):
+    from audit.cli import main
+
+    frame = pd.read_csv(GERMAN)
+    frame.to_csv(tmp_path / "g.csv", index=False)
+    config = tmp_path / "audit.yaml"
+    config.write_text("name: g\ndata: {test: g.csv, target: risk, positive_label: 1, sensitive: [sex]}\n"
+                      "model: {train: {estimator: sklearn.linear_model.LogisticRegression}}\n"
+                      "checks: {reasons: {enabled: true, withhold: [zipcode]}}\n", encoding="utf-8")
+    assert main(["validate", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "`checks.reasons.text` and `checks.reasons.withhold` must name feature columns of g.csv (test split); got 'zipcode'" in err
+    config.write_text(config.read_text().replace("withhold: [zipcode]", "allow: [age]"), encoding="utf-8")
+    assert main(["validate", str(config)]) == 2
+    assert "`checks.reasons.allow` must name attributes of `data.sensitive` (sex); got 'age'" in capsys.readouterr().err
