@@ -25,7 +25,7 @@ from audit.inputs._model import train_model
 from audit.cli import main
 from audit.statistics._tasks import adapter
 from audit.statistics.engines import PassSettings, dask_pass, local_pass
-from conftest import ADULT, AGE_BINS
+from conftest import ADULT, AGE_BINS, ROOT
 
 distributed = pytest.importorskip("distributed")
 
@@ -227,3 +227,23 @@ def test_labels_name_the_codes_on_the_cluster_as_in_the_local_engine(tmp_path, c
     assert {"North branch", "South branch", "east", "island"} <= set(groups) and "north" not in groups
     assert on_cluster.document["model"]["positive_label"] == "approved"
     assert _comparable(on_cluster.document) == _comparable(local.document)
+
+
+@pytest.mark.slow
+def test_the_credit_sections_on_the_cluster_equal_the_local_audits(tmp_path, cluster):
+    # Conditional disparity, fair lending and reasons read the seeded sample, which the cluster draws alike.
+    frame = pd.read_csv(ROOT / "examples/german-credit/data/german.csv.gz")
+    frame.iloc[:500].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[500:].to_csv(tmp_path / "test.csv", index=False)
+    raw = {"name": "german-dask", "seed": 0,
+           "data": {"test": "test.csv", "train": "train.csv", "target": "risk", "positive_label": 1,
+                    "sensitive": ["sex", "age"], "bins": {"age": [0, 25, 35, 50, 120]},
+                    "control": ["credit_amount", "duration"]},
+           "model": {"train": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 1000}}},
+           "bootstrap": {"replicates": 40},
+           "checks": {"explainability": {"method": "none"}, "lending": {"enabled": True, "cutoffs": 5},
+                      "reasons": {"enabled": True}}}
+    local = audit.run(config_from_dict(raw, base_dir=str(tmp_path))).document
+    remote = audit.run(config_from_dict(raw, base_dir=str(tmp_path)), engine="dask", scheduler=cluster).document
+    for key in ("conditional", "lending", "reasons"):
+        assert remote[key] == local[key], key
