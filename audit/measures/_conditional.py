@@ -222,12 +222,12 @@ def _sums(group: np.ndarray, stratum: np.ndarray, num: np.ndarray, den: np.ndarr
     counts = counted["count"].to_numpy(float)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     weights = np.vstack([counts[None, :], rng.poisson(counts, size=(replicates, len(counts))).astype(float)])
-    width = n_groups * n_strata
-    index = counted["cell"].to_numpy()
-    onehot = np.zeros((len(counts), width))
-    onehot[np.arange(len(counts)), index] = 1.0
-    nums = weights @ (onehot * counted["num"].to_numpy(float)[:, None])
-    dens = weights @ (onehot * counted["den"].to_numpy(float)[:, None])
+    # The cells come sorted by (group, stratum): each one's weighted sums are one run of columns.
+    present, starts = np.unique(counted["cell"].to_numpy(), return_index=True)
+    nums = np.zeros((len(weights), n_groups * n_strata))
+    dens = np.zeros_like(nums)
+    nums[:, present] = np.add.reduceat(weights * counted["num"].to_numpy(float), starts, axis=1)
+    dens[:, present] = np.add.reduceat(weights * counted["den"].to_numpy(float), starts, axis=1)
     return nums.reshape(-1, n_groups, n_strata), dens.reshape(-1, n_groups, n_strata)
 
 
