@@ -785,7 +785,7 @@ def _reasons_step(ctx: _Context) -> None:
         return
     assert ctx.done is not None and ctx.evaluation is not None
     if ctx.predictions_only:
-        note = "No reason codes: this audit has the model's predictions only (`model.predictions`); reasons need the model."
+        note = "No reason codes: this audit was given the model's predictions (model.predictions); reasons need the model."
         ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
         ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
                                     severity=rc.severity, message=note))
@@ -797,7 +797,7 @@ def _reasons_step(ctx: _Context) -> None:
                          f"{', '.join(map(repr, unknown))}. Features: {', '.join(features)}.")
     declined = _DECLINED[ctx.dataset.task](sample, ctx.favorable_is_positive, rc.cutoff)
     if declined is None:
-        note = "No reason codes: a regression has no declined rows without `checks.reasons.cutoff`."
+        note = "No reason codes: a regression has no declined rows without a cutoff (checks.reasons.cutoff)."
         ctx.notes.append({"step": "reasons", "status": "skipped", "note": note})
         ctx.findings.append(Finding(check="reasons", category="explainability", status="insufficient_data",
                                     severity=rc.severity, message=note))
@@ -930,7 +930,8 @@ def _decision_rule(cfg: AuditConfig, dataset: Dataset, model: FittedModel) -> tu
 _CURVES: dict[str, Callable[[_Context], None]] = {"binary": _binary_curves, "multiclass": _confusion_step,
                                                   "regression": _calibration_step}
 _ALL = frozenset(_CURVES)
-#: The audit, step by step. Each step reads what earlier ones added to the context.
+
+
 def planned_steps(cfg: AuditConfig, *, model_given: bool = False) -> int:
     """How many step texts :func:`run` passes to ``progress`` for ``cfg`` (the explainer's "explained i of n
     rows" are progress within one step, not steps): the length of a progress bar over the run.
@@ -949,9 +950,12 @@ def planned_steps(cfg: AuditConfig, *, model_given: bool = False) -> int:
             source, explained = 0, model is None or model.predictions is None
         else:
             source, explained = (2 if model is not None and model.train is not None else 1), True
+        # The credit steps say what they do when asked (a task they do not apply to makes the bar end early).
+        credit = (int(bool(cfg.data.control) and chk.conditional.enabled) + int(chk.lending.enabled)
+                  + int(chk.reasons.enabled and (model is None or model.predictions is None)))
         return (source + 4 + int(cfg.data.reference is not None)  # predicting, statistics, data bias, checks
                 + int(explained and chk.explainability.method != "none") + int(chk.slices.enabled)
-                + int(cfg.mitigation.enabled))
+                + int(cfg.mitigation.enabled) + credit)
 
     total = 1 + one(cfg.model, given=model_given)  # loading data
     if cfg.challenger is not None:  # its own audit, announced, then the row-by-row comparison
@@ -959,6 +963,7 @@ def planned_steps(cfg: AuditConfig, *, model_given: bool = False) -> int:
     return total
 
 
+#: The audit, step by step. Each step reads what earlier ones added to the context.
 STEPS: tuple[Step, ...] = (
     Step("statistics", _ALL, _pass),
     Step("data_bias", _ALL, _bias_step),
