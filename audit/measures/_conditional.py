@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..statistics._inference import wilson_interval
+from ..statistics._inference import finite_or_none, wilson_interval
 
 __all__ = ["RATES", "FAVOURABLE", "StratumRow", "ConditionalMetric", "ConditionalAttribute", "ConditionalDisparity",
            "strata", "conditional_disparity"]
@@ -205,10 +205,6 @@ def _quantiles(reps: np.ndarray, level: float) -> tuple[float | None, float | No
     return float(lo), float(hi)
 
 
-def _num(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
 def _sums(group: np.ndarray, stratum: np.ndarray, num: np.ndarray, den: np.ndarray, *, n_groups: int,
           n_strata: int, replicates: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Numerator and denominator sums per (group, stratum): row 0 the data's, rows 1.. the replicates'.
@@ -295,12 +291,12 @@ def _metric(name: str, num: np.ndarray, den: np.ndarray, *, groups: list[str], s
         else:
             s_lo, s_hi = _quantiles(d[1:], level)
         by_stratum.append(StratumRow(stratum=stratum, rows=int(rows[s]), support_a=int(round(den[0, a, s])),
-                                     support_b=int(round(den[0, b, s])), rate_a=_num(ra[0, s]), rate_b=_num(rb[0, s]),
-                                     difference=_num(d[0]), ci_low=s_lo, ci_high=s_hi, used=bool(used[s])))
+                                     support_b=int(round(den[0, b, s])), rate_a=finite_or_none(ra[0, s]), rate_b=finite_or_none(rb[0, s]),
+                                     difference=finite_or_none(d[0]), ci_low=s_lo, ci_high=s_hi, used=bool(used[s])))
     return ConditionalMetric(
-        metric=name, groups=(groups[a], groups[b]), marginal=_num(marg[0]), marginal_ci_low=m_lo,
-        marginal_ci_high=m_hi, conditional=_num(cond[0]), ci_low=lo, ci_high=hi, strata_used=int(used.sum()),
-        strata_total=int((rows > 0).sum()), support_covered=_num(support[used].sum() / support.sum()),
+        metric=name, groups=(groups[a], groups[b]), marginal=finite_or_none(marg[0]), marginal_ci_low=m_lo,
+        marginal_ci_high=m_hi, conditional=finite_or_none(cond[0]), ci_low=lo, ci_high=hi, strata_used=int(used.sum()),
+        strata_total=int((rows > 0).sum()), support_covered=finite_or_none(support[used].sum() / support.sum()),
         pattern=_pattern(m_lo, lo, hi), reason=None if np.isfinite(cond[0]) else "no stratum holds both groups",
         by_stratum=tuple(by_stratum))
 
@@ -324,7 +320,7 @@ def _cdd(favourable: np.ndarray, group: np.ndarray, stratum: np.ndarray, *, n_gr
         size = n.sum(axis=1)
         cdd = (size * dd).sum(axis=1) / size.sum(axis=1)
     lo, hi = _quantiles(cdd[1:], level)
-    return groups[d], _num(cdd[0]), lo, hi
+    return groups[d], finite_or_none(cdd[0]), lo, hi
 
 
 def conditional_disparity(*, y: np.ndarray, prediction: np.ndarray, sensitive: pd.DataFrame, stratum: pd.Series,

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._extras import require
+from ..statistics._inference import finite_or_none
 
 __all__ = ["AirPoint", "GroupShift", "LendingAttribute", "Lending", "lending_measures"]
 
@@ -85,10 +86,6 @@ class Lending:
     attributes: tuple[LendingAttribute, ...]
 
 
-def _num(value: float) -> float | None:
-    return float(value) if value is not None and np.isfinite(value) else None
-
-
 def _air(score: np.ndarray, groups: pd.Series, reference: str, *, cutoffs: np.ndarray, higher: bool,
          level: float, min_group_size: int, decision: float | None = None) -> tuple[AirPoint, ...]:
     proportion = require("statsmodels.stats.proportion", extra="lending", purpose="The fair-lending measures")
@@ -108,7 +105,7 @@ def _air(score: np.ndarray, groups: pd.Series, reference: str, *, cutoffs: np.nd
                     lo, hi = proportion.confint_proportions_2indep(k, n, k_ref, n_ref, compare="ratio", method="log",
                                                                    alpha=1 - level)
             points.append(AirPoint(cutoff=float(cutoff), approval_rate=float(approved.mean()), group=str(g),
-                                   group_rate=k / n, ratio=_num(ratio), ci_low=_num(lo), ci_high=_num(hi),
+                                   group_rate=k / n, ratio=finite_or_none(ratio), ci_low=finite_or_none(lo), ci_high=finite_or_none(hi),
                                    at_decision=decision is not None and float(cutoff) == float(decision)))
     return tuple(points)
 
@@ -131,8 +128,8 @@ def _smd(favourable_score: np.ndarray, groups: pd.Series, reference: str, *, lev
         d, var = meta.effectsize_smd(values.mean(), values.std(ddof=1), len(values), ref.mean(), ref.std(ddof=1),
                                      len(ref))
         se = float(np.sqrt(var)) if np.isfinite(var) else np.nan
-        out.append(GroupShift(group=str(g), rows=len(values), value=_num(d), ci_low=_num(d - z * se),
-                              ci_high=_num(d + z * se)))
+        out.append(GroupShift(group=str(g), rows=len(values), value=finite_or_none(d), ci_low=finite_or_none(d - z * se),
+                              ci_high=finite_or_none(d + z * se)))
     return tuple(out)
 
 
@@ -185,8 +182,8 @@ def _marginal_effects(outcome: np.ndarray, groups: pd.Series, reference: str, co
     out = []
     for c in tested:
         i = names.index(c)
-        out.append(GroupShift(group=c, rows=int((groups.astype(str) == c).sum()), value=_num(value[i]),
-                              ci_low=_num(ci[i, 0]), ci_high=_num(ci[i, 1]), p_value=_num(p[i])))
+        out.append(GroupShift(group=c, rows=int((groups.astype(str) == c).sum()), value=finite_or_none(value[i]),
+                              ci_low=finite_or_none(ci[i, 0]), ci_high=finite_or_none(ci[i, 1]), p_value=finite_or_none(p[i])))
     return tuple(out), None
 
 

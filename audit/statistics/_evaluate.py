@@ -18,7 +18,8 @@ import numpy as np
 from scipy import stats as sps
 
 from ..inputs._groups import SEPARATOR, GroupIndex
-from ._inference import auc_score_interval, fisher_two_sided, gap_interval, rate_ratio_bounds, wilson_interval
+from ._inference import (auc_score_interval, finite_or_none, fisher_two_sided, gap_interval, rate_ratio_bounds,
+                         wilson_interval)
 from ._metrics import FairnessSpec, MetricSpec, Registry
 from ._tables import AdditiveTable, Named
 
@@ -188,10 +189,6 @@ def benjamini_hochberg(p: np.ndarray, *, family: int | None = None) -> np.ndarra
     scaled = p[order] * m / np.arange(1, len(order) + 1)
     out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
     return out
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 def _between(values: np.ndarray, kind: str) -> np.ndarray:
@@ -373,8 +370,8 @@ def _estimates(s: _Series, registry: Registry, metric: str, level: float) -> tup
             los, his = _logit_intervals(s.exact[metric], s.reps[metric], spec.lower, spec.upper, level, (los, his))
             shift = np.zeros(len(n))
     for g in range(len(n)):
-        value = _num(s.exact[metric][g])
-        lo, hi = (_num(los[g] + shift[g]), _num(his[g] + shift[g])) if value is not None else (None, None)
+        value = finite_or_none(s.exact[metric][g])
+        lo, hi = (finite_or_none(los[g] + shift[g]), finite_or_none(his[g] + shift[g])) if value is not None else (None, None)
         if lo is None or hi is None:
             lo = hi = None
         else:
@@ -431,7 +428,7 @@ def _rest_raw(s: _Series, registry: Registry, metric: str, level: float, total: 
             exact_p[ask] = fisher_two_sided(k[ask], n[ask], k_all - k[ask], n_all - n[ask])
     out = []
     for g in range(n_groups):
-        diff = _num(diffs[g])
+        diff = finite_or_none(diffs[g])
         if not defined[g]:
             out.append((diff, None, None, np.nan))
             continue
@@ -481,7 +478,7 @@ def _fairness(gm: GroupingMetrics, s: _Series, registry: Registry, eligible: np.
         mask = eligible & np.logical_and.reduce([_support(s, registry, b) >= min_group_size for b in spec.base])
         excluded = tuple(names[~mask])
         needed = 1 if spec.kind == "max" else 2
-        value = _num(_stat(s.exact, spec, mask)[0]) if mask.sum() >= needed else None
+        value = finite_or_none(_stat(s.exact, spec, mask)[0]) if mask.sum() >= needed else None
         if value is None:
             bases = " and ".join(spec.base[:3]) + (" ..." if len(spec.base) > 3 else "")
             out.append(FairnessValue(grouping=gm.grouping, metric=spec.name, kind=spec.kind, value=None, ci_low=None,
@@ -550,8 +547,8 @@ def _versus_reference(s: _Series, metrics: list[str], ref: int,
             # Centred on the exact value: the difference shifted, the ratio scaled, by the coarse table's offset.
             dshift, rscale = diff - cdiff, np.where(cratio > 0, ratio / np.where(cratio > 0, cratio, 1), np.nan)
         out[m] = tuple(ReferenceComparison(
-            difference=_num(diff[g]), difference_ci_low=_num(dlo[g] + dshift[g]), difference_ci_high=_num(dhi[g] + dshift[g]),
-            ratio=_num(ratio[g]), ratio_ci_low=_num(rlo[g] * rscale[g]), ratio_ci_high=_num(rhi[g] * rscale[g]))
+            difference=finite_or_none(diff[g]), difference_ci_low=finite_or_none(dlo[g] + dshift[g]), difference_ci_high=finite_or_none(dhi[g] + dshift[g]),
+            ratio=finite_or_none(ratio[g]), ratio_ci_low=finite_or_none(rlo[g] * rscale[g]), ratio_ci_high=finite_or_none(rhi[g] * rscale[g]))
             for g in range(len(exact)))
     return out
 
@@ -645,8 +642,8 @@ def _evaluate(table: AdditiveTable, groups: GroupIndex, *, registry: Registry, r
     for i, (grouping, s) in enumerate(zip(groups.groupings, group_series)):
         eligible = eligible_all[i]
         versus = {m: tuple(RestComparison(difference=d, ci_low=lo, ci_high=hi,
-                                          p_value=_num(p) if testable[m][i][g] else None,
-                                          p_adjusted=_num(adjusted[m][i][g]),
+                                          p_value=finite_or_none(p) if testable[m][i][g] else None,
+                                          p_adjusted=finite_or_none(adjusted[m][i][g]),
                                           significant=bool(np.isfinite(adjusted[m][i][g])
                                                            and adjusted[m][i][g] <= 1 - level))
                            for g, (d, lo, hi, p) in enumerate(raw[m][i])) for m in metrics}
@@ -678,7 +675,7 @@ def _outcome_gap(s: _Series, registry: Registry, names: tuple[str, ...], eligibl
         return (), Estimate(value=None, ci_low=None, ci_high=None, n=int(eligible.sum()),
                             reason=f"a {registry.task} target has no single outcome rate"), None
     per_group = _estimates(s, registry, _OUTCOME, level)
-    gap = _num(_between(s.exact[_OUTCOME][None, eligible], "difference")[0])
+    gap = finite_or_none(_between(s.exact[_OUTCOME][None, eligible], "difference")[0])
     pair = None if gap is None else _defining_pair(np.asarray(names, dtype=object)[eligible],
                                                    s.exact[_OUTCOME][eligible])
     lo = hi = None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["wilson_interval", "auc_score_interval", "fisher_two_sided", "GapInterval", "gap_interval", "rate_ratio_bounds"]
+__all__ = ["finite_or_none", "wilson_interval", "auc_score_interval", "fisher_two_sided", "GapInterval", "gap_interval", "rate_ratio_bounds"]
 
 # Above this many groups the pairs (k^2/2) are too many to keep per replicate: simultaneous bands of the
 # groups themselves are used instead (wider, still valid).
@@ -36,6 +36,18 @@ def _z(level: float) -> float:
     from scipy.stats import norm
 
     return float(norm.ppf((1 + level) / 2))
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """A number for the findings document: the value as a float, or None when it is missing or not finite
+    (the document holds no NaN).
+
+    Examples
+    --------
+    >>> finite_or_none(np.float64(0.5)), finite_or_none(np.nan), finite_or_none(None)
+    (0.5, None, None)
+    """
+    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def wilson_interval(successes: np.ndarray, trials: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

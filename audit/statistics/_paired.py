@@ -23,6 +23,7 @@ from ..inputs._groups import GroupIndex, build_groups
 from ..inputs._model import Predictions
 from ..inputs._predictions import RowOutputs
 from ._evaluate import _stat, benjamini_hochberg
+from ._inference import finite_or_none
 from ._metrics import Registry
 from ._tasks import _BLOCK, LabelSettings, _block_weights, adapter
 
@@ -178,10 +179,6 @@ def _wald(d: np.ndarray, reps: np.ndarray, level: float) -> tuple[np.ndarray, np
     return d - z * se, d + z * se, p
 
 
-def _num(x: float) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
-
-
 def paired_compare(rows: PairedRows, groups: GroupIndex, *, registry: Registry, metrics: list[str],
                    fairness: list[str], replicates: int, level: float, seed: int,
                    min_group_size: int) -> PairedComparison:
@@ -293,9 +290,9 @@ def paired_compare(rows: PairedRows, groups: GroupIndex, *, registry: Registry, 
                 judged = reason is None
                 out.append(PairedDifference(
                     metric=m, grouping=name or None, group=None if labels[g] is None else str(labels[g]),
-                    champion=_num(va[g]), challenger=_num(vb[g]), difference=_num(d[g]) if not undefined else None,
-                    ci_low=_num(lo[g]) if judged else None, ci_high=_num(hi[g]) if judged else None,
-                    p_value=_num(p[g]) if judged else None, p_adjusted=None, test=test if judged else "",
+                    champion=finite_or_none(va[g]), challenger=finite_or_none(vb[g]), difference=finite_or_none(d[g]) if not undefined else None,
+                    ci_low=finite_or_none(lo[g]) if judged else None, ci_high=finite_or_none(hi[g]) if judged else None,
+                    p_value=finite_or_none(p[g]) if judged else None, p_adjusted=None, test=test if judged else "",
                     n=int(round(float(n[g]))), support=support, reason=reason))
         if not name:
             continue
@@ -315,16 +312,16 @@ def paired_compare(rows: PairedRows, groups: GroupIndex, *, registry: Registry, 
             rgb = _stat({b: reps_b[b] for b in spec.base}, spec, eligible)
             d = np.array([gb - ga])
             lo, hi, p = _wald(d, (rgb - rga).reshape(-1, 1), level)
-            out.append(PairedDifference(metric=f, grouping=name, group=None, champion=_num(ga), challenger=_num(gb),
-                                        difference=_num(d[0]), ci_low=_num(lo[0]), ci_high=_num(hi[0]),
-                                        p_value=_num(p[0]), p_adjusted=None, test="paired bootstrap",
+            out.append(PairedDifference(metric=f, grouping=name, group=None, champion=finite_or_none(ga), challenger=finite_or_none(gb),
+                                        difference=finite_or_none(d[0]), ci_low=finite_or_none(lo[0]), ci_high=finite_or_none(hi[0]),
+                                        p_value=finite_or_none(p[0]), p_adjusted=None, test="paired bootstrap",
                                         n=int(eligible.sum()), support=int(eligible.sum())))
     raw = np.array([np.nan if x.p_value is None else x.p_value for x in out])
     tested = np.isfinite(raw)
     adjusted = np.full(len(out), np.nan)
     if tested.any():
         adjusted[tested] = benjamini_hochberg(raw[tested])
-    out = [replace(x, p_adjusted=_num(a)) for x, a in zip(out, adjusted)]
+    out = [replace(x, p_adjusted=finite_or_none(a)) for x, a in zip(out, adjusted)]
     return PairedComparison(differences=tuple(out), level=level, replicates=replicates, rows=int(len(rows.leaf)),
                             min_group_size=min_group_size)
 
