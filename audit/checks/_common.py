@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from ..statistics._evaluate import Estimate
-from ._finding import Finding, Threshold, fmt, judge, readable, shown
+from ._finding import OP_SYMBOLS, Finding, Threshold, fmt, judge, readable, shown
 
 __all__ = ["thresholds", "estimate_finding", "interval_text", "size_interval", "shown_text"]
 
-_SYMBOL = {">=": "≥", "<=": "≤"}
 # (z_{0.975} + z_{0.80}) / z_{0.975}: turns an interval's half-width into the smallest difference from the
 # threshold that rows like these detect 80% of the time (for a 95% interval).
 _POWER_FACTOR = (1.959964 + 0.841621) / 1.959964
@@ -54,7 +53,7 @@ def estimate_finding(*, check: str, category: str, subject: str, estimate: Estim
                      level: float, attribute: str | None = None, group: str | None = None,
                      too_small: bool = False, min_group_size: int = 0) -> Finding:
     """A finding for ``subject``'s metric against ``threshold``; the message shows value and threshold."""
-    rule = f"{threshold.metric} {_SYMBOL[threshold.op]} {fmt(threshold.value)}"
+    rule = f"{threshold.metric} {OP_SYMBOLS[threshold.op]} {fmt(threshold.value)}"
     base = dict(check=check, category=category, severity=threshold.severity, value=estimate.value,
                 ci_low=estimate.ci_low, ci_high=estimate.ci_high, threshold=threshold, attribute=attribute,
                 group=group)

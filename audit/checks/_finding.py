@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 __all__ = ["Threshold", "Finding", "STATUSES", "GATES", "gate", "guarded", "judge", "shown", "undecided", "fmt", "fmt_p", "P_FLOOR",
-           "readable"]
+           "readable", "OP_SYMBOLS"]
 
 #: pass, fail, warn (missed a non-blocking threshold, or not shown either way),
 #: insufficient_data (undefined value or too small a group), error (the check crashed).
@@ -15,6 +15,8 @@ STATUSES = ("pass", "fail", "warn", "insufficient_data", "error")
 #: none shown beyond but some not shown either way.
 GATES = ("pass", "fail", "inconclusive")
 _OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t}
+#: How a message writes each threshold operator.
+OP_SYMBOLS = {">=": "≥", "<=": "≤"}
 
 
 @dataclass(frozen=True)

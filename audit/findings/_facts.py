@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks._finding import fmt, readable
+from ..checks._finding import OP_SYMBOLS, fmt, readable
 
 __all__ = ["finding_id", "with_ids", "facts", "measure_of", "subject_of"]
 
@@ -22,7 +22,6 @@ _ORDER = {"error": 0, "fail": 1, "warn": 2, "insufficient_data": 3, "pass": 4}
 #: Subjects listed in a headline before "and N more" (the fact's details list them all), and the length
 #: the list stops at: a headline is one line of a summary.
 _LISTED, _CHARS = 6, 160
-_OPS = {"<=": "≤", ">=": "≥"}
 
 
 def measure_of(finding: dict[str, Any]) -> str | None:
@@ -82,7 +81,7 @@ def _figure(f: dict[str, Any]) -> str:
 
 
 def _threshold_text(t: dict[str, Any]) -> str:
-    return f"{_OPS.get(t['op'], t['op'])} {fmt(t['value'])}"
+    return f"{OP_SYMBOLS.get(t['op'], t['op'])} {fmt(t['value'])}"
 
 
 def _verb(status: str, shown: set[str], threshold: dict[str, Any] | None) -> str:
